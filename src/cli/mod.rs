@@ -1,0 +1,81 @@
+//! Command-line flags as clap sees them (raw). `main` turns them into calls on the stages; the
+//! resolved settings (defaults applied, paths checked) live with each command.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// disclose: turn a child's social-care case file into a redacted, indexed, signed disclosure bundle.
+#[derive(Parser, Debug)]
+#[command(name = "disclose", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Import a family's case export (csc-case-export 0.1 JSON) into the case store.
+    Import {
+        /// The export JSON; attachments are read relative to it.
+        export: PathBuf,
+        /// The case store (SQLite).
+        #[arg(long, default_value = "disclose.db")]
+        db: PathBuf,
+        /// Replace an export with the same id that is already in the store.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List the children in the case store with record and attachment counts.
+    Files {
+        #[arg(long, default_value = "disclose.db")]
+        db: PathBuf,
+    },
+    /// Print one child's file as the engine sees it: records, sections, references, people.
+    Show {
+        #[arg(long, default_value = "disclose.db")]
+        db: PathBuf,
+        /// The child (person id).
+        #[arg(long)]
+        subject: String,
+        /// The export to use when the person is in several.
+        #[arg(long)]
+        export: Option<String>,
+    },
+    /// Disclose one child's file: write plan.json, preview.txt, schedule.csv and bundle.pdf to --out.
+    Export(ExportArgs),
+    /// Import the bundled Northbrook example into a temporary store and disclose it.
+    Demo {
+        /// Where to write the demo bundles.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
+}
+
+/// Flags of `disclose export`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExportArgs {
+    #[arg(long, default_value = "disclose.db")]
+    pub db: PathBuf,
+    /// The child whose file is disclosed (person id).
+    #[arg(long)]
+    pub subject: String,
+    /// A shipped policy name (sar-self, sar-parent, court) or a path to a policy TOML file.
+    #[arg(long)]
+    pub policy: String,
+    /// Who asked (person id); defaults to the subject.
+    #[arg(long)]
+    pub requester: Option<String>,
+    /// Output folder (created; files are written under temporary names and renamed).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The export to use when the person is in several.
+    #[arg(long)]
+    pub export: Option<String>,
+    /// The date of the request (YYYY-MM-DD); written in the bundle instead of the clock.
+    /// Defaults to the export's date.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// The officer releasing the disclosure (defaults to the OS user).
+    #[arg(long)]
+    pub officer: Option<String>,
+}
