@@ -8,3 +8,4 @@ pub mod file;
 pub mod import;
 pub mod model;
 pub mod store;
+pub mod detect;

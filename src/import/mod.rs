@@ -316,3 +316,25 @@ mod tests {
         assert_eq!(scrub("unknown variant `Gwen`, expected `a`"), "unknown variant (value), expected `a`");
     }
 }
+
+impl Validated {
+    /// The family as the store would give it back (for tests and in-memory runs).
+    pub fn family(&self) -> Family {
+        let e = &self.export;
+        Family::new(
+            e.export.clone(),
+            e.organisations.clone(),
+            e.professionals.clone(),
+            e.addresses.clone(),
+            e.persons.clone(),
+            self.relationships.clone(),
+            e.groups.clone(),
+            e.involvements.clone(),
+            e.episodes.clone(),
+            e.records.clone(),
+            e.attachments.clone(),
+            self.section_text.iter().map(|(r, s, t)| ((r.clone(), s.clone()), t.clone())).collect(),
+            self.blobs.iter().map(|(a, h, _)| (a.clone(), h.clone())).collect(),
+        )
+    }
+}

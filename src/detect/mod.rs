@@ -1,0 +1,724 @@
+//! Detection: find every mention of a person, professional, organisation, address or identifier
+//! in a text, using the case graph as the dictionary, plus generic patterns for identifiers that
+//! are not in the graph. It says what was found, where and why (recognizer and form); it never
+//! decides what to do with a finding (that is `policy`).
+//!
+//! Cost grows with text length, not with people x text: all literal forms (names, organisation
+//! names, address lines, dates of birth, reference numbers) are one Aho-Corasick automaton, and the
+//! shaped identifiers (phones, NHS and NI numbers, UPNs, emails, postcodes) one regex; each text is
+//! scanned once by each.
+//!
+//! How a name that is also a word is told apart ("Rose" the neighbour, "a rose bush"): such forms
+//! (see `words::needs_care`) match only when written with a capital and used as a name: in mid
+//! sentence; after a title (Mr, Mrs, DC...); next to another part of the same person's name (then
+//! the longer form matches); at the start of a sentence only when followed by a verb of a person
+//! ("Rose said"), a comma or "and" and another capitalised word (a list of people); or when the
+//! name is the whole text (a heading). Forms that are not words match in any case.
+
+pub mod norm;
+pub mod sentence;
+pub mod span;
+pub mod words;
+
+pub use span::Span;
+
+use crate::file::{relation_to, Role};
+use crate::model::relation::Kin;
+use crate::model::*;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use norm::Normalized;
+use regex::Regex;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Whom or what a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Target {
+    Person(PersonId),
+    Professional(ProfessionalId),
+    Organisation(OrgId),
+    Address(AddressId),
+    /// An identifier of the right shape that is in nobody's record: a third party's.
+    Unknown,
+}
+
+/// What kind of mention.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Name,
+    /// An identifier of the given system (nhs_number, ni_number, upn, police_ref, ...).
+    Identifier(String),
+    Phone,
+    Email,
+    Postcode,
+    AddressLine,
+    Town,
+    DateOfBirth,
+    OrgName,
+    /// A relationship word ("Mum", "her brother") resolved to people.
+    Relationship,
+}
+
+impl Kind {
+    /// Whether this is a detail (identifier, contact, address, date of birth) rather than a name.
+    pub fn is_detail(&self) -> bool {
+        !matches!(self, Kind::Name | Kind::OrgName | Kind::Relationship)
+    }
+}
+
+/// One detection: where, about whom, what, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub span: Span,
+    pub kind: Kind,
+    /// Candidates (more than one when a form is shared, e.g. a family surname).
+    pub targets: Vec<Target>,
+    /// Which recognizer found it.
+    pub recognizer: &'static str,
+    /// Which form matched, e.g. "family name with title", "nhs_number, spaced".
+    pub form: String,
+}
+
+impl Finding {
+    pub fn is_about(&self, t: &Target) -> bool {
+        self.targets.contains(t)
+    }
+}
+
+/// What a text is about, for resolving relationship words.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// The children the text is about (section scope, else the record's on-file members).
+    pub children: Vec<PersonId>,
+}
+
+/// A recognizer: finds mentions of one family of forms in a text and pushes findings.
+/// Modelled on ripgrep's `Sink`: one required method; the detector drives it.
+pub trait Recognizer: Send + Sync {
+    /// A stable name for explanations.
+    fn name(&self) -> &'static str;
+    /// Push every finding in `src` (normalised as `n`).
+    fn find(&self, src: &str, n: &Normalized, ctx: &Context, out: &mut Vec<Finding>);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gate {
+    /// Matches in any case.
+    Any,
+    /// Must be capitalised and used as a name (see module docs).
+    Careful,
+    /// Counts only next to another finding of the same target (a town, "Flat 3").
+    Neighbour,
+}
+
+#[derive(Clone, Debug)]
+struct Lit {
+    target: Target,
+    kind: Kind,
+    form: &'static str,
+    gate: Gate,
+}
+
+/// The literal-forms recognizer: one automaton for every name, organisation, address line,
+/// date of birth and reference number in the family.
+struct Literals {
+    ac: AhoCorasick,
+    infos: Vec<Vec<Lit>>,
+}
+
+impl Literals {
+    fn build(f: &Family) -> Literals {
+        let mut table: HashMap<String, Vec<Lit>> = HashMap::new();
+        let mut add = |pat: &str, lit: Lit| {
+            let p = norm::pattern(pat);
+            if p.chars().count() < 2 {
+                return;
+            }
+            let v = table.entry(p).or_default();
+            if !v.iter().any(|x| x.target == lit.target && x.kind == lit.kind) {
+                v.push(lit);
+            }
+        };
+        let gate_for = |s: &str| if words::needs_care(&norm::pattern(s)) { Gate::Careful } else { Gate::Any };
+        for p in &f.persons {
+            let t = Target::Person(p.id.clone());
+            for n in &p.names {
+                name_forms(&n.given, n.family.as_deref(), &t, &gate_for, &mut add);
+            }
+            // A usual name or nickname with any recorded family name ("Gwen Aldous", "Dani Marwick").
+            let families: Vec<&str> = p.names.iter().filter_map(|n| n.family.as_deref()).collect();
+            for n in &p.names {
+                if let Some(g) = n.given.first() {
+                    for fam in &families {
+                        add(&format!("{g} {fam}"), Lit { target: t.clone(), kind: Kind::Name, form: "given and family name", gate: Gate::Any });
+                    }
+                }
+            }
+            for idf in &p.identifiers {
+                if !matches!(idf.system.as_str(), "nhs_number" | "ni_number" | "upn" | "former_upn" | "upn_unknown") {
+                    add(&idf.value, Lit { target: t.clone(), kind: Kind::Identifier(idf.system.clone()), form: "identifier as recorded", gate: Gate::Any });
+                }
+            }
+            if let Some(d) = p.date_of_birth.as_ref().and_then(|d| Date::parse(&d.date)) {
+                for s in date_forms(d) {
+                    add(&s, Lit { target: t.clone(), kind: Kind::DateOfBirth, form: "date of birth", gate: Gate::Any });
+                }
+            }
+        }
+        for p in &f.professionals {
+            let t = Target::Professional(p.id.clone());
+            name_forms(&p.name.given, p.name.family.as_deref(), &t, &gate_for, &mut add);
+            for idf in &p.identifiers {
+                add(&idf.value, Lit { target: t.clone(), kind: Kind::Identifier(idf.system.clone()), form: "professional identifier", gate: Gate::Any });
+            }
+        }
+        for o in &f.organisations {
+            let t = Target::Organisation(o.id.clone());
+            add(&o.name, Lit { target: t.clone(), kind: Kind::OrgName, form: "organisation name", gate: Gate::Any });
+            for v in org_variants(&o.name) {
+                add(&v, Lit { target: t.clone(), kind: Kind::OrgName, form: "organisation short name", gate: Gate::Careful });
+            }
+        }
+        for a in &f.addresses {
+            let t = Target::Address(a.id.clone());
+            for l in &a.lines {
+                let has_street = l.split_whitespace().any(|w| w.chars().any(|c| c.is_alphabetic()) && !is_unit_word(w));
+                let gate = if has_street { Gate::Any } else { Gate::Neighbour };
+                add(l, Lit { target: t.clone(), kind: Kind::AddressLine, form: "address line", gate });
+                if let Some(street) = strip_house_number(l) {
+                    add(&street, Lit { target: t.clone(), kind: Kind::AddressLine, form: "street name", gate: Gate::Careful });
+                }
+            }
+            if let Some(town) = &a.town {
+                add(town, Lit { target: t.clone(), kind: Kind::Town, form: "town", gate: Gate::Neighbour });
+            }
+            if let Some(u) = &a.uprn {
+                add(u, Lit { target: t.clone(), kind: Kind::Identifier("uprn".into()), form: "UPRN", gate: Gate::Any });
+            }
+        }
+        let mut pats: Vec<(String, Vec<Lit>)> = table.into_iter().collect();
+        pats.sort_by(|a, b| a.0.cmp(&b.0));
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(pats.iter().map(|p| p.0.as_str()))
+            .expect("literal patterns always build");
+        Literals { ac, infos: pats.into_iter().map(|p| p.1).collect() }
+    }
+}
+
+fn is_unit_word(w: &str) -> bool {
+    matches!(w.to_ascii_lowercase().trim_end_matches(',').as_ref(), "flat" | "unit" | "apartment" | "apt" | "room" | "floor" | "block")
+        || w.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '/' || c == '-')
+        || (w.len() <= 4 && w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+}
+
+/// "27 Larkspur Gardens" -> "Larkspur Gardens"; None when nothing is left or nothing was stripped.
+fn strip_house_number(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let start = words.iter().position(|w| !is_unit_word(w))?;
+    if start == 0 || words.len() - start < 2 {
+        return None;
+    }
+    Some(words[start..].join(" "))
+}
+
+const ORG_SUFFIXES: &[&str] = &[
+    "primary school", "secondary school", "high school", "infant school", "junior school", "school", "academy",
+    "nursery", "pre-school", "preschool", "refuge", "medical centre", "health centre", "surgery", "practice",
+    "nhs foundation trust", "nhs trust", "trust", "police", "constabulary", "college", "children's centre",
+    "family centre", "centre",
+];
+
+/// Short names people write for an organisation: "Brookside Primary School" -> "Brookside Primary",
+/// "Brookside"; "Harbour House Refuge" -> "Harbour House".
+fn org_variants(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let lower = name.to_lowercase();
+    for suf in ORG_SUFFIXES {
+        if let Some(stem) = lower.strip_suffix(suf) {
+            let stem_len = stem.trim_end().len();
+            let v = name[..stem_len].trim().to_string();
+            if distinctive(&v) && !out.contains(&v) {
+                out.push(v.clone());
+            }
+            // "Brookside Primary" from "Brookside Primary School"
+            if *suf == "primary school" || *suf == "secondary school" || *suf == "high school" {
+                let w = name[..stem_len + suf.find(' ').unwrap_or(0) + 1].trim().to_string();
+                if distinctive(&w) && !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn distinctive(s: &str) -> bool {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    match words.len() {
+        0 => false,
+        1 => words[0].len() >= 5 && !words::needs_care(&words[0].to_lowercase()),
+        _ => true,
+    }
+}
+
+fn name_forms(
+    given: &[String],
+    family: Option<&str>,
+    t: &Target,
+    gate_for: &dyn Fn(&str) -> Gate,
+    add: &mut dyn FnMut(&str, Lit),
+) {
+    let lit = |form: &'static str, gate: Gate| Lit { target: t.clone(), kind: Kind::Name, form, gate };
+    if let Some(fam) = family {
+        if let Some(g) = given.first() {
+            add(&format!("{g} {fam}"), lit("given and family name", Gate::Any));
+            let initial: String = g.chars().take(1).collect();
+            add(&format!("{initial} {fam}"), lit("initial and family name", Gate::Any));
+            add(&format!("{initial}. {fam}"), lit("initial and family name", Gate::Any));
+            if given.len() > 1 {
+                add(&format!("{} {fam}", given.join(" ")), lit("full name", Gate::Any));
+                let inits: Vec<String> = given.iter().map(|x| x.chars().take(1).collect()).collect();
+                add(&format!("{} {fam}", inits.join(". ") + "."), lit("initials and family name", Gate::Any));
+                add(&format!("{} {fam}", inits.join(" ")), lit("initials and family name", Gate::Any));
+            }
+        }
+        add(fam, lit("family name", gate_for(fam)));
+        // Parts of a hyphenated family name are names people write on their own.
+        if fam.contains('-') {
+            for part in fam.split('-') {
+                if part.len() >= 3 {
+                    add(part, lit("part of a hyphenated family name", gate_for(part)));
+                }
+            }
+        }
+    }
+    if let Some(g) = given.first() {
+        add(g, lit("given name", gate_for(g)));
+        for (i, other) in given.iter().enumerate().skip(1) {
+            let _ = i;
+            add(&format!("{g} {other}"), lit("given names", Gate::Any));
+        }
+    }
+}
+
+const MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+/// A date of birth in the UK forms people write.
+fn date_forms(d: Date) -> Vec<String> {
+    let (y, m, dd) = (d.year, d.month as usize, d.day);
+    let mon = MONTHS[m - 1];
+    let short = &mon[..3];
+    let yy = y % 100;
+    let suf = match dd {
+        1 | 21 | 31 => "st",
+        2 | 22 => "nd",
+        3 | 23 => "rd",
+        _ => "th",
+    };
+    let mut v = vec![
+        format!("{dd:02}/{m:02}/{y}"),
+        format!("{dd}/{m}/{y}"),
+        format!("{dd:02}.{m:02}.{y}"),
+        format!("{dd:02}-{m:02}-{y}"),
+        format!("{dd:02}/{m:02}/{yy:02}"),
+        format!("{y}-{m:02}-{dd:02}"),
+        format!("{dd} {mon} {y}"),
+        format!("{dd}{suf} {mon} {y}"),
+        format!("{dd}{suf} of {mon} {y}"),
+        format!("{dd} {short} {y}"),
+        format!("{mon} {dd}, {y}"),
+        format!("{mon} {dd} {y}"),
+    ];
+    v.sort();
+    v.dedup();
+    v
+}
+
+impl Recognizer for Literals {
+    fn name(&self) -> &'static str {
+        "case-graph literals"
+    }
+
+    fn find(&self, src: &str, n: &Normalized, _ctx: &Context, out: &mut Vec<Finding>) {
+        let nt = n.text.as_bytes();
+        for m in self.ac.find_iter(&n.text) {
+            let (s, e) = (m.start(), m.end());
+            // Word boundaries on the normalised text.
+            let before = n.text[..s].chars().next_back();
+            let after = n.text[e..].chars().next();
+            if before.is_some_and(|c| c.is_alphanumeric()) || after.is_some_and(|c| c.is_alphanumeric()) {
+                continue;
+            }
+            // "Mr. R" style: an apostrophe directly before means a contraction, not a name start.
+            if s > 0 && nt[s - 1] == b'\'' && s > 1 && (nt[s - 2] as char).is_alphanumeric() {
+                continue;
+            }
+            let (os, oe) = n.original(s, e, src);
+            let title = title_before(src, os);
+            let mut kept: Vec<&Lit> = Vec::new();
+            for lit in &self.infos[m.pattern().as_usize()] {
+                let ok = match lit.gate {
+                    Gate::Any => true,
+                    Gate::Neighbour => true, // settled after all findings are in
+                    Gate::Careful => title.is_some() || used_as_name(src, os, oe),
+                };
+                if ok {
+                    kept.push(lit);
+                }
+            }
+            if kept.is_empty() {
+                continue;
+            }
+            // A title narrows candidates by sex when it can.
+            let start = title.unwrap_or(os);
+            let kind = kept[0].kind.clone();
+            let targets: Vec<Target> = kept.iter().filter(|l| l.kind == kind).map(|l| l.target.clone()).collect();
+            let gate = kept[0].gate;
+            let form = if title.is_some() && kind == Kind::Name {
+                format!("{} with title", kept[0].form)
+            } else {
+                kept[0].form.to_string()
+            };
+            out.push(Finding {
+                span: Span::new(start, oe),
+                kind,
+                targets,
+                recognizer: if gate == Gate::Neighbour { "case-graph literals (neighbour)" } else { "case-graph literals" },
+                form,
+            });
+        }
+    }
+}
+
+/// The start of a title ("Mr", "Mrs.", "DC") written just before `pos`, if any.
+fn title_before(src: &str, pos: usize) -> Option<usize> {
+    let head = src[..pos].trim_end();
+    if head.len() == pos {
+        return None; // no space between
+    }
+    let head = head.strip_suffix('.').unwrap_or(head);
+    let wstart = head.rfind(|c: char| !c.is_alphabetic()).map(|i| i + head[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1)).unwrap_or(0);
+    let word = &head[wstart..];
+    if word.is_empty() {
+        return None;
+    }
+    if words::TITLES.contains(&word.to_lowercase().as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()) {
+        Some(wstart)
+    } else {
+        None
+    }
+}
+
+/// For a word that is also an ordinary word: is it used as a name here?
+fn used_as_name(src: &str, s: usize, e: usize) -> bool {
+    let word = &src[s..e];
+    let first = word.chars().next().unwrap_or(' ');
+    if !first.is_uppercase() {
+        return false;
+    }
+    let all_caps = word.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase()) && word.chars().filter(|c| c.is_alphabetic()).count() > 1;
+    let head = src[..s].trim_end_matches([' ', '\t', '"', '\'', '(', '\u{201c}', '\u{2018}']);
+    let sentence_start = head.is_empty() || head.ends_with(['.', '!', '?', '\n', ':', ';', '-', '\u{2013}']) || src[..s].ends_with('\n');
+    // The whole text is this name (a heading such as "Rose").
+    if src.trim() == word {
+        return true;
+    }
+    let tail = src[e..].trim_start_matches(['\'', '\u{2019}']).trim_start_matches('s');
+    let next_word: String = tail.trim_start().chars().take_while(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
+    let list_next = tail.trim_start().starts_with(',') || next_word == "and";
+    if all_caps {
+        // Upper case is how forms write names, but also how headings shout words: only with a verb.
+        return words::PERSON_VERBS.contains(&next_word.as_str()) || list_next;
+    }
+    if !sentence_start {
+        return true;
+    }
+    words::PERSON_VERBS.contains(&next_word.as_str()) || list_next || src[e..].starts_with(['\'', '\u{2019}'])
+}
+
+/// Shaped identifiers: phones, emails, NHS and NI numbers, UPNs, postcodes; each looked up in the
+/// case graph in canonical form (any spacing), else reported as an unknown third party's.
+struct Shaped {
+    re: Regex,
+    phones: HashMap<String, Vec<Target>>,
+    emails: HashMap<String, Vec<Target>>,
+    ids: HashMap<String, Vec<(Target, String)>>,
+    postcodes: HashMap<String, Vec<Target>>,
+}
+
+impl Shaped {
+    fn build(f: &Family) -> Shaped {
+        let mut phones: HashMap<String, Vec<Target>> = HashMap::new();
+        let mut emails: HashMap<String, Vec<Target>> = HashMap::new();
+        let mut ids: HashMap<String, Vec<(Target, String)>> = HashMap::new();
+        let mut postcodes: HashMap<String, Vec<Target>> = HashMap::new();
+        let mut contact = |cp: &ContactPoint, t: &Target| {
+            if cp.kind == "email" {
+                emails.entry(cp.value.trim().to_lowercase()).or_default().push(t.clone());
+            } else if let Some(p) = ident::phone_national(&cp.value) {
+                phones.entry(p).or_default().push(t.clone());
+            }
+        };
+        for p in &f.persons {
+            let t = Target::Person(p.id.clone());
+            for cp in &p.contact_points {
+                contact(cp, &t);
+            }
+            for idf in &p.identifiers {
+                ids.entry(ident::canonical(&idf.value)).or_default().push((t.clone(), idf.system.clone()));
+            }
+        }
+        for p in &f.professionals {
+            let t = Target::Professional(p.id.clone());
+            for cp in &p.contact_points {
+                contact(cp, &t);
+            }
+        }
+        for a in &f.addresses {
+            if let Some(pc) = a.postcode.as_deref().and_then(ident::postcode_canonical) {
+                postcodes.entry(pc).or_default().push(Target::Address(a.id.clone()));
+            }
+        }
+        let re = Regex::new(concat!(
+            r"(?P<email>[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})",
+            r"|(?P<phone>(?:\+44 ?(?:\(0\) ?)?|\b0)\d(?:[ -]?\d){8,9}\b)",
+            r"|(?P<nhs>\b\d{3}[ -]?\d{3}[ -]?\d{4}\b)",
+            r"|(?P<ni>\b[a-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[a-d]\b)",
+            r"|(?P<upn>\b[a-z]\d{11}[a-z0-9]\b)",
+            r"|(?P<postcode>\b[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}\b)",
+        ))
+        .expect("identifier regex compiles");
+        Shaped { re, phones, emails, ids, postcodes }
+    }
+}
+
+impl Recognizer for Shaped {
+    fn name(&self) -> &'static str {
+        "identifier patterns"
+    }
+
+    fn find(&self, src: &str, n: &Normalized, _ctx: &Context, out: &mut Vec<Finding>) {
+        for c in self.re.captures_iter(&n.text) {
+            let m = c.get(0).expect("group 0");
+            let (os, oe) = n.original(m.start(), m.end(), src);
+            let raw = m.as_str();
+            let spaced = if raw.contains(' ') || raw.contains('-') { "spaced" } else { "unspaced" };
+            let mut push = |kind: Kind, targets: Vec<Target>, form: String| {
+                out.push(Finding { span: Span::new(os, oe), kind, targets, recognizer: "identifier patterns", form });
+            };
+            if c.name("email").is_some() {
+                let t = self.emails.get(raw).cloned().unwrap_or_else(|| vec![Target::Unknown]);
+                push(Kind::Email, t, "email address".into());
+            } else if c.name("phone").is_some() || c.name("nhs").is_some() {
+                let digits = ident::canonical(raw);
+                if let Some(t) = ident::phone_national(raw).and_then(|p| self.phones.get(&p)) {
+                    push(Kind::Phone, t.clone(), format!("phone number, {spaced}"));
+                } else if let Some(v) = self.ids.get(&digits) {
+                    let sys = v[0].1.clone();
+                    push(Kind::Identifier(sys.clone()), v.iter().map(|x| x.0.clone()).collect(), format!("{sys}, {spaced}"));
+                } else if raw.starts_with('+') || raw.starts_with('0') {
+                    if ident::phone_national(raw).is_some() {
+                        push(Kind::Phone, vec![Target::Unknown], format!("UK phone number not in the case graph, {spaced}"));
+                    }
+                } else if ident::nhs_valid(&digits) {
+                    push(Kind::Identifier("nhs_number".into()), vec![Target::Unknown], "NHS number (modulus 11) not in the case graph".into());
+                }
+            } else if c.name("ni").is_some() || c.name("upn").is_some() {
+                let canon = ident::canonical(raw);
+                if let Some(v) = self.ids.get(&canon) {
+                    let sys = v[0].1.clone();
+                    push(Kind::Identifier(sys.clone()), v.iter().map(|x| x.0.clone()).collect(), format!("{sys}, {spaced}"));
+                } else if c.name("ni").is_some() && ident::ni_valid(&canon) {
+                    push(Kind::Identifier("ni_number".into()), vec![Target::Unknown], "NI number not in the case graph".into());
+                } else if c.name("upn").is_some() && ident::upn_valid(&canon) {
+                    push(Kind::Identifier("upn".into()), vec![Target::Unknown], "UPN not in the case graph".into());
+                }
+            } else if c.name("postcode").is_some() {
+                // Postcodes are written in capitals; a lower-case lookalike is only taken if known.
+                let orig = &src[os..oe];
+                let canon = ident::canonical(raw);
+                if let Some(t) = self.postcodes.get(&canon) {
+                    push(Kind::Postcode, t.clone(), format!("postcode, {spaced}"));
+                } else if orig.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase()) {
+                    push(Kind::Postcode, vec![Target::Unknown], "postcode not in the case graph".into());
+                }
+            }
+        }
+    }
+}
+
+/// Relationship words ("Mum", "her brother", "Nanna"), resolved to people relative to the
+/// children the text is about.
+struct Relations {
+    re: Regex,
+    /// For each child: (kin, sex) -> persons.
+    table: HashMap<PersonId, Vec<(Kin, Option<String>, PersonId)>>,
+}
+
+impl Relations {
+    fn build(f: &Family) -> Relations {
+        let mut table: HashMap<PersonId, Vec<(Kin, Option<String>, PersonId)>> = HashMap::new();
+        for c in f.persons.iter() {
+            let mut v = Vec::new();
+            for p in &f.persons {
+                if let Role::Family { kin, .. } = relation_to(f, &c.id, &p.id) {
+                    v.push((kin, p.sex.clone(), p.id.clone()));
+                }
+            }
+            table.insert(c.id.clone(), v);
+        }
+        let re = Regex::new(
+            r"\b(?:mum|mummy|mother|mom|mam|mammy|dad|daddy|father|step-?dad|step-?father|step-?mum|step-?mother|nan|nana|nanna|nanny|gran|granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|brother|sister|half-brother|half-sister|step-?brother|step-?sister|aunt|auntie|aunty|uncle|cousin)\b",
+        )
+        .expect("relationship regex compiles");
+        Relations { re, table }
+    }
+
+    fn resolve(&self, word: &str, ctx: &Context) -> Vec<Target> {
+        let w = word.replace('-', "");
+        let (kin, sex): (Kin, Option<&str>) = match w.as_str() {
+            "mum" | "mummy" | "mother" | "mom" | "mam" | "mammy" => (Kin::Parent, Some("F")),
+            "dad" | "daddy" | "father" => (Kin::Parent, Some("M")),
+            "stepdad" | "stepfather" => (Kin::StepParent, Some("M")),
+            "stepmum" | "stepmother" => (Kin::StepParent, Some("F")),
+            "nan" | "nana" | "nanna" | "nanny" | "gran" | "granny" | "grandma" | "grandmother" => (Kin::Grandparent, Some("F")),
+            "grandad" | "granddad" | "grandpa" | "grandfather" => (Kin::Grandparent, Some("M")),
+            "brother" | "halfbrother" | "stepbrother" => (Kin::Sibling, Some("M")),
+            "sister" | "halfsister" | "stepsister" => (Kin::Sibling, Some("F")),
+            "aunt" | "auntie" | "aunty" => (Kin::AuntUncle, Some("F")),
+            "uncle" => (Kin::AuntUncle, Some("M")),
+            "cousin" => (Kin::Cousin, None),
+            _ => return Vec::new(),
+        };
+        let mut out: Vec<Target> = Vec::new();
+        for c in &ctx.children {
+            for (k, s, p) in self.table.get(c).map(|v| v.as_slice()).unwrap_or(&[]) {
+                let sex_ok = match (sex, s.as_deref()) {
+                    (Some(want), Some(have)) => want == have || have == "U",
+                    _ => true,
+                };
+                if *k == kin && sex_ok && !ctx.children.contains(p) {
+                    let t = Target::Person(p.clone());
+                    if !out.contains(&t) {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+        // A grandmother word when the child has only one grandparent recorded, etc.: fine as is;
+        // several candidates stay several (the policy treats them all).
+        out
+    }
+}
+
+impl Recognizer for Relations {
+    fn name(&self) -> &'static str {
+        "relationship words"
+    }
+
+    fn find(&self, src: &str, n: &Normalized, ctx: &Context, out: &mut Vec<Finding>) {
+        for m in self.re.find_iter(&n.text) {
+            let targets = self.resolve(m.as_str(), ctx);
+            if targets.is_empty() {
+                continue;
+            }
+            let (os, oe) = n.original(m.start(), m.end(), src);
+            out.push(Finding {
+                span: Span::new(os, oe),
+                kind: Kind::Relationship,
+                targets,
+                recognizer: "relationship words",
+                form: "relationship word".into(),
+            });
+        }
+    }
+}
+
+/// The detector: every recognizer, built once per family and shared across texts and threads.
+pub struct Detector {
+    recognizers: Vec<Box<dyn Recognizer>>,
+}
+
+impl Detector {
+    /// Build all recognizers from the case graph.
+    pub fn new(f: &Family) -> Detector {
+        Detector {
+            recognizers: vec![Box::new(Literals::build(f)), Box::new(Shaped::build(f)), Box::new(Relations::build(f))],
+        }
+    }
+
+    /// Every finding in `text`, sorted, overlaps settled, address parts joined.
+    pub fn find(&self, text: &str, ctx: &Context) -> Vec<Finding> {
+        let n = Normalized::new(text);
+        let mut all = Vec::new();
+        for r in &self.recognizers {
+            r.find(text, &n, ctx, &mut all);
+        }
+        settle(text, all)
+    }
+}
+
+/// Resolve overlaps (the longer finding wins; equal spans merge their candidates; a finding from
+/// the case graph beats an unknown one), join adjacent parts of one address, and drop
+/// neighbour-only parts (towns, "Flat 3") that stand alone.
+fn settle(text: &str, mut v: Vec<Finding>) -> Vec<Finding> {
+    v.sort_by(|a, b| a.span.start().cmp(&b.span.start()).then(b.span.len().cmp(&a.span.len())));
+    let mut out: Vec<Finding> = Vec::new();
+    for f in v {
+        if let Some(last) = out.last_mut() {
+            if last.span.overlaps(&f.span) {
+                if last.span == f.span {
+                    if last.targets == vec![Target::Unknown] && f.targets != vec![Target::Unknown] {
+                        *last = f;
+                    } else if f.kind == last.kind {
+                        for t in f.targets {
+                            if !last.targets.contains(&t) {
+                                last.targets.push(t);
+                            }
+                        }
+                    } else if last.kind == Kind::Relationship {
+                        *last = f;
+                    }
+                } else if f.span.len() > last.span.len() {
+                    *last = f;
+                }
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    // Join parts of one address separated only by spaces and commas.
+    let mut joined: Vec<Finding> = Vec::new();
+    for f in out {
+        if let Some(last) = joined.last_mut() {
+            let gap = &text[last.span.end()..f.span.start()];
+            let same_addr = address_of(last).is_some() && address_of(last) == address_of(&f);
+            if same_addr && gap.chars().all(|c| c == ',' || c.is_whitespace()) && gap.len() <= 4 {
+                last.span = last.span.union(&f.span);
+                if last.kind == Kind::Town || f.kind == Kind::AddressLine {
+                    last.kind = Kind::AddressLine;
+                }
+                last.recognizer = "case-graph literals";
+                last.form = "address".into();
+                continue;
+            }
+        }
+        joined.push(f);
+    }
+    joined.retain(|f| f.recognizer != "case-graph literals (neighbour)");
+    joined
+}
+
+fn address_of(f: &Finding) -> Option<&AddressId> {
+    match f.targets.as_slice() {
+        [Target::Address(a)] => Some(a),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
