@@ -9,3 +9,7 @@ pub mod import;
 pub mod model;
 pub mod store;
 pub mod detect;
+pub mod policy;
+pub mod redact;
+pub mod export;
+pub mod pdf;

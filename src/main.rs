@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use disclose::cli::{Cli, Command};
 use disclose::file::{self, CaseFile};
+use disclose::export::{self, ExportRequest};
 use disclose::import;
 use disclose::model::{ExportId, PersonId};
 use disclose::store::Store;
@@ -60,7 +61,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", file::show::render(&f));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export(_) | Command::Demo { .. } => anyhow::bail!("not built yet"),
+        Command::Export(a) => {
+            let store = open_existing(&a.db)?;
+            let req = ExportRequest {
+                subject: PersonId(a.subject),
+                requester: a.requester.map(PersonId),
+                policy: a.policy,
+                out: a.out,
+                export: a.export.map(ExportId),
+                date: a.date,
+                officer: a.officer,
+            };
+            let o = export::run(&store, &req)?;
+            println!("{}", export::summary(&o));
+            for f in &o.files {
+                println!("wrote {}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { out } => demo(&out),
     }
 }
 
@@ -69,4 +88,36 @@ fn open_existing(db: &std::path::Path) -> Result<Store> {
         anyhow::bail!("case store {} does not exist; run `disclose import EXPORT.json --db {}` first", db.display(), db.display());
     }
     Store::open(db).with_context(|| format!("opening {}", db.display()))
+}
+
+/// Import the bundled Northbrook example into a temporary store and disclose two requests.
+fn demo(out: &std::path::Path) -> Result<ExitCode> {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = here.join("fixtures/northbrook/export.json");
+    let tmp = tempfile::tempdir()?;
+    let db = tmp.path().join("demo.db");
+    let mut store = Store::open(&db)?;
+    let rep = import::import_file(&mut store, &example, false)?;
+    println!("imported the Northbrook example ({} records) into a temporary store", rep.records);
+    let f_leah = store.load_family(&rep.export)?;
+    let file = CaseFile::build(&f_leah, &PersonId("p-leah".into()))?;
+    print!("{}", file::show::render(&file));
+    for (name, subject, requester, policy) in [
+        ("leah-own", "p-leah", "p-leah", "sar-self"),
+        ("maisie-by-father", "p-maisie", "p-ryan", "sar-parent"),
+    ] {
+        let req = ExportRequest {
+            subject: PersonId(subject.into()),
+            requester: Some(PersonId(requester.into())),
+            policy: policy.into(),
+            out: out.join(name),
+            export: None,
+            date: None,
+            officer: Some("demo".into()),
+        };
+        let o = export::run(&store, &req)?;
+        println!("\n{}", export::summary(&o));
+        println!("outputs in {}", req.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

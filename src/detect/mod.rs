@@ -13,7 +13,9 @@
 //! sentence; after a title (Mr, Mrs, DC...); next to another part of the same person's name (then
 //! the longer form matches); at the start of a sentence only when followed by a verb of a person
 //! ("Rose said"), a comma or "and" and another capitalised word (a list of people); or when the
-//! name is the whole text (a heading). Forms that are not words match in any case.
+//! name is the whole text (a heading). Any other single-word form (a given or family name alone)
+//! must start with a capital, since no word list is complete ("Bright" the person, "a bright
+//! boy"); full names of two or more words match in any case.
 
 pub mod norm;
 pub mod sentence;
@@ -105,8 +107,10 @@ pub trait Recognizer: Send + Sync {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Gate {
-    /// Matches in any case.
+    /// Matches in any case (multi-word forms: "gwen aldous" typed in lower case is still her).
     Any,
+    /// A single word: must start with a capital ("Bright" the person, "a bright boy" the word).
+    Capital,
     /// Must be capitalised and used as a name (see module docs).
     Careful,
     /// Counts only next to another finding of the same target (a town, "Flat 3").
@@ -141,7 +145,7 @@ impl Literals {
                 v.push(lit);
             }
         };
-        let gate_for = |s: &str| if words::needs_care(&norm::pattern(s)) { Gate::Careful } else { Gate::Any };
+        let gate_for = |s: &str| if words::needs_care(&norm::pattern(s)) { Gate::Careful } else { Gate::Capital };
         for p in &f.persons {
             let t = Target::Person(p.id.clone());
             for n in &p.names {
@@ -363,6 +367,7 @@ impl Recognizer for Literals {
             for lit in &self.infos[m.pattern().as_usize()] {
                 let ok = match lit.gate {
                     Gate::Any => true,
+                    Gate::Capital => title.is_some() || src[os..oe].chars().next().is_some_and(|c| c.is_uppercase()),
                     Gate::Neighbour => true, // settled after all findings are in
                     Gate::Careful => title.is_some() || used_as_name(src, os, oe),
                 };

@@ -47,6 +47,7 @@ fn name_forms() {
         ("It was Gwen’s idea.", vec![("Gwen", gwen.clone())]),
         ("It was Gwen's idea.", vec![("Gwen", gwen.clone())]),
         ("ryan okafor called.", vec![("ryan okafor", ryan.clone())]),
+        ("Spoke to aldous and Aldous.", vec![("Aldous", gwen.clone())]),
         ("Tyler James Okafor-Marwick is 7.", vec![("Tyler James Okafor-Marwick", pid("p-tyler"))]),
         ("Tyler's bike.", vec![("Tyler", pid("p-tyler"))]),
     ];

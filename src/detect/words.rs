@@ -1,7 +1,6 @@
 //! Word lists the recognizers consult. A name that is also an ordinary English word ("Rose",
 //! "Grace", "Mark", "Bill") is matched only where it is used as a name; this list says which
-//! names need that care. Names not in it are matched in any case, because "gwen" typed in lower
-//! case is still Gwen.
+//! names need that care. Other single-word names only need a capital letter.
 
 /// Lower-case words that are also given names or family names.
 pub const COMMON_WORD_NAMES: &[&str] = &[

@@ -174,7 +174,7 @@ mod tests {
     fn html_converts_with_offsets() {
         let src = "<p>Mum &amp; Dad</p><p>Tom&#39;s <b>bike</b></p><ul><li>one</li><li>two</li></ul>";
         let pt = html_to_text(src);
-        assert_eq!(pt.text, "Mum & Dad\n\nTom's bike\n- one\n- two");
+        assert_eq!(pt.text, "Mum & Dad\n\nTom's bike\n\n- one\n- two");
         assert_eq!(pt.text.len(), pt.map.len());
         let t = pt.text.find("bike").unwrap();
         assert_eq!(&src[pt.source_offset(t)..pt.source_offset(t) + 4], "bike");

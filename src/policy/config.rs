@@ -1,0 +1,324 @@
+//! Policy files (TOML) -> a typed, checked `Policy`. Unknown keys, unknown actions and reason
+//! codes that are used but not defined are errors that name the key.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Who the disclosure is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    #[serde(rename = "self")]
+    SelfSubject,
+    ParentWithPr,
+    Court,
+}
+
+impl Audience {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Audience::SelfSubject => "self",
+            Audience::ParentWithPr => "parent_with_pr",
+            Audience::Court => "court",
+        }
+    }
+}
+
+/// What a rule does with a section, record or attachment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionAction {
+    Disclose,
+    Withhold,
+    Review,
+}
+
+/// What a flag does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagAction {
+    /// Keep.
+    Disclose,
+    /// Remove the whole element (section, record, attachment).
+    Withhold,
+    /// A person must decide; withheld until then.
+    Review,
+    /// Redact every sentence that mentions the flag's subject.
+    RedactSentences,
+    /// Keep, and list for consultation with the originator.
+    Consult,
+    /// Treat addresses, contact details and places in the element as confidential (rule 4).
+    Confidential,
+    /// Treat the flag's subject as a referrer (rule 5).
+    Referrer,
+}
+
+/// Keep or redact a detail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanAction {
+    Disclose,
+    Redact,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonDef {
+    pub words: String,
+    pub basis: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reasoned {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionRule {
+    pub action: SectionAction,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagRule {
+    /// When the flag has no subject (or no more specific key applies).
+    pub action: FlagAction,
+    /// When the flag's subject is the child whose file this is.
+    #[serde(default)]
+    pub about_subject: Option<FlagAction>,
+    /// When the flag's subject is someone else (a third party).
+    #[serde(default)]
+    pub third_party: Option<FlagAction>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfidentialRule {
+    pub action: SpanAction,
+    pub reason: String,
+    /// Keep the town of a confidential address when it is the local authority's own town.
+    #[serde(default = "yes")]
+    pub keep_la_town: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferrerRule {
+    pub action: SpanAction,
+    pub reason: String,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyRule {
+    pub names: SpanAction,
+    pub details: SpanAction,
+    pub reason: String,
+    pub sibling_reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonFamilyRule {
+    pub names: SpanAction,
+    pub details: SpanAction,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnRule {
+    pub own_details: SpanAction,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProRule {
+    pub names: SpanAction,
+    pub details: SpanAction,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownRule {
+    pub action: SpanAction,
+    pub reason: String,
+}
+
+/// A disclosure policy: DISCLOSURE-RULES.md as data.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub name: String,
+    pub audience: Audience,
+    pub description: String,
+    pub label_owner: String,
+    pub reasons: BTreeMap<String, ReasonDef>,
+    pub not_on_file: Reasoned,
+    pub other_children: SectionRule,
+    pub professionals_only: SectionRule,
+    pub flags: BTreeMap<String, FlagRule>,
+    pub scans: SectionRule,
+    pub confidential: ConfidentialRule,
+    pub referrers: ReferrerRule,
+    pub family: FamilyRule,
+    pub non_family: NonFamilyRule,
+    pub requester: OwnRule,
+    pub unknown_identifiers: UnknownRule,
+    pub professionals: ProRule,
+    pub subject: OwnRule,
+    /// SHA-256 of the policy file's bytes (filled on load).
+    #[serde(skip)]
+    pub sha256: String,
+    /// Where it was loaded from (filled on load).
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// Errors loading a policy.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("policy {0} is neither a shipped policy (sar-self, sar-parent, court) nor a readable file")]
+    NotFound(String),
+    #[error("policy {path}: {msg}")]
+    Invalid { path: String, msg: String },
+}
+
+/// The shipped policies, compiled in so the binary works from any folder.
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("sar-self", include_str!("../../policies/sar-self.toml")),
+    ("sar-parent", include_str!("../../policies/sar-parent.toml")),
+    ("court", include_str!("../../policies/court.toml")),
+];
+
+const KNOWN_FLAGS: &[&str] = &[
+    "confidential_address", "location_revealing", "do_not_disclose", "restricted_record", "referrer_identity",
+    "third_party_source", "third_party_confidential", "special_category_health", "criminal_offence", "immigration",
+    "child_confidence", "withheld_from_family", "serious_harm", "crime_prevention", "legal_privilege",
+    "court_material", "adoption_record",
+];
+
+impl Policy {
+    /// Load a shipped policy by name, or a policy file by path.
+    pub fn load(name_or_path: &str) -> Result<Policy, PolicyError> {
+        if let Some((n, text)) = SHIPPED.iter().find(|(n, _)| *n == name_or_path) {
+            return Policy::parse(text, &format!("policies/{n}.toml"));
+        }
+        let p = PathBuf::from(name_or_path);
+        let text = std::fs::read_to_string(&p).map_err(|_| PolicyError::NotFound(name_or_path.to_string()))?;
+        Policy::parse(&text, &display(&p))
+    }
+
+    /// Parse and check a policy text.
+    pub fn parse(text: &str, source: &str) -> Result<Policy, PolicyError> {
+        let inv = |msg: String| PolicyError::Invalid { path: source.to_string(), msg };
+        let mut p: Policy = toml::from_str(text).map_err(|e| inv(e.message().to_string() + &span_note(text, e.span())))?;
+        use sha2::Digest;
+        p.sha256 = crate::import::hex(&sha2::Sha256::digest(text.as_bytes()));
+        p.source = source.to_string();
+        let mut used: Vec<(String, &str)> = vec![
+            ("not_on_file.reason".into(), p.not_on_file.reason.as_str()),
+            ("other_children.reason".into(), p.other_children.reason.as_str()),
+            ("professionals_only.reason".into(), p.professionals_only.reason.as_str()),
+            ("scans.reason".into(), p.scans.reason.as_str()),
+            ("confidential.reason".into(), p.confidential.reason.as_str()),
+            ("referrers.reason".into(), p.referrers.reason.as_str()),
+            ("family.reason".into(), p.family.reason.as_str()),
+            ("family.sibling_reason".into(), p.family.sibling_reason.as_str()),
+            ("non_family.reason".into(), p.non_family.reason.as_str()),
+            ("unknown_identifiers.reason".into(), p.unknown_identifiers.reason.as_str()),
+        ];
+        for (k, f) in &p.flags {
+            if !KNOWN_FLAGS.contains(&k.as_str()) {
+                return Err(inv(format!("flags.{k}: not a flag of CASE-EXPORT.md section 9")));
+            }
+            let acts = [Some(f.action), f.about_subject, f.third_party];
+            let needs_reason = acts.iter().flatten().any(|a| !matches!(a, FlagAction::Disclose | FlagAction::Consult));
+            match &f.reason {
+                Some(r) => used.push((format!("flags.{k}.reason"), r.as_str())),
+                None if needs_reason => return Err(inv(format!("flags.{k}.reason: missing; an action other than disclose or consult needs a reason code"))),
+                None => {}
+            }
+        }
+        for (key, code) in used {
+            if !p.reasons.contains_key(code) {
+                return Err(inv(format!("{key}: reason code {code} is not defined under [reasons]")));
+            }
+        }
+        for flag in KNOWN_FLAGS {
+            if !p.flags.contains_key(*flag) {
+                return Err(inv(format!("flags.{flag}: missing; every flag needs a rule (use action = \"disclose\" to keep)")));
+            }
+        }
+        if p.label_owner.trim().is_empty() {
+            return Err(inv("label_owner: empty; use \"your\" or \"the child's\"".into()));
+        }
+        Ok(p)
+    }
+
+    /// The plain words of a reason code.
+    pub fn words(&self, code: &str) -> &str {
+        self.reasons.get(code).map(|r| r.words.as_str()).unwrap_or("")
+    }
+
+    /// The legal basis of a reason code.
+    pub fn basis(&self, code: &str) -> &str {
+        self.reasons.get(code).map(|r| r.basis.as_str()).unwrap_or("")
+    }
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn span_note(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    match span {
+        Some(r) => {
+            let line = text[..r.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        }
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_policies_load() {
+        for (n, _) in SHIPPED {
+            let p = Policy::load(n).unwrap();
+            assert_eq!(&p.name, n);
+            assert_eq!(p.sha256.len(), 64);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let base = SHIPPED[0].1;
+        let bad = base.replace("[flags.legal_privilege]\naction = \"withhold\"", "[flags.legal_privilege]\naction = \"shred\"");
+        let e = Policy::parse(&bad, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("x.toml") && e.contains("shred") || e.contains("unknown variant"), "{e}");
+        let bad = base.replace("[family]\nnames = \"disclose\"", "[family]\nnames = \"disclose\"\ncolour = \"red\"");
+        let e = Policy::parse(&bad, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("colour"), "{e}");
+        let bad = base.replace("[referrers]\naction = \"redact\"\nreason = \"REF\"", "[referrers]\naction = \"redact\"\nreason = \"NOPE\"");
+        let e = Policy::parse(&bad, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("referrers.reason") && e.contains("NOPE"), "{e}");
+        let bad = base.replace("[flags.legal_privilege]", "[flags.legal_privileges]");
+        let e = Policy::parse(&bad, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("flags.legal_privileges"), "{e}");
+    }
+}
