@@ -52,7 +52,17 @@ pub fn run(store: &Store, req: &ExportRequest) -> Result<ExportOutcome> {
     let inputs = read_attachments(store, &file)?;
     let plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs);
     let redacted = redact::redact(&file, &plan, &policy, &inputs);
-    let files = write_outputs(&req.out, &plan, &redacted, &policy)?;
+    let attachment_pages = HashMap::new();
+    let bundle = crate::pdf::bundle::build(&crate::pdf::bundle::BundleInput {
+        file: &redacted,
+        plan: &plan,
+        policy: &policy,
+        family: &fam,
+        attachments: &attachment_pages,
+        seal_line: None,
+    })
+    .map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
+    let files = write_outputs(&req.out, &plan, &redacted, &policy, &bundle)?;
     Ok(ExportOutcome { plan, redacted, files })
 }
 
@@ -71,13 +81,18 @@ fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<HashMap<Attach
     Ok(out)
 }
 
-fn write_outputs(out: &Path, plan: &Plan, rf: &RedactedFile, policy: &Policy) -> Result<Vec<PathBuf>> {
+fn write_outputs(out: &Path, plan: &Plan, rf: &RedactedFile, policy: &Policy, bundle: &crate::pdf::bundle::Bundle) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).with_context(|| format!("creating output folder {}", out.display()))?;
     let plan_json = serde_json::to_string_pretty(plan)? + "\n";
     let preview = redact::preview(rf, plan);
-    let schedule = redact::schedule_csv(plan, policy, &|_| String::new());
+    let schedule = redact::schedule_csv(plan, policy, &|loc| crate::pdf::bundle::page_of(&bundle.anchors, loc));
     let mut files = Vec::new();
-    for (name, bytes) in [("plan.json", plan_json.as_bytes()), ("preview.txt", preview.as_bytes()), ("schedule.csv", schedule.as_bytes())] {
+    for (name, bytes) in [
+        ("plan.json", plan_json.as_bytes()),
+        ("preview.txt", preview.as_bytes()),
+        ("schedule.csv", schedule.as_bytes()),
+        ("bundle.pdf", bundle.bytes.as_slice()),
+    ] {
         files.push(write_atomic(&out.join(name), bytes)?);
     }
     Ok(files)

@@ -1,6 +1,9 @@
 //! PDF: reading attachments (text as a reader sees it), true redaction inside them, and the
 //! bundle. lopdf is the object layer only.
 
+pub mod bundle;
+pub mod render;
+
 use crate::policy::AttachmentInput;
 
 /// What the reader makes of an attachment's bytes, for detection.

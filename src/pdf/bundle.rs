@@ -1,0 +1,603 @@
+//! The bundle: the redacted file turned into the render model (cover letter or court front sheet,
+//! index, records in order with their documents in place, schedule of redactions, glossary), then
+//! rendered twice so that the schedule can name the page of every item. Every title, heading,
+//! bookmark and index line is built from redacted text only.
+
+use super::render::{self, Block, Doc, LabelStyle, Part as RPart, PartContent, Run};
+use crate::model::*;
+use crate::policy::{Action, Audience, Location, Part, Plan, Policy};
+use crate::redact::{RAttachment, REntry, RRecord, RText, RedactedFile, Seg};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Redacted pages of an attachment, ready to place in the bundle.
+pub struct AttachmentPages {
+    pub doc: Arc<lopdf::Document>,
+    pub pages: Vec<lopdf::ObjectId>,
+}
+
+/// A built bundle.
+pub struct Bundle {
+    pub bytes: Vec<u8>,
+    pub pages: usize,
+    /// Page label of each record and attachment anchor.
+    pub anchors: HashMap<String, String>,
+    pub warnings: Vec<String>,
+}
+
+/// Everything the bundle needs besides the redacted file.
+pub struct BundleInput<'a> {
+    pub file: &'a RedactedFile,
+    pub plan: &'a Plan,
+    pub policy: &'a Policy,
+    pub family: &'a Family,
+    /// Redacted attachment pages (attachments missing here are shown by their placeholder).
+    pub attachments: &'a HashMap<AttachmentId, AttachmentPages>,
+    /// A line on the cover saying who sealed the bundle and how to check it (signed bundles).
+    pub seal_line: Option<String>,
+}
+
+/// Court bundle sections (FPR PD27A).
+const COURT_SECTIONS: &[(char, &str)] = &[
+    ('A', "Preliminary documents"),
+    ('B', "Applications and orders"),
+    ('C', "Statements"),
+    ('D', "Care plans"),
+    ('E', "Experts' reports"),
+    ('F', "Other documents"),
+];
+
+fn court_section(record_type: &str) -> char {
+    match record_type {
+        "chronology_entry" => 'A',
+        "legal_planning_meeting" | "referral" => 'B',
+        "letter" | "contact" => 'C',
+        "cin_plan" | "cp_plan" | "cla_care_plan" | "pathway_plan" | "icpc" | "rcpc" | "core_group" | "cin_review"
+        | "cla_review" => 'D',
+        "single_assessment" | "health_assessment" | "s47_enquiry" | "early_help_assessment" => 'E',
+        _ => 'F',
+    }
+}
+
+fn runs(t: &RText) -> Vec<Run> {
+    t.0.iter()
+        .map(|s| match s {
+            Seg::Text(x) => Run::Text(x.clone()),
+            // The renderer only measures `width_of`; we give it a stand-in of the same length.
+            // Every mark carries its code; a label that keeps the story follows it.
+            Seg::Mark { code, label, chars } => Run::Mark {
+                code: code.clone(),
+                label: label.as_ref().map(|l| format!("{code}: {l}")),
+                width_of: "n".repeat(*chars),
+            },
+        })
+        .collect()
+}
+
+/// Plain text of redacted text for bookmarks and index lines: marks become their label or code.
+pub fn outline_text(t: &RText) -> String {
+    let mut o = String::new();
+    for s in &t.0 {
+        match s {
+            Seg::Text(x) => o.push_str(x),
+            Seg::Mark { label: Some(l), .. } => o.push_str(&format!("[{l}]")),
+            Seg::Mark { code, .. } => o.push_str(&format!("[{code}]")),
+        }
+    }
+    o.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn rec_anchor(r: &RecordId) -> String {
+    format!("rec:{r}")
+}
+fn att_anchor(a: &AttachmentId) -> String {
+    format!("att:{a}")
+}
+
+/// Build and render the bundle (two passes: the second fills the schedule's page column).
+pub fn build(inp: &BundleInput<'_>) -> Result<Bundle, render::RenderError> {
+    let first = render::render(&doc(inp, &HashMap::new()))?;
+    let anchors: HashMap<String, String> = first.anchors.iter().cloned().collect();
+    let second = render::render(&doc(inp, &anchors))?;
+    Ok(Bundle { bytes: second.bytes, pages: second.pages, anchors: second.anchors.into_iter().collect(), warnings: second.warnings })
+}
+
+/// The page label where a plan location appears, from the anchors of a rendered bundle.
+pub fn page_of(anchors: &HashMap<String, String>, loc: &Location) -> String {
+    if let (Some(a), Part::AttachmentPage { page }) = (&loc.attachment, &loc.part) {
+        if let Some(p) = anchors.get(&format!("{}:p{}", att_anchor(a), page)) {
+            return p.clone();
+        }
+    }
+    if let Some(a) = &loc.attachment {
+        if let Some(p) = anchors.get(&att_anchor(a)) {
+            return p.clone();
+        }
+    }
+    loc.record.as_ref().and_then(|r| anchors.get(&rec_anchor(r))).cloned().unwrap_or_default()
+}
+
+fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
+    let court = inp.policy.audience == Audience::Court;
+    let req = &inp.plan.request;
+    let date = Date::parse(&req.date).unwrap_or(Date { year: 1970, month: 1, day: 1 });
+    let title = match inp.policy.audience {
+        Audience::SelfSubject => format!("Your records: subject access request of {}", date.uk()),
+        Audience::ParentWithPr => format!("Records of {}: request of {}", inp.file.subject_name, date.uk()),
+        Audience::Court => format!("Court bundle: records of {}, {}", inp.file.subject_name, date.uk()),
+    };
+    let mut parts = Vec::new();
+    let label_for = |letter: char| if court { LabelStyle::Court { letter } } else { LabelStyle::Arabic };
+    // 1. Cover letter or front sheet, and the index.
+    let mut front = if court { front_sheet(inp) } else { cover_letter(inp) };
+    front.push(Block::PageBreak);
+    front.extend(index(inp, court));
+    parts.push(RPart { label: label_for('A'), outline: Some(if court { "Front sheet and index".into() } else { "Letter and index".into() }), content: PartContent::Flow(front) });
+    // 2. Records (and their documents in place).
+    let entries: Vec<&REntry> = inp.file.entries.iter().collect();
+    let groups: Vec<(char, Vec<&REntry>)> = if court {
+        COURT_SECTIONS
+            .iter()
+            .map(|(l, _)| (*l, entries.iter().copied().filter(|e| entry_section(e) == *l).collect::<Vec<_>>()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
+    } else {
+        vec![('A', entries)]
+    };
+    for (letter, group) in groups {
+        let section_title = if court {
+            COURT_SECTIONS.iter().find(|(l, _)| *l == letter).map(|(l, t)| format!("{l}. {t}")).unwrap_or_default()
+        } else {
+            "Your records".to_string()
+        };
+        let mut blocks: Vec<Block> = Vec::new();
+        let mut first_part = true;
+        let flush = |blocks: &mut Vec<Block>, parts: &mut Vec<RPart>, first: &mut bool| {
+            if !blocks.is_empty() {
+                let outline = if *first { Some(section_title.clone()) } else { None };
+                parts.push(RPart { label: label_for(letter), outline, content: PartContent::Flow(std::mem::take(blocks)) });
+                *first = false;
+            }
+        };
+        if court {
+            blocks.push(Block::Heading { level: 1, text: vec![Run::Text(section_title.clone())], anchor: None, outline: None });
+        }
+        for e in group {
+            match e {
+                REntry::Record(r) => {
+                    record_blocks(r, &mut blocks);
+                    for a in &r.attachments {
+                        attachment_blocks(a, &mut blocks, 2);
+                        if let Some(pages) = foreign(inp, a) {
+                            flush(&mut blocks, &mut parts, &mut first_part);
+                            parts.push(RPart { label: label_for(letter), outline: None, content: PartContent::Foreign(pages) });
+                        }
+                    }
+                }
+                REntry::Attachment(a) => {
+                    attachment_blocks(a, &mut blocks, 1);
+                    if let Some(pages) = foreign(inp, a) {
+                        flush(&mut blocks, &mut parts, &mut first_part);
+                        parts.push(RPart { label: label_for(letter), outline: None, content: PartContent::Foreign(pages) });
+                    }
+                }
+            }
+        }
+        flush(&mut blocks, &mut parts, &mut first_part);
+    }
+    // 3. Schedule of redactions and glossary.
+    let last = if court { 'F' } else { 'A' };
+    parts.push(RPart { label: label_for(last), outline: Some("Schedule of redactions".into()), content: PartContent::Flow(schedule(inp, anchors)) });
+    parts.push(RPart { label: label_for(last), outline: Some("Glossary".into()), content: PartContent::Flow(glossary(inp)) });
+    // A deterministic id from the content that matters: request, policy and plan.
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(inp.plan).unwrap_or_default());
+    h.update(inp.policy.sha256.as_bytes());
+    let id_seed: [u8; 32] = h.finalize().into();
+    Doc {
+        title,
+        author: inp.file.council.clone(),
+        subject: format!("Disclosure under policy {}", inp.policy.name),
+        date: render::Date { y: date.year as u16, m: date.month, d: date.day, h: 12, mi: 0, s: 0 },
+        id_seed,
+        lang: "en-GB".into(),
+        parts,
+    }
+}
+
+fn entry_section(e: &REntry) -> char {
+    match e {
+        REntry::Record(r) => court_section(&r.record_type),
+        REntry::Attachment(_) => 'F',
+    }
+}
+
+fn foreign(inp: &BundleInput<'_>, a: &RAttachment) -> Option<Vec<render::ForeignPage>> {
+    if a.withheld.is_some() {
+        return None;
+    }
+    let ap = inp.attachments.get(&a.id)?;
+    let title = outline_text(&a.title);
+    Some(
+        ap.pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| render::ForeignPage {
+                doc: ap.doc.clone(),
+                page: *p,
+                anchor: Some(if i == 0 { att_anchor(&a.id) } else { format!("{}:p{}", att_anchor(&a.id), i) }),
+                outline: Some(format!("{title}, page {}", i + 1)),
+            })
+            .collect(),
+    )
+}
+
+fn t(s: &str) -> Run {
+    Run::Text(s.to_string())
+}
+
+fn para(s: &str) -> Block {
+    Block::Para { runs: vec![t(s)] }
+}
+
+fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
+    let plan = inp.plan;
+    let pol = inp.policy;
+    let fam = inp.family;
+    let requester = fam.person(&plan.request.requester);
+    let dear = match pol.audience {
+        Audience::SelfSubject => requester.map(|p| p.given_name()).unwrap_or_default(),
+        _ => requester.map(|p| p.display_name()).unwrap_or_default(),
+    };
+    let n_rec = inp.file.entries.iter().filter(|e| matches!(e, REntry::Record(_))).count();
+    let n_doc: usize = inp
+        .file
+        .entries
+        .iter()
+        .map(|e| match e {
+            REntry::Record(r) => r.attachments.len(),
+            REntry::Attachment(_) => 1,
+        })
+        .sum();
+    let whose = if pol.audience == Audience::SelfSubject { "you".to_string() } else { inp.file.subject_name.clone() };
+    let date = Date::parse(&plan.request.date).map(|d| d.uk()).unwrap_or_default();
+    let mut b = vec![
+        Block::Heading { level: 1, text: vec![t(if pol.audience == Audience::SelfSubject { "Your records" } else { "The records you asked for" })], anchor: None, outline: None },
+        Block::Meta { pairs: vec![("Date".into(), vec![t(&date)]), ("From".into(), vec![t(&inp.file.council)])] },
+        para(&format!("Dear {dear},")),
+        para(&format!(
+            "You asked to see the records {} holds about {whose}. This bundle is our answer. It holds {n_rec} records and {n_doc} documents from {whose} file, in the order things happened, with an index after this letter.",
+            inp.file.council
+        )),
+        para("We know that reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps. We are happy to go through the records with you."),
+        para("Some words have been taken out, and a few parts held back. We have done this only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code in it; sometimes the box also says who the words were about, such as [your brother]. Where a part was held back there is a grey line that says what kind of thing it was and why."),
+    ];
+    let used: BTreeSet<String> = plan.counts().keys().cloned().collect();
+    if !used.is_empty() {
+        b.push(Block::Heading { level: 2, text: vec![t("What the codes mean")], anchor: None, outline: None });
+        let pairs = used.iter().map(|c| (c.clone(), vec![t(pol.words(c))])).collect();
+        b.push(Block::Meta { pairs });
+        b.push(para("The schedule at the end of this bundle lists every place where something was taken out or held back, with the page, the code and the rule we applied. It never shows the words themselves."));
+    }
+    if !plan.review.is_empty() {
+        b.push(para(&format!(
+            "{} item{} still need{} a worker to check {} before {} can be shared. They are marked REV. We will write to you again about them.",
+            plan.review.len(),
+            if plan.review.len() == 1 { "" } else { "s" },
+            if plan.review.len() == 1 { "s" } else { "" },
+            if plan.review.len() == 1 { "it" } else { "them" },
+            if plan.review.len() == 1 { "it" } else { "they" }
+        )));
+    }
+    b.push(Block::Heading { level: 2, text: vec![t("If you want us to look again")], anchor: None, outline: None });
+    b.push(para(&format!(
+        "If you think we have taken out something we should not have, or you want to know more about why, write to the Information Governance team at {} and tell us which page. We will look again and reply within one month.",
+        inp.file.council
+    )));
+    b.push(para("If you are still unhappy, you can complain to the Information Commissioner's Office (ICO), the independent body that upholds information rights: ico.org.uk/make-a-complaint or 0303 123 1113."));
+    if let Some(line) = &inp.seal_line {
+        b.push(Block::Spacer(6.0));
+        b.push(Block::Meta { pairs: vec![("Sealed".into(), vec![t(line)])] });
+    }
+    b.push(Block::Spacer(10.0));
+    b.push(para("Yours sincerely,"));
+    b.push(para(&format!("Information Governance Team\n{}", inp.file.council)));
+    b
+}
+
+fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
+    let fam = inp.family;
+    let plan = inp.plan;
+    let mut parties = Vec::new();
+    parties.push(("Child".to_string(), vec![t(&inp.file.subject_name)]));
+    for r in fam.relationships.iter().filter(|r| r.person == plan.request.subject && r.parental_responsibility == Some(true)) {
+        if let Some(p) = fam.person(&r.related) {
+            parties.push(("Parent with PR".into(), vec![t(&p.display_name())]));
+        }
+    }
+    if let Some(p) = fam.person(&plan.request.requester) {
+        parties.push(("Served on".into(), vec![t(&p.display_name())]));
+    }
+    let mut b = vec![
+        Block::Heading { level: 1, text: vec![t("Court bundle")], anchor: None, outline: None },
+        Block::Meta {
+            pairs: vec![
+                ("Local authority".into(), vec![t(&inp.file.council)]),
+                ("Date".into(), vec![t(&Date::parse(&plan.request.date).map(|d| d.uk()).unwrap_or_default())]),
+                ("Export".into(), vec![t(plan.request.export.as_str())]),
+            ],
+        },
+        Block::Heading { level: 2, text: vec![t("Parties")], anchor: None, outline: None },
+        Block::Meta { pairs: parties },
+        para("Sections follow FPR PD27A: A preliminary documents, B applications and orders, C statements, D care plans, E experts' reports, F other documents. Pages are numbered by section (A1, B1, ...). Confidential addresses and contact details are withheld under FPR 29.1; legal advice under legal professional privilege; the identity of people who gave information is withheld. The schedule at the end lists every redaction."),
+    ];
+    if let Some(line) = &inp.seal_line {
+        b.push(Block::Meta { pairs: vec![("Sealed".into(), vec![t(line)])] });
+    }
+    b
+}
+
+fn index(inp: &BundleInput<'_>, court: bool) -> Vec<Block> {
+    let mut b = vec![Block::Heading { level: 1, text: vec![t("Index")], anchor: None, outline: None }];
+    let mut entries: Vec<(char, Block)> = Vec::new();
+    for e in &inp.file.entries {
+        match e {
+            REntry::Record(r) => {
+                let sec = court_section(&r.record_type);
+                let mut runs = runs(&r.title);
+                runs.insert(0, t(&format!("{} · ", r.kind)));
+                entries.push((sec, Block::IndexEntry { runs, date: r.date.get(0..10).unwrap_or("").to_string(), target: rec_anchor(&r.id) }));
+                for a in &r.attachments {
+                    let mut runs = super::bundle::runs(&a.title);
+                    runs.insert(0, t("    Document · "));
+                    entries.push((sec, Block::IndexEntry { runs, date: uk(a.date.as_deref()), target: att_anchor(&a.id) }));
+                }
+            }
+            REntry::Attachment(a) => {
+                let mut runs = super::bundle::runs(&a.title);
+                runs.insert(0, t("Document · "));
+                entries.push(('F', Block::IndexEntry { runs, date: uk(a.date.as_deref()), target: att_anchor(&a.id) }));
+            }
+        }
+    }
+    if court {
+        for (l, name) in COURT_SECTIONS {
+            let these: Vec<Block> = entries.iter().filter(|(s, _)| s == l).map(|(_, b)| b.clone()).collect();
+            if these.is_empty() {
+                continue;
+            }
+            b.push(Block::Heading { level: 2, text: vec![t(&format!("{l}. {name}"))], anchor: None, outline: None });
+            b.extend(these);
+        }
+    } else {
+        b.extend(entries.into_iter().map(|e| e.1));
+    }
+    b
+}
+
+fn uk(d: Option<&str>) -> String {
+    d.and_then(Date::parse).map(|d| d.uk()).unwrap_or_else(|| "undated".into())
+}
+
+fn record_blocks(r: &RRecord, b: &mut Vec<Block>) {
+    let mut head = vec![t(&format!("{} · ", r.date.get(0..10).unwrap_or("")))];
+    head.extend(runs(&r.title));
+    let outline = format!("{} {}", r.date.get(0..10).unwrap_or(""), outline_text(&r.title));
+    b.push(Block::Heading { level: 1, text: head, anchor: Some(rec_anchor(&r.id)), outline: Some(outline) });
+    if let Some(p) = &r.withheld {
+        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+        return;
+    }
+    let mut pairs = vec![
+        ("Date".to_string(), vec![t(&r.date)]),
+        ("Type".to_string(), vec![t(&r.kind)]),
+        ("Written by".to_string(), vec![t(&r.author)]),
+        ("About".to_string(), runs(&r.concerns)),
+    ];
+    if let Some(p) = &r.presence {
+        pairs.push(("Seen".into(), vec![t(p)]));
+    }
+    b.push(Block::Meta { pairs });
+    if !r.participants.is_empty() {
+        let mut rs = vec![Run::Bold("Who took part: ".into())];
+        for (i, p) in r.participants.iter().enumerate() {
+            if i > 0 {
+                rs.push(t("; "));
+            }
+            rs.extend(runs(p));
+        }
+        b.push(Block::Para { runs: rs });
+    }
+    for s in &r.sections {
+        if let Some(p) = &s.withheld {
+            b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+            continue;
+        }
+        if let Some(h) = &s.heading {
+            b.push(Block::Heading { level: 3, text: runs(h), anchor: None, outline: None });
+        }
+        if !s.fields.is_empty() {
+            b.push(Block::Meta { pairs: s.fields.iter().map(|(k, v)| (capitalise(k), runs(v))).collect() });
+        }
+        if !s.body.is_empty() {
+            b.push(Block::Para { runs: runs(&s.body) });
+        }
+    }
+    for (at, by, text) in &r.appendments {
+        let mut rs = vec![Run::Bold(format!("Added {at} by {by}: "))];
+        rs.extend(runs(text));
+        b.push(Block::Para { runs: rs });
+    }
+    if !r.links.is_empty() {
+        b.push(Block::Heading { level: 3, text: vec![t("Related records")], anchor: None, outline: None });
+        for l in &r.links {
+            let mut rs = vec![t("• ")];
+            rs.extend(runs(l));
+            b.push(Block::Para { runs: rs });
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
+    let mut head = vec![t("Document: ")];
+    head.extend(runs(&a.title));
+    b.push(Block::Heading { level, text: head, anchor: if a.withheld.is_some() || a.pages.is_empty() { Some(att_anchor(&a.id)) } else { None }, outline: Some(format!("Document: {}", outline_text(&a.title))) });
+    b.push(Block::Meta { pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), vec![t(&a.author)])] });
+    if let Some(p) = &a.withheld {
+        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+        return;
+    }
+    if a.pages.is_empty() {
+        b.push(para("The pages of this document follow."));
+    }
+    for p in &a.pages {
+        if let Some(w) = &p.withheld {
+            b.push(Block::Placeholder { text: w.text.clone(), code: w.code.clone() });
+        }
+    }
+}
+
+fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Block> {
+    let pol = inp.policy;
+    let mut rows = Vec::new();
+    for d in &inp.plan.decisions {
+        if !(d.action.removes() || d.action == Action::Insert) {
+            continue;
+        }
+        let code = d.reason.clone().unwrap_or_default();
+        let page = page_of(anchors, &d.location);
+        let what = match d.action {
+            Action::Redact => "words taken out",
+            Action::Withhold => "held back",
+            Action::Review => "held for a worker to check",
+            Action::Insert => "note added",
+            Action::Disclose => "",
+        };
+        rows.push(vec![
+            if page.is_empty() { "—".into() } else { page },
+            d.location.record.as_ref().map(|r| r.to_string()).or_else(|| d.location.attachment.as_ref().map(|a| a.to_string())).unwrap_or_default(),
+            format!("{code} ({what})"),
+            pol.words(&code).to_string(),
+            d.rule.clone(),
+        ]);
+    }
+    let mut b = vec![
+        Block::Heading { level: 1, text: vec![t("Schedule of redactions")], anchor: None, outline: None },
+        para("Every place where words were taken out or a part was held back, with the reason and the rule applied. The removed words are never shown."),
+    ];
+    if rows.is_empty() {
+        b.push(para("Nothing was taken out."));
+    } else {
+        b.push(Block::Table { header: vec!["Page".into(), "Record".into(), "Code".into(), "Why, in plain words".into(), "Rule".into()], rows, widths: vec![0.09, 0.14, 0.2, 0.4, 0.17] });
+    }
+    let mut basis: BTreeMap<String, String> = BTreeMap::new();
+    for c in inp.plan.counts().keys() {
+        basis.insert(c.clone(), pol.basis(c).to_string());
+    }
+    if !basis.is_empty() {
+        b.push(Block::Heading { level: 2, text: vec![t("The law behind each code")], anchor: None, outline: None });
+        b.push(Block::Meta { pairs: basis.into_iter().map(|(k, v)| (k, vec![t(&v)])).collect() });
+    }
+    b.push(para(&format!("Share of the child's own narrative taken out across the file: {:.1}%.", inp.plan.narrative_removed_percent)));
+    b
+}
+
+/// Social-care terms and abbreviations, in plain words.
+const GLOSSARY: &[(&str, &str)] = &[
+    ("CIN", "Child in need: a child who needs extra help from services to be safe and well."),
+    ("CP", "Child protection: work to keep a child safe from significant harm."),
+    ("CLA", "Child looked after: a child in the care of the council."),
+    ("LAC", "Looked-after child: a child in the care of the council."),
+    ("ICPC", "Initial child protection conference: the first meeting where professionals and the family decide whether a child protection plan is needed."),
+    ("RCPC", "Review child protection conference: a meeting to check how a child protection plan is going."),
+    ("S47", "Section 47 enquiry: the council's check, under the Children Act 1989, when it thinks a child may be at risk of significant harm."),
+    ("Section 47", "The council's check, under the Children Act 1989, when it thinks a child may be at risk of significant harm."),
+    ("Strategy discussion", "A meeting of social care, police and other professionals to decide what to do when a child may be at risk."),
+    ("IRO", "Independent reviewing officer: checks the care plan of a child looked after."),
+    ("PLO", "Public Law Outline: the steps a council takes before and during care proceedings."),
+    ("MARAC", "Multi-agency risk assessment conference: a meeting about people at high risk of domestic abuse."),
+    ("DSL", "Designated safeguarding lead: the member of school staff responsible for keeping children safe."),
+    ("DASH", "A checklist used by police and others to judge the risk of domestic abuse."),
+    ("Core group", "The group of professionals and family members who carry out a child protection plan."),
+    ("Early Help", "Support offered early, before problems get worse."),
+    ("TAF", "Team around the family: professionals working together with a family."),
+    ("PEP", "Personal education plan: a plan for the education of a child looked after."),
+    ("SGO", "Special guardianship order: a court order that makes someone a child's special guardian."),
+    ("MASH", "Multi-agency safeguarding hub: where agencies share information about concerns for a child."),
+    ("NFA", "No further action."),
+    ("EMO", "Emotional abuse (a category of child protection plan)."),
+    ("Legal gateway", "A meeting with the council's lawyers to decide whether legal steps are needed."),
+    ("Pathway plan", "The plan for a young person leaving care."),
+    ("Personal advisor", "The worker who supports a young person leaving care."),
+    ("Care leaver", "A young person who has been in the care of the council."),
+    ("GP", "General practitioner: a family doctor."),
+    ("Health visitor", "A nurse who supports families with young children."),
+    ("NHS number", "A number that identifies a person in the health service."),
+    ("UPN", "Unique pupil number: a number that identifies a child at school."),
+    ("Refuge", "A safe place to stay for people escaping domestic abuse."),
+    ("Supervision", "A meeting where a social worker talks through their work with their manager."),
+    ("Chronology", "A list of important events in date order."),
+];
+
+fn glossary(inp: &BundleInput<'_>) -> Vec<Block> {
+    let mut text = String::new();
+    for e in &inp.file.entries {
+        match e {
+            REntry::Record(r) => {
+                text.push_str(&format!("{} {} {} ", r.kind, outline_text(&r.title), r.author));
+                for s in &r.sections {
+                    if let Some(h) = &s.heading {
+                        text.push_str(&outline_text(h));
+                    }
+                    text.push(' ');
+                    text.push_str(&outline_text(&s.body));
+                    text.push(' ');
+                    for (k, v) in &s.fields {
+                        text.push_str(&format!("{k} {} ", outline_text(v)));
+                    }
+                }
+                for a in &r.attachments {
+                    text.push_str(&outline_text(&a.title));
+                    for p in a.pages.iter().filter_map(|p| p.text.as_ref()) {
+                        text.push(' ');
+                        text.push_str(&outline_text(p));
+                    }
+                }
+            }
+            REntry::Attachment(a) => text.push_str(&outline_text(&a.title)),
+        }
+    }
+    let lower = text.to_lowercase();
+    let mut pairs = Vec::new();
+    for (term, words) in GLOSSARY {
+        let found = if term.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+            // Abbreviations: whole word, in capitals.
+            text.split(|c: char| !c.is_alphanumeric()).any(|w| w == *term)
+        } else {
+            lower.contains(&term.to_lowercase())
+        };
+        if found {
+            pairs.push((term.to_string(), words.to_string()));
+        }
+    }
+    for c in inp.plan.counts().keys() {
+        pairs.push((c.clone(), format!("A code on a mark: {}.", inp.policy.words(c))));
+    }
+    let mut b = vec![Block::Heading { level: 1, text: vec![t("Glossary")], anchor: None, outline: None }, para("Words and short forms used in these records, in plain words.")];
+    if pairs.is_empty() {
+        b.push(para("No special terms appear in this bundle."));
+    }
+    for (term, words) in pairs {
+        b.push(Block::Para { runs: vec![Run::Bold(format!("{term}: ")), t(&words)] });
+    }
+    b
+}

@@ -1,0 +1,249 @@
+//! Embedding pages of existing PDFs.
+//!
+//! A foreign page becomes a Form XObject: its content streams (decoded,
+//! concatenated with a newline between parts, re-compressed) with
+//! `/BBox` = the page's CropBox (or MediaBox) and the page's resolved
+//! (inherited) `/Resources`. Every object reachable from the resources is
+//! copied with a fresh reference; objects shared between pages of the same
+//! source document are copied once (keyed by document pointer + id).
+//! `/Metadata`, `/PieceInfo`, `/StructParent(s)`, `/AA`, `/Annots` and `/OC`
+//! are dropped from every copied dictionary; references to page-tree nodes
+//! become `null` (so the source page tree is never dragged in).
+//!
+//! `/Rotate` is applied: the bundle page is presented upright (its size is
+//! the rotated CropBox, no `/Rotate` on the output page), so the footer
+//! stamp is always at the visual bottom.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use lopdf::{Document, Object, ObjectId};
+use pdf_writer::{Filter, Finish, Name, Null, Obj, Pdf, Ref, Str};
+
+use super::font::deflate;
+
+/// Upper bound on decoded content of one foreign page.
+const MAX_CONTENT: usize = 256 * 1024 * 1024;
+
+const DROP_KEYS: &[&[u8]] = &[b"Metadata", b"PieceInfo", b"StructParents", b"StructParent", b"AA", b"Annots", b"OC"];
+
+#[derive(Clone, Debug)]
+pub(crate) struct Geometry {
+    /// Output page size (after rotation).
+    pub width: f32,
+    pub height: f32,
+    /// Visible box in source user space [x0 y0 x1 y1].
+    pub bbox: [f32; 4],
+    /// Source user space -> output page space.
+    pub matrix: [f32; 6],
+}
+
+/// Look up an inheritable page attribute (page, then its ancestors).
+fn inherited<'a>(doc: &'a Document, page: ObjectId, key: &[u8]) -> Option<&'a Object> {
+    let mut id = page;
+    for _ in 0..64 {
+        let dict = doc.get_dictionary(id).ok()?;
+        if let Ok(v) = dict.get(key) {
+            return Some(v);
+        }
+        id = dict.get(b"Parent").and_then(Object::as_reference).ok()?;
+    }
+    None
+}
+
+fn num(o: &Object) -> Option<f32> {
+    match o {
+        Object::Integer(i) => Some(*i as f32),
+        Object::Real(r) => Some(*r),
+        _ => None,
+    }
+}
+
+fn rect(doc: &Document, o: &Object) -> Option<[f32; 4]> {
+    let (_, o) = doc.dereference(o).ok()?;
+    let a = o.as_array().ok()?;
+    if a.len() != 4 {
+        return None;
+    }
+    let mut v = [0f32; 4];
+    for (i, x) in a.iter().enumerate() {
+        let (_, x) = doc.dereference(x).ok()?;
+        v[i] = num(x)?;
+    }
+    Some([v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])])
+}
+
+pub(crate) fn geometry(doc: &Document, page: ObjectId) -> Result<Geometry, String> {
+    doc.get_dictionary(page).map_err(|e| format!("page {page:?}: {e}"))?;
+    let media = inherited(doc, page, b"MediaBox")
+        .and_then(|o| rect(doc, o))
+        .unwrap_or([0.0, 0.0, 612.0, 792.0]);
+    let crop = inherited(doc, page, b"CropBox").and_then(|o| rect(doc, o));
+    // visible area: CropBox clipped to MediaBox
+    let b = match crop {
+        Some(c) => {
+            let r = [c[0].max(media[0]), c[1].max(media[1]), c[2].min(media[2]), c[3].min(media[3])];
+            if r[2] - r[0] > 1.0 && r[3] - r[1] > 1.0 { r } else { media }
+        }
+        None => media,
+    };
+    let rot = inherited(doc, page, b"Rotate")
+        .and_then(|o| doc.dereference(o).ok().and_then(|(_, o)| num(o)))
+        .unwrap_or(0.0) as i64;
+    let rot = ((rot % 360) + 360) % 360;
+    let (w, h) = (b[2] - b[0], b[3] - b[1]);
+    // translate the box to the origin, then rotate clockwise
+    let (x0, y0) = (b[0], b[1]);
+    let (width, height, matrix) = match rot {
+        90 => (h, w, [0.0, -1.0, 1.0, 0.0, -y0, w + x0]),
+        180 => (w, h, [-1.0, 0.0, 0.0, -1.0, w + x0, h + y0]),
+        270 => (h, w, [0.0, 1.0, -1.0, 0.0, h + y0, -x0]),
+        _ => (w, h, [1.0, 0.0, 0.0, 1.0, -x0, -y0]),
+    };
+    Ok(Geometry { width, height, bbox: b, matrix })
+}
+
+/// Copies objects from source documents into the output.
+pub(crate) struct Copier {
+    map: HashMap<(usize, ObjectId), Ref>,
+    /// Form XObjects already written for (document, page).
+    pages: HashMap<(usize, ObjectId), Ref>,
+    queue: VecDeque<(Arc<Document>, ObjectId, Ref)>,
+}
+
+impl Copier {
+    pub(crate) fn new() -> Self {
+        Copier { map: HashMap::new(), pages: HashMap::new(), queue: VecDeque::new() }
+    }
+
+    /// Reference for a source object (allocated and queued on first use);
+    /// `None` for objects that must not be copied (page-tree nodes, missing).
+    fn reference(&mut self, doc: &Arc<Document>, id: ObjectId, next: &mut Ref) -> Option<Ref> {
+        let key = (Arc::as_ptr(doc) as usize, id);
+        if let Some(r) = self.map.get(&key) {
+            return Some(*r);
+        }
+        let obj = doc.get_object(id).ok()?;
+        if let Ok(d) = obj.as_dict() {
+            if let Ok(t) = d.get(b"Type").and_then(Object::as_name) {
+                if t == b"Page" || t == b"Pages" {
+                    return None;
+                }
+            }
+        }
+        let r = next.bump();
+        self.map.insert(key, r);
+        self.queue.push_back((doc.clone(), id, r));
+        Some(r)
+    }
+
+    /// Write the Form XObject for a foreign page; returns its reference.
+    pub(crate) fn page_xobject(
+        &mut self,
+        pdf: &mut Pdf,
+        doc: &Arc<Document>,
+        page: ObjectId,
+        geo: &Geometry,
+        next: &mut Ref,
+    ) -> Result<Ref, String> {
+        let key = (Arc::as_ptr(doc) as usize, page);
+        if let Some(r) = self.pages.get(&key) {
+            return Ok(*r);
+        }
+        let content = doc
+            .get_page_content_with_limit(page, MAX_CONTENT)
+            .map_err(|e| format!("page {page:?} content: {e}"))?;
+        let data = deflate(&content);
+        let xref = next.bump();
+        let resources = inherited(doc, page, b"Resources").cloned();
+        let group = doc.get_dictionary(page).ok().and_then(|d| d.get(b"Group").ok()).cloned();
+        let mut s = pdf.stream(xref, &data);
+        s.pair(Name(b"Type"), Name(b"XObject"));
+        s.pair(Name(b"Subtype"), Name(b"Form"));
+        s.insert(Name(b"BBox")).array().items(geo.bbox);
+        s.filter(Filter::FlateDecode);
+        match &resources {
+            Some(r) => self.write(s.insert(Name(b"Resources")), doc, r, next),
+            None => {
+                s.insert(Name(b"Resources")).dict();
+            }
+        }
+        if let Some(g) = &group {
+            self.write(s.insert(Name(b"Group")), doc, g, next);
+        }
+        s.finish();
+        self.drain(pdf, next)?;
+        self.pages.insert(key, xref);
+        Ok(xref)
+    }
+
+    /// Copy every queued object (and what it references).
+    fn drain(&mut self, pdf: &mut Pdf, next: &mut Ref) -> Result<(), String> {
+        while let Some((doc, id, r)) = self.queue.pop_front() {
+            let obj = doc.get_object(id).map_err(|e| format!("object {id:?}: {e}"))?;
+            match obj {
+                Object::Stream(st) => {
+                    let mut s = pdf.stream(r, &st.content);
+                    for (k, v) in st.dict.iter() {
+                        if k.as_slice() == b"Length" || DROP_KEYS.contains(&k.as_slice()) {
+                            continue;
+                        }
+                        self.write(s.insert(Name(k)), &doc, v, next);
+                    }
+                    s.finish();
+                }
+                other => {
+                    let o = pdf.indirect(r);
+                    self.write(o, &doc, other, next);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, obj: Obj<'_>, doc: &Arc<Document>, o: &Object, next: &mut Ref) {
+        match o {
+            Object::Null => obj.primitive(Null),
+            Object::Boolean(b) => obj.primitive(*b),
+            Object::Integer(i) => {
+                if let Ok(v) = i32::try_from(*i) {
+                    obj.primitive(v)
+                } else {
+                    obj.primitive(*i as f32)
+                }
+            }
+            Object::Real(f) => obj.primitive(if f.is_finite() { *f } else { 0.0 }),
+            Object::Name(n) => obj.primitive(Name(n)),
+            Object::String(s, _) => obj.primitive(Str(s)),
+            Object::Array(a) => {
+                let mut arr = obj.array();
+                for v in a {
+                    self.write(arr.push(), doc, v, next);
+                }
+            }
+            Object::Dictionary(d) => {
+                let mut dict = obj.dict();
+                for (k, v) in d.iter() {
+                    if DROP_KEYS.contains(&k.as_slice()) {
+                        continue;
+                    }
+                    self.write(dict.insert(Name(k)), doc, v, next);
+                }
+            }
+            // a direct stream cannot occur in valid files; write its dictionary
+            Object::Stream(st) => {
+                let mut dict = obj.dict();
+                for (k, v) in st.dict.iter() {
+                    if DROP_KEYS.contains(&k.as_slice()) {
+                        continue;
+                    }
+                    self.write(dict.insert(Name(k)), doc, v, next);
+                }
+            }
+            Object::Reference(id) => match self.reference(doc, *id, next) {
+                Some(r) => obj.primitive(r),
+                None => obj.primitive(Null),
+            },
+        }
+    }
+}

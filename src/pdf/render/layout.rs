@@ -1,0 +1,844 @@
+//! Line breaking and pagination.
+//!
+//! Produces pages of absolutely positioned drawing items (PDF coordinates,
+//! origin bottom-left). Page labels of index entries are not known here:
+//! they are placed as [`Item::Label`] in a fixed-width column and resolved by
+//! `write` after pagination, so layout never depends on label text.
+
+use std::collections::HashMap;
+
+use super::font::{clean_text, Font};
+use super::{foreign, Block, Doc, ForeignPage, PartContent, RenderError, Run};
+
+pub(crate) const PAGE_W: f32 = 595.28;
+pub(crate) const PAGE_H: f32 = 841.89;
+pub(crate) const MARGIN_X: f32 = 62.0;
+/// Top of the body area (below the running header).
+pub(crate) const BODY_TOP: f32 = PAGE_H - 76.0;
+/// Lowest point the body may reach (above the footer).
+pub(crate) const BODY_BOTTOM: f32 = 66.0;
+
+pub(crate) const INK: f32 = 0.12;
+pub(crate) const BODY_SIZE: f32 = 10.5;
+pub(crate) const LEADING: f32 = 1.42;
+
+/// Width of the page-label column of index entries.
+const LABEL_COL: f32 = 40.0;
+const DATE_COL: f32 = 74.0;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Item {
+    Text { x: f32, y: f32, size: f32, gray: f32, bold: bool, text: String },
+    Rect { x: f32, y: f32, w: f32, h: f32, fill: Option<f32>, stroke: Option<(f32, f32)> },
+    Line { x1: f32, y1: f32, x2: f32, y2: f32, gray: f32, width: f32, dotted: bool },
+    /// Page label of `anchor`, right-aligned at `x_right` (resolved later).
+    Label { x_right: f32, y: f32, size: f32, gray: f32, anchor: String },
+}
+
+pub(crate) enum PageKind {
+    Flow,
+    Foreign { fp: ForeignPage, geo: foreign::Geometry },
+}
+
+pub(crate) struct Page {
+    pub part: usize,
+    pub kind: PageKind,
+    pub width: f32,
+    pub height: f32,
+    pub items: Vec<Item>,
+    /// Link rectangles [x1 y1 x2 y2] to anchors.
+    pub links: Vec<([f32; 4], String)>,
+}
+
+pub(crate) struct OutlineEntry {
+    /// 0 = part, 1..=3 = heading level; foreign pages use 2.
+    pub level: u8,
+    pub title: String,
+    pub page: usize,
+    pub top: f32,
+    /// The first entry of a part: nesting never crosses parts.
+    pub part_start: bool,
+}
+
+pub(crate) struct Layout {
+    pub pages: Vec<Page>,
+    pub outline: Vec<OutlineEntry>,
+    /// anchor -> (page index, y); plus document order.
+    pub anchors: HashMap<String, (usize, f32)>,
+    pub anchor_order: Vec<String>,
+    pub link_targets: Vec<String>,
+}
+
+// ---------------------------------------------------------------- inline model
+
+#[derive(Clone, Debug)]
+enum Seg {
+    Text { s: String, bold: bool, w: f32 },
+    Mark { text: String, light: bool, w: f32 },
+}
+
+#[derive(Clone, Debug, Default)]
+struct Word {
+    segs: Vec<Seg>,
+    width: f32,
+}
+
+#[derive(Clone, Debug)]
+enum Tok {
+    Word(Word),
+    Space(f32),
+    Newline,
+}
+
+/// A laid-out line: segments with x offsets relative to the line start.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Line {
+    segs: Vec<(f32, Seg)>,
+    width: f32,
+}
+
+pub(crate) struct Style {
+    pub size: f32,
+    pub gray: f32,
+    pub bold: bool,
+}
+
+struct Ctx<'a> {
+    font: &'a Font,
+    missing: Vec<char>,
+    warnings: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn clean(&mut self, s: &str) -> String {
+        clean_text(self.font, s, &mut self.missing)
+    }
+
+    fn w(&self, s: &str, size: f32) -> f32 {
+        self.font.width(s, size)
+    }
+
+    fn mark_seg(&mut self, code: &str, label: &Option<String>, width_of: &str, size: f32) -> Seg {
+        // width_of is measured only; it is never stored in an item.
+        let natural = self.font.width(width_of, size);
+        let (text, light) = match label {
+            Some(l) => (self.clean(l), true),
+            None => (self.clean(code), false),
+        };
+        let inner = self.w(&text, mark_text_size(size)) + size * 0.9;
+        Seg::Mark { text, light, w: natural.max(inner) }
+    }
+
+    fn tokenize(&mut self, runs: &[Run], size: f32, bold_all: bool) -> Vec<Tok> {
+        let mut toks = Vec::new();
+        let mut cur = Word::default();
+        let flush = |cur: &mut Word, toks: &mut Vec<Tok>| {
+            if !cur.segs.is_empty() {
+                toks.push(Tok::Word(std::mem::take(cur)));
+            }
+        };
+        let space_w = self.w(" ", size);
+        for run in runs {
+            let (s, bold) = match run {
+                Run::Text(s) => (s, bold_all),
+                Run::Bold(s) => (s, true),
+                Run::Mark { code, label, width_of } => {
+                    let seg = self.mark_seg(code, label, width_of, size);
+                    if let Seg::Mark { w, .. } = &seg {
+                        cur.width += *w;
+                    }
+                    cur.segs.push(seg);
+                    continue;
+                }
+            };
+            // '\n' is a line break; other whitespace separates words
+            let s = s.replace("\r\n", "\n");
+            for piece in s.split_inclusive('\n') {
+                let (body, nl) = match piece.strip_suffix('\n') {
+                    Some(b) => (b, true),
+                    None => (piece, false),
+                };
+                let body = self.clean(body);
+                for ch in body.chars() {
+                    if ch == ' ' {
+                        flush(&mut cur, &mut toks);
+                        if !matches!(toks.last(), Some(Tok::Space(_)) | Some(Tok::Newline) | None) {
+                            toks.push(Tok::Space(space_w));
+                        }
+                    } else {
+                        let cw = self.font.char_width(ch, size);
+                        cur.width += cw;
+                        match cur.segs.last_mut() {
+                            Some(Seg::Text { s, bold: b, w }) if *b == bold => {
+                                s.push(ch);
+                                *w += cw;
+                            }
+                            _ => cur.segs.push(Seg::Text { s: ch.to_string(), bold, w: cw }),
+                        }
+                    }
+                }
+                if nl {
+                    flush(&mut cur, &mut toks);
+                    if let Some(Tok::Space(_)) = toks.last() {
+                        toks.pop();
+                    }
+                    toks.push(Tok::Newline);
+                }
+            }
+        }
+        flush(&mut cur, &mut toks);
+        while let Some(Tok::Space(_)) = toks.last() {
+            toks.pop();
+        }
+        toks
+    }
+
+    /// Greedy line breaking by measured advances.
+    fn break_lines(&mut self, toks: &[Tok], max: f32, size: f32) -> Vec<Line> {
+        let mut lines = Vec::new();
+        let mut cur = Line::default();
+        let mut pending: Option<f32> = None;
+        for tok in toks {
+            match tok {
+                Tok::Newline => {
+                    lines.push(std::mem::take(&mut cur));
+                    pending = None;
+                }
+                Tok::Space(w) => {
+                    if !cur.segs.is_empty() {
+                        pending = Some(*w);
+                    }
+                }
+                Tok::Word(word) => {
+                    let sp = pending.unwrap_or(0.0);
+                    if cur.segs.is_empty() || cur.width + sp + word.width <= max + 0.01 {
+                        if cur.segs.is_empty() && word.width > max + 0.01 {
+                            self.split_word(word, max, size, &mut cur, &mut lines);
+                        } else {
+                            let sp = if cur.segs.is_empty() { None } else { pending };
+                            append_word(&mut cur, word, sp);
+                        }
+                    } else {
+                        lines.push(std::mem::take(&mut cur));
+                        if word.width > max + 0.01 {
+                            self.split_word(word, max, size, &mut cur, &mut lines);
+                        } else {
+                            append_word(&mut cur, word, None);
+                        }
+                    }
+                    pending = None;
+                }
+            }
+        }
+        if !cur.segs.is_empty() || lines.is_empty() {
+            lines.push(cur);
+        }
+        lines
+    }
+
+    /// A word wider than the line, broken by characters (marks are kept
+    /// whole, clamped to the line width).
+    fn split_word(&mut self, word: &Word, max: f32, size: f32, cur: &mut Line, lines: &mut Vec<Line>) {
+        for seg in &word.segs {
+            match seg {
+                Seg::Mark { text, light, w } => {
+                    if *w > max + 0.01 {
+                        self.warnings.push(format!("a redaction mark ({text}) is wider than the line and was shortened to fit"));
+                    }
+                    let w = w.min(max);
+                    if !cur.segs.is_empty() && cur.width + w > max + 0.01 {
+                        lines.push(std::mem::take(cur));
+                    }
+                    cur.segs.push((cur.width, Seg::Mark { text: text.clone(), light: *light, w }));
+                    cur.width += w;
+                }
+                Seg::Text { s, bold, .. } => {
+                    for ch in s.chars() {
+                        let cw = self.font.char_width(ch, size);
+                        if !cur.segs.is_empty() && cur.width + cw > max + 0.01 {
+                            lines.push(std::mem::take(cur));
+                        }
+                        push_text(cur, ch.to_string(), *bold, cw);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn push_text(line: &mut Line, s: String, bold: bool, w: f32) {
+    if let Some((_, Seg::Text { s: last, bold: b, w: lw })) = line.segs.last_mut() {
+        if *b == bold {
+            last.push_str(&s);
+            *lw += w;
+            line.width += w;
+            return;
+        }
+    }
+    line.segs.push((line.width, Seg::Text { s, bold, w }));
+    line.width += w;
+}
+
+fn append_word(line: &mut Line, word: &Word, space: Option<f32>) {
+    for (i, seg) in word.segs.iter().enumerate() {
+        match seg {
+            Seg::Text { s, bold, w } => {
+                if i == 0 {
+                    if let Some(sp) = space {
+                        // merge "prev word" into one string so that text
+                        // extraction sees a real space; the advance of ' '
+                        // equals `sp`
+                        if let Some((_, Seg::Text { s: last, bold: b, w: lw })) = line.segs.last_mut() {
+                            if *b == *bold {
+                                last.push(' ');
+                                last.push_str(s);
+                                *lw += sp + *w;
+                                line.width += sp + *w;
+                                continue;
+                            }
+                        }
+                        line.width += sp;
+                    }
+                }
+                line.segs.push((line.width, seg.clone()));
+                line.width += *w;
+            }
+            Seg::Mark { w, .. } => {
+                if i == 0 {
+                    if let Some(sp) = space {
+                        line.width += sp;
+                    }
+                }
+                line.segs.push((line.width, seg.clone()));
+                line.width += *w;
+            }
+        }
+    }
+}
+
+pub(crate) fn mark_text_size(size: f32) -> f32 {
+    (size * 0.78).max(6.5)
+}
+
+// ---------------------------------------------------------------- paginator
+
+struct Flow<'a, 'b> {
+    ctx: Ctx<'a>,
+    out: &'b mut Layout,
+    part: usize,
+    y: f32,
+    /// Nothing placed on the current page yet.
+    fresh: bool,
+}
+
+impl Flow<'_, '_> {
+    fn new_page(&mut self) {
+        self.out.pages.push(Page {
+            part: self.part,
+            kind: PageKind::Flow,
+            width: PAGE_W,
+            height: PAGE_H,
+            items: Vec::new(),
+            links: Vec::new(),
+        });
+        self.y = BODY_TOP;
+        self.fresh = true;
+    }
+
+    fn page(&mut self) -> &mut Page {
+        self.out.pages.last_mut().expect("page exists")
+    }
+
+    fn idx(&self) -> usize {
+        self.out.pages.len() - 1
+    }
+
+    fn fits(&self, h: f32) -> bool {
+        self.y - h >= BODY_BOTTOM - 0.01
+    }
+
+    /// Make room for `h`; starts a new page if needed.
+    fn ensure(&mut self, h: f32) {
+        if !self.fits(h) && !self.fresh {
+            self.new_page();
+        }
+    }
+
+    /// Vertical gap (dropped at the top of a page).
+    fn gap(&mut self, h: f32) {
+        if !self.fresh {
+            self.y -= h;
+        }
+    }
+
+    fn push(&mut self, item: Item) {
+        self.fresh = false;
+        self.page().items.push(item);
+    }
+
+    fn content_width(&self) -> f32 {
+        PAGE_W - 2.0 * MARGIN_X
+    }
+
+    /// Draw one line whose top is the current y; advances y.
+    fn draw_line(&mut self, line: &Line, x0: f32, style: &Style, lh: f32) {
+        let base = baseline(self.y, lh, style.size);
+        let items = line_items(line, x0, base, style);
+        for it in items {
+            self.push(it);
+        }
+        self.fresh = false;
+        self.y -= lh;
+    }
+
+    fn lines_for(&mut self, runs: &[Run], size: f32, bold: bool, max: f32) -> Vec<Line> {
+        let toks = self.ctx.tokenize(runs, size, bold);
+        self.ctx.break_lines(&toks, max, size)
+    }
+
+    fn anchor(&mut self, name: &str, top: f32) -> Result<(), RenderError> {
+        if self.out.anchors.contains_key(name) {
+            return Err(RenderError::DuplicateAnchor(name.to_string()));
+        }
+        let idx = self.idx();
+        self.out.anchors.insert(name.to_string(), (idx, top));
+        self.out.anchor_order.push(name.to_string());
+        Ok(())
+    }
+
+    /// Height of the first line of a block (for keep-with-next).
+    fn first_height(&self, b: Option<&Block>) -> f32 {
+        let body = BODY_SIZE * LEADING;
+        match b {
+            None => 0.0,
+            Some(Block::Heading { level, .. }) => heading_style(*level).1 * LEADING,
+            // keep a heading with the whole meta block and the first body line
+            Some(Block::Meta { pairs }) => pairs.len() as f32 * 9.0 * 1.4 + 7.0 + body,
+            Some(Block::Placeholder { .. }) => 9.5 * 1.4 + 12.0,
+            Some(Block::Table { .. }) => 2.0 * (9.0 * 1.35 + 8.0),
+            Some(Block::Rule) | Some(Block::Spacer(_)) | Some(Block::PageBreak) => 0.0,
+            _ => body,
+        }
+    }
+
+    fn block(&mut self, b: &Block, next: Option<&Block>) -> Result<(), RenderError> {
+        let cw = self.content_width();
+        match b {
+            Block::Heading { level, text, anchor, outline } => {
+                let level = (*level).clamp(1, 3);
+                let (before, size, after, gray) = heading_style(level);
+                let style = Style { size, gray, bold: level >= 2 };
+                let lh = size * 1.3;
+                let lines = self.lines_for(text, size, level >= 2, cw);
+                let total = lines.len() as f32 * lh + after + self.first_height(next);
+                self.gap(before);
+                if !self.fits(total) && !self.fresh {
+                    self.new_page();
+                }
+                let top = self.y;
+                if let Some(a) = anchor {
+                    self.anchor(a, top + 4.0)?;
+                }
+                if let Some(t) = outline {
+                    let page = self.idx();
+                    self.out.outline.push(OutlineEntry {
+                        level,
+                        title: t.clone(),
+                        page,
+                        top: top + 4.0,
+                        part_start: false,
+                    });
+                }
+                for l in &lines {
+                    self.draw_line(l, MARGIN_X, &style, lh);
+                }
+                if level == 1 {
+                    // hairline under top-level headings
+                    let y = self.y - 3.0;
+                    self.push(Item::Line { x1: MARGIN_X, y1: y, x2: PAGE_W - MARGIN_X, y2: y, gray: 0.78, width: 0.6, dotted: false });
+                    self.y -= 4.0;
+                }
+                self.y -= after;
+            }
+            Block::Para { runs } => {
+                let style = Style { size: BODY_SIZE, gray: INK, bold: false };
+                let lh = BODY_SIZE * LEADING;
+                let lines = self.lines_for(runs, BODY_SIZE, false, cw);
+                self.gap(2.0);
+                // no orphan: never leave a lone first line at the bottom
+                if lines.len() >= 2 && !self.fits(2.0 * lh) {
+                    self.ensure(2.0 * lh);
+                }
+                for l in &lines {
+                    self.ensure(lh);
+                    self.draw_line(l, MARGIN_X, &style, lh);
+                }
+                self.y -= BODY_SIZE * 0.55;
+            }
+            Block::Meta { pairs } => {
+                let size = 9.0;
+                let lh = size * 1.4;
+                let key_w = pairs
+                    .iter()
+                    .map(|(k, _)| self.ctx.w(k, size))
+                    .fold(0.0f32, f32::max)
+                    .min(120.0)
+                    + 12.0;
+                self.gap(1.0);
+                for (k, v) in pairs {
+                    let key = self.ctx.clean(k);
+                    let vlines = self.lines_for(v, size, false, cw - key_w);
+                    let kl = self.lines_for(&[Run::Text(key)], size, false, key_w - 6.0);
+                    for (i, l) in vlines.iter().enumerate() {
+                        self.ensure(lh);
+                        let base = baseline(self.y, lh, size);
+                        if i == 0 {
+                            let st = Style { size, gray: 0.45, bold: false };
+                            if let Some(k0) = kl.first() {
+                                for it in line_items(k0, MARGIN_X, base, &st) {
+                                    self.push(it);
+                                }
+                            }
+                        }
+                        let st = Style { size, gray: 0.25, bold: false };
+                        for it in line_items(l, MARGIN_X + key_w, base, &st) {
+                            self.push(it);
+                        }
+                        self.y -= lh;
+                    }
+                }
+                self.y -= 6.0;
+            }
+            Block::Placeholder { text, code } => {
+                let size = 9.5;
+                let lh = size * 1.4;
+                let pad = 6.0;
+                let runs = vec![Run::Bold(format!("[{code}]")), Run::Text(format!(" {text}"))];
+                let lines = self.lines_for(&runs, size, false, cw - 2.0 * pad - 4.0);
+                let h = lines.len() as f32 * lh + 2.0 * pad;
+                self.gap(4.0);
+                self.ensure(h);
+                let top = self.y;
+                self.push(Item::Rect { x: MARGIN_X, y: top - h, w: cw, h, fill: Some(0.94), stroke: Some((0.72, 0.6)) });
+                // left accent bar
+                self.push(Item::Rect { x: MARGIN_X, y: top - h, w: 3.0, h, fill: Some(0.55), stroke: None });
+                self.y -= pad;
+                let st = Style { size, gray: 0.3, bold: false };
+                for l in &lines {
+                    self.draw_line(l, MARGIN_X + pad + 4.0, &st, lh);
+                }
+                self.y = top - h - 8.0;
+            }
+            Block::IndexEntry { runs, date, target } => {
+                let size = 10.0;
+                let lh = size * 1.55;
+                self.ensure(lh);
+                let top = self.y;
+                let base = baseline(top, lh, size);
+                let date = self.ctx.clean(date);
+                let st = Style { size, gray: 0.4, bold: false };
+                let dl = Line { segs: vec![(0.0, Seg::Text { s: date, bold: false, w: 0.0 })], width: 0.0 };
+                for it in line_items(&dl, MARGIN_X, base, &st) {
+                    self.push(it);
+                }
+                let title_x = MARGIN_X + DATE_COL;
+                let label_right = PAGE_W - MARGIN_X;
+                let avail = label_right - LABEL_COL - 10.0 - title_x;
+                let toks = self.ctx.tokenize(runs, size, false);
+                let line = self.truncate(&toks, avail, size);
+                let st = Style { size, gray: INK, bold: false };
+                for it in line_items(&line, title_x, base, &st) {
+                    self.push(it);
+                }
+                let lx1 = title_x + line.width + 5.0;
+                let lx2 = label_right - LABEL_COL + 2.0;
+                if lx2 > lx1 {
+                    self.push(Item::Line { x1: lx1, y1: base + 0.5, x2: lx2, y2: base + 0.5, gray: 0.6, width: 0.9, dotted: true });
+                }
+                self.push(Item::Label { x_right: label_right, y: base, size, gray: INK, anchor: target.clone() });
+                let rect = [MARGIN_X - 2.0, top - lh, label_right + 2.0, top];
+                self.page().links.push((rect, target.clone()));
+                self.out.link_targets.push(target.clone());
+                self.y -= lh;
+            }
+            Block::Table { header, rows, widths } => self.table(header, rows, widths),
+            Block::Rule => {
+                self.gap(8.0);
+                self.ensure(1.0);
+                let y = self.y;
+                self.push(Item::Line { x1: MARGIN_X, y1: y, x2: PAGE_W - MARGIN_X, y2: y, gray: 0.8, width: 0.5, dotted: false });
+                self.y -= 12.0;
+            }
+            Block::Spacer(h) => {
+                let h = h.max(0.0);
+                if self.fits(h) {
+                    self.gap(h);
+                } else if !self.fresh {
+                    self.new_page();
+                }
+            }
+            Block::PageBreak => {
+                if !self.fresh {
+                    self.new_page();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fit tokens on one line of width `avail`, ending with "…" if cut.
+    fn truncate(&mut self, toks: &[Tok], avail: f32, size: f32) -> Line {
+        let mut line = Line::default();
+        let ell = self.ctx.w("…", size);
+        let mut cut = false;
+        let mut pending = None;
+        'outer: for tok in toks {
+            match tok {
+                Tok::Newline | Tok::Space(_) => {
+                    if !line.segs.is_empty() {
+                        pending = Some(self.ctx.w(" ", size));
+                    }
+                }
+                Tok::Word(word) => {
+                    let sp = pending.take().unwrap_or(0.0);
+                    if line.width + sp + word.width <= avail {
+                        let sp = if line.segs.is_empty() { None } else { Some(sp) };
+                        append_word(&mut line, word, sp);
+                        continue;
+                    }
+                    // partial word, then stop
+                    if !line.segs.is_empty() {
+                        push_text(&mut line, " ".into(), false, sp);
+                    }
+                    for seg in &word.segs {
+                        match seg {
+                            Seg::Text { s, bold, .. } => {
+                                for ch in s.chars() {
+                                    let cw = self.ctx.font.char_width(ch, size);
+                                    if line.width + cw + ell > avail {
+                                        cut = true;
+                                        break 'outer;
+                                    }
+                                    push_text(&mut line, ch.to_string(), *bold, cw);
+                                }
+                            }
+                            Seg::Mark { w, .. } => {
+                                if line.width + w + ell > avail {
+                                    cut = true;
+                                    break 'outer;
+                                }
+                                line.segs.push((line.width, seg.clone()));
+                                line.width += w;
+                            }
+                        }
+                    }
+                    cut = true;
+                    break;
+                }
+            }
+        }
+        if cut {
+            // drop a trailing space before the ellipsis
+            let spw = self.ctx.w(" ", size);
+            if let Some((_, Seg::Text { s, w, .. })) = line.segs.last_mut() {
+                while s.ends_with(' ') {
+                    s.pop();
+                    *w -= spw;
+                    line.width -= spw;
+                }
+            }
+            push_text(&mut line, "…".into(), false, ell);
+        }
+        line
+    }
+
+    fn table(&mut self, header: &[String], rows: &[Vec<String>], widths: &[f32]) {
+        let n = header.len().max(rows.iter().map(|r| r.len()).max().unwrap_or(0));
+        if n == 0 {
+            return;
+        }
+        let cw = self.content_width();
+        let mut fr: Vec<f32> = (0..n).map(|i| widths.get(i).copied().filter(|w| w.is_finite() && *w > 0.0).unwrap_or(0.0)).collect();
+        if fr.iter().any(|w| *w <= 0.0) {
+            fr = vec![1.0; n];
+        }
+        let sum: f32 = fr.iter().sum();
+        let cols: Vec<f32> = fr.iter().map(|f| f / sum * cw).collect();
+        let size = 9.0;
+        let lh = size * 1.35;
+        let pad = 4.0;
+
+        let cell_lines = |fl: &mut Self, cells: &[String], bold: bool| -> Vec<Vec<Line>> {
+            (0..n)
+                .map(|i| {
+                    let t = cells.get(i).cloned().unwrap_or_default();
+                    fl.lines_for(&[Run::Text(t)], size, bold, cols[i] - 2.0 * pad)
+                })
+                .collect()
+        };
+        let head = cell_lines(self, header, true);
+        let head_h = head.iter().map(|l| l.len()).max().unwrap_or(1) as f32 * lh + 2.0 * pad;
+
+        let draw_row = |fl: &mut Self, cells: &[Vec<Line>], h: f32, bold: bool, shade: Option<f32>| {
+            let top = fl.y;
+            if let Some(g) = shade {
+                fl.push(Item::Rect { x: MARGIN_X, y: top - h, w: cw, h, fill: Some(g), stroke: None });
+            }
+            let mut x = MARGIN_X;
+            let st = Style { size, gray: if bold { 0.15 } else { INK }, bold };
+            for (i, lines) in cells.iter().enumerate() {
+                let mut y = top - pad;
+                for l in lines {
+                    let base = baseline(y, lh, size);
+                    for it in line_items(l, x + pad, base, &st) {
+                        fl.push(it);
+                    }
+                    y -= lh;
+                }
+                x += cols[i];
+            }
+            fl.push(Item::Line { x1: MARGIN_X, y1: top - h, x2: MARGIN_X + cw, y2: top - h, gray: if bold { 0.55 } else { 0.85 }, width: if bold { 0.8 } else { 0.4 }, dotted: false });
+            fl.y = top - h;
+        };
+
+        self.gap(4.0);
+        let first_h = rows
+            .first()
+            .map(|r| cell_lines(self, r, false).iter().map(|l| l.len()).max().unwrap_or(1) as f32 * lh + 2.0 * pad)
+            .unwrap_or(0.0);
+        self.ensure(head_h + first_h);
+        draw_row(self, &head, head_h, true, Some(0.9));
+        for (ri, r) in rows.iter().enumerate() {
+            let cells = cell_lines(self, r, false);
+            let h = cells.iter().map(|l| l.len()).max().unwrap_or(1) as f32 * lh + 2.0 * pad;
+            if !self.fits(h) {
+                self.new_page();
+                draw_row(self, &head, head_h, true, Some(0.9));
+                if !self.fits(h) {
+                    self.ctx.warnings.push(format!("table row {} is taller than a page and runs into the bottom margin", ri + 1));
+                }
+            }
+            let shade = if ri % 2 == 1 { Some(0.965) } else { None };
+            draw_row(self, &cells, h, false, shade);
+        }
+        self.y -= 10.0;
+    }
+}
+
+/// (space before, size, space after, gray) per heading level.
+fn heading_style(level: u8) -> (f32, f32, f32, f32) {
+    match level {
+        1 => (22.0, 17.0, 8.0, 0.08),
+        2 => (16.0, 13.0, 5.0, 0.12),
+        _ => (10.0, 11.0, 3.0, 0.15),
+    }
+}
+
+/// Baseline for a line box whose top is `top`: capitals centred in the box.
+pub(crate) fn baseline(top: f32, lh: f32, size: f32) -> f32 {
+    top - lh / 2.0 - size * 0.36
+}
+
+fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<Item> {
+    let mut out = Vec::new();
+    for (dx, seg) in &line.segs {
+        match seg {
+            Seg::Text { s, bold, .. } => {
+                if s.trim().is_empty() {
+                    continue;
+                }
+                out.push(Item::Text { x: x0 + dx, y: base, size: st.size, gray: st.gray, bold: *bold || st.bold, text: s.clone() });
+            }
+            Seg::Mark { text, light, w } => {
+                let size = st.size;
+                let h = size * 1.22;
+                let ts = mark_text_size(size);
+                // the label sits on the line's baseline (so text extraction
+                // keeps it in reading order); the box is centred on it
+                let mid = base + ts * 0.36 + 0.6;
+                let (fill, ink) = if *light { (0.86, 0.1) } else { (0.13, 1.0) };
+                out.push(Item::Rect { x: x0 + dx, y: mid - h / 2.0, w: *w, h, fill: Some(fill), stroke: None });
+                if let Ok(font) = Font::get() {
+                    let tw = font.width(text, ts);
+                    let tx = x0 + dx + (w - tw) / 2.0;
+                    out.push(Item::Text { x: tx, y: base, size: ts, gray: ink, bold: false, text: text.clone() });
+                }
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- entry point
+
+pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Result<Layout, RenderError> {
+    let mut out = Layout {
+        pages: Vec::new(),
+        outline: Vec::new(),
+        anchors: HashMap::new(),
+        anchor_order: Vec::new(),
+        link_targets: Vec::new(),
+    };
+    let mut missing = Vec::new();
+    for (pi, part) in doc.parts.iter().enumerate() {
+        let first_page = out.pages.len();
+        let part_idx = out.outline.len();
+        if let Some(t) = &part.outline {
+            out.outline.push(OutlineEntry { level: 0, title: t.clone(), page: first_page, top: PAGE_H, part_start: true });
+        }
+        match &part.content {
+            PartContent::Flow(blocks) => {
+                let mut fl = Flow { ctx: Ctx { font, missing: std::mem::take(&mut missing), warnings: Vec::new() }, out: &mut out, part: pi, y: BODY_TOP, fresh: true };
+                fl.new_page();
+                for (i, b) in blocks.iter().enumerate() {
+                    fl.block(b, blocks.get(i + 1))?;
+                }
+                missing = fl.ctx.missing;
+                warnings.extend(fl.ctx.warnings);
+            }
+            PartContent::Foreign(fps) => {
+                for fp in fps {
+                    let geo = foreign::geometry(&fp.doc, fp.page).map_err(RenderError::Foreign)?;
+                    let idx = out.pages.len();
+                    if let Some(a) = &fp.anchor {
+                        if out.anchors.contains_key(a) {
+                            return Err(RenderError::DuplicateAnchor(a.clone()));
+                        }
+                        out.anchors.insert(a.clone(), (idx, geo.height));
+                        out.anchor_order.push(a.clone());
+                    }
+                    if let Some(t) = &fp.outline {
+                        out.outline.push(OutlineEntry { level: 2, title: t.clone(), page: idx, top: geo.height, part_start: false });
+                    }
+                    out.pages.push(Page { part: pi, width: geo.width, height: geo.height, kind: PageKind::Foreign { fp: fp.clone(), geo }, items: Vec::new(), links: Vec::new() });
+                }
+            }
+        }
+        // the part bookmark points at the part's first page; empty parts
+        // get no bookmark
+        if out.pages.len() == first_page {
+            if part.outline.is_some() {
+                out.outline.remove(part_idx);
+            }
+        } else if let Some(e) = out.outline.get_mut(part_idx) {
+            if part.outline.is_some() {
+                e.top = out.pages[first_page].height;
+            }
+        }
+        // mark where nesting restarts
+        if let Some(e) = out.outline.get_mut(part_idx) {
+            e.part_start = true;
+        }
+    }
+    if !missing.is_empty() {
+        let list: String = missing.iter().map(|c| format!("U+{:04X} ", *c as u32)).collect();
+        warnings.push(format!("characters not in the font were replaced by '?': {}", list.trim_end()));
+    }
+    // unknown anchors are an error (checked before writing)
+    for t in &out.link_targets {
+        if !out.anchors.contains_key(t) {
+            return Err(RenderError::UnknownAnchor(t.clone()));
+        }
+    }
+    Ok(out)
+}

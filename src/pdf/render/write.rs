@@ -1,0 +1,374 @@
+//! Writing the PDF objects: pages, content streams, footer/header, links,
+//! outline, page labels, document information, file ID.
+//!
+//! Object numbers are allocated in a fixed order, so identical input gives
+//! identical bytes.
+
+use std::collections::HashMap;
+
+use pdf_writer::types::{AnnotationFlags, AnnotationType, LineCapStyle, PageMode, TextRenderingMode};
+use pdf_writer::{Content, Filter, Finish, Name, Null, Pdf, Rect, Ref, Str, TextStr};
+use sha2::{Digest, Sha256};
+
+use super::font::{deflate, write_font, Font, Usage, FONT_RES};
+use super::foreign::Copier;
+use super::layout::{Item, Layout, OutlineEntry, PageKind, MARGIN_X};
+use super::{Doc, LabelStyle, RenderError, Rendered};
+
+const XOBJ_RES: Name<'static> = Name(b"X1");
+
+struct Labels {
+    /// Page label (PageLabels / anchor label), e.g. "12" or "A3".
+    label: Vec<String>,
+    /// Footer text, e.g. "Page 12 of 40" or "A3".
+    footer: Vec<String>,
+    /// PageLabels ranges: (first page index, prefix, start number).
+    ranges: Vec<(usize, Option<char>, usize)>,
+}
+
+fn labels(doc: &Doc, lay: &Layout) -> Labels {
+    let total = lay.pages.len();
+    let mut counters: HashMap<char, usize> = HashMap::new();
+    let mut out = Labels { label: Vec::new(), footer: Vec::new(), ranges: Vec::new() };
+    let mut prev_part = usize::MAX;
+    for (i, p) in lay.pages.iter().enumerate() {
+        let style = doc.parts[p.part].label;
+        let (label, footer, prefix, n) = match style {
+            LabelStyle::Arabic => ((i + 1).to_string(), format!("Page {} of {}", i + 1, total), None, i + 1),
+            LabelStyle::Court { letter } => {
+                let c = counters.entry(letter).or_insert(0);
+                *c += 1;
+                let l = format!("{letter}{c}");
+                (l.clone(), l, Some(letter), *c)
+            }
+        };
+        if p.part != prev_part {
+            out.ranges.push((i, prefix, n));
+            prev_part = p.part;
+        }
+        out.label.push(label);
+        out.footer.push(footer);
+    }
+    out
+}
+
+fn text(x: f32, y: f32, size: f32, gray: f32, s: String) -> Item {
+    Item::Text { x, y, size, gray, bold: false, text: s }
+}
+
+pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<String>) -> Result<Rendered, RenderError> {
+    let labels = labels(doc, &lay);
+    let mut missing = Vec::new();
+    let title = super::font::clean_text(font, &doc.title, &mut missing);
+
+    // ---- resolve labels, add running header and footer
+    let anchors = lay.anchors.clone();
+    for (i, page) in lay.pages.iter_mut().enumerate() {
+        for it in page.items.iter_mut() {
+            if let Item::Label { x_right, y, size, gray, anchor } = it {
+                let (target, _) = anchors.get(anchor.as_str()).copied().ok_or_else(|| RenderError::UnknownAnchor(anchor.clone()))?;
+                let s = labels.label[target].clone();
+                let w = font.width(&s, *size);
+                *it = text(*x_right - w, *y, *size, *gray, s);
+            }
+        }
+        let footer = labels.footer[i].clone();
+        let fs = 8.0;
+        let fw = font.width(&footer, fs);
+        let cx = page.width / 2.0;
+        match page.kind {
+            PageKind::Flow => {
+                if !title.trim().is_empty() {
+                    let hs = 7.5;
+                    let mut t = title.clone();
+                    let max = page.width - 2.0 * MARGIN_X;
+                    if font.width(&t, hs) > max {
+                        while !t.is_empty() && font.width(&t, hs) + font.width("…", hs) > max {
+                            t.pop();
+                        }
+                        t.push('…');
+                    }
+                    page.items.push(text(MARGIN_X, page.height - 40.0, hs, 0.5, t));
+                    page.items.push(Item::Line { x1: MARGIN_X, y1: page.height - 47.0, x2: page.width - MARGIN_X, y2: page.height - 47.0, gray: 0.85, width: 0.4, dotted: false });
+                }
+                page.items.push(text(cx - fw / 2.0, 34.0, fs, 0.42, footer));
+            }
+            PageKind::Foreign { .. } => {
+                // white-backed stamp on top of the embedded page
+                let (bw, bh) = (fw + 14.0, fs + 8.0);
+                let y0 = 12.0;
+                page.items.push(Item::Rect { x: cx - bw / 2.0, y: y0, w: bw, h: bh, fill: Some(1.0), stroke: Some((0.6, 0.5)) });
+                page.items.push(text(cx - fw / 2.0, y0 + 4.0 + 0.12 * fs, fs, 0.25, footer));
+            }
+        }
+    }
+
+    // ---- glyph usage (walk order is fixed)
+    let mut usage = Usage::default();
+    for page in &lay.pages {
+        for it in &page.items {
+            if let Item::Text { text, .. } = it {
+                usage.add_str(font, text);
+            }
+        }
+    }
+
+    let mut pdf = Pdf::new();
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let info = Ref::new(3);
+    let font_ref = Ref::new(4);
+    let outline_root = Ref::new(5);
+    let mut next = Ref::new(6);
+
+    let page_refs: Vec<Ref> = lay.pages.iter().map(|_| next.bump()).collect();
+
+    let subset = write_font(&mut pdf, font, &usage, font_ref, &mut next).map_err(RenderError::Font)?;
+
+    // ---- pages
+    let mut copier = Copier::new();
+    for (i, page) in lay.pages.iter().enumerate() {
+        let mut content = Content::new();
+        let mut xobj = None;
+        if let PageKind::Foreign { fp, geo } = &page.kind {
+            let x = copier
+                .page_xobject(&mut pdf, &fp.doc, fp.page, geo, &mut next)
+                .map_err(RenderError::Foreign)?;
+            xobj = Some(x);
+            content.save_state();
+            content.transform(geo.matrix);
+            content.x_object(XOBJ_RES);
+            content.restore_state();
+        }
+        for it in &page.items {
+            draw(&mut content, it, font, &subset);
+        }
+        let data = deflate(&content.finish());
+        let content_ref = next.bump();
+        pdf.stream(content_ref, &data).filter(Filter::FlateDecode);
+
+        let annot_refs: Vec<Ref> = page.links.iter().map(|_| next.bump()).collect();
+        for ((rect, anchor), r) in page.links.iter().zip(&annot_refs) {
+            let (tp, ty) = anchors[anchor.as_str()];
+            let mut a = pdf.annotation(*r);
+            a.subtype(AnnotationType::Link);
+            a.rect(Rect::new(rect[0], rect[1], rect[2], rect[3]));
+            a.border(0.0, 0.0, 0.0, None);
+            a.flags(AnnotationFlags::PRINT);
+            let mut d = a.insert(Name(b"Dest")).array();
+            d.item(page_refs[tp]);
+            d.item(Name(b"XYZ"));
+            d.item(0.0f32);
+            d.item(ty);
+            d.item(Null);
+            d.finish();
+            a.finish();
+        }
+
+        let mut p = pdf.page(page_refs[i]);
+        p.parent(tree);
+        p.media_box(Rect::new(0.0, 0.0, page.width, page.height));
+        p.contents(content_ref);
+        {
+            let mut res = p.resources();
+            res.fonts().pair(FONT_RES, font_ref);
+            if let Some(x) = xobj {
+                res.x_objects().pair(XOBJ_RES, x);
+            }
+        }
+        if !annot_refs.is_empty() {
+            p.annotations(annot_refs.iter().copied());
+        }
+        p.finish();
+    }
+    pdf.pages(tree).kids(page_refs.iter().copied()).count(page_refs.len() as i32);
+
+    // ---- outline
+    let has_outline = !lay.outline.is_empty();
+    if has_outline {
+        write_outline(&mut pdf, &lay.outline, outline_root, &page_refs, &mut next);
+    }
+
+    // ---- catalog
+    let mut cat = pdf.catalog(catalog);
+    cat.pages(tree);
+    if has_outline {
+        cat.outlines(outline_root);
+        cat.page_mode(PageMode::UseOutlines);
+    }
+    if !doc.lang.is_empty() {
+        cat.lang(TextStr(&doc.lang));
+    }
+    cat.viewer_preferences().display_doc_title(true);
+    {
+        let mut pl = cat.insert(Name(b"PageLabels")).dict();
+        let mut nums = pl.insert(Name(b"Nums")).array();
+        for (start, prefix, n) in &labels.ranges {
+            nums.item(*start as i32);
+            let mut d = nums.push().dict();
+            d.pair(Name(b"S"), Name(b"D"));
+            if let Some(c) = prefix {
+                let s = c.to_string();
+                d.pair(Name(b"P"), TextStr(&s));
+            }
+            if *n != 1 {
+                d.pair(Name(b"St"), *n as i32);
+            }
+        }
+    }
+    cat.finish();
+
+    // ---- info
+    let d = doc.date;
+    let date = pdf_writer::Date::new(d.y)
+        .month(d.m.clamp(1, 12))
+        .day(d.d.clamp(1, 31))
+        .hour(d.h.min(23))
+        .minute(d.mi.min(59))
+        .second(d.s.min(59))
+        .utc_offset_hour(0)
+        .utc_offset_minute(0);
+    let producer = format!("disclose {}", env!("CARGO_PKG_VERSION"));
+    pdf.document_info(info)
+        .title(TextStr(&doc.title))
+        .author(TextStr(&doc.author))
+        .subject(TextStr(&doc.subject))
+        .creator(TextStr("disclose"))
+        .producer(TextStr(&producer))
+        .creation_date(date)
+        .modified_date(date);
+
+    let mut h = Sha256::new();
+    h.update(b"disclose/pdf/id\0");
+    h.update(doc.id_seed);
+    let id = h.finalize()[..16].to_vec();
+    pdf.set_file_id((id.clone(), id));
+
+    if !missing.is_empty() {
+        warnings.push("the document title contains characters not in the font (shown as '?' in the running header)".into());
+    }
+    let anchors_out = lay
+        .anchor_order
+        .iter()
+        .map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone()))
+        .collect();
+    let pages = lay.pages.len();
+    Ok(Rendered { bytes: pdf.finish(), pages, anchors: anchors_out, warnings })
+}
+
+fn draw(c: &mut Content, it: &Item, font: &Font, subset: &super::font::Subset) {
+    match it {
+        Item::Text { x, y, size, gray, bold, text } => {
+            c.save_state();
+            c.begin_text();
+            c.set_font(FONT_RES, *size);
+            c.set_fill_gray(*gray);
+            if *bold {
+                c.set_text_rendering_mode(TextRenderingMode::FillStroke);
+                c.set_stroke_gray(*gray);
+                c.set_line_width(size * 0.035);
+            }
+            c.set_text_matrix([1.0, 0.0, 0.0, 1.0, *x, *y]);
+            c.show(Str(&subset.encode(font, text)));
+            c.end_text();
+            c.restore_state();
+        }
+        Item::Rect { x, y, w, h, fill, stroke } => {
+            c.save_state();
+            if let Some(g) = fill {
+                c.set_fill_gray(*g);
+            }
+            if let Some((g, lw)) = stroke {
+                c.set_stroke_gray(*g);
+                c.set_line_width(*lw);
+            }
+            c.rect(*x, *y, *w, *h);
+            match (fill.is_some(), stroke.is_some()) {
+                (true, true) => c.fill_nonzero_and_stroke(),
+                (true, false) => c.fill_nonzero(),
+                (false, true) => c.stroke(),
+                (false, false) => c.end_path(),
+            };
+            c.restore_state();
+        }
+        Item::Line { x1, y1, x2, y2, gray, width, dotted } => {
+            c.save_state();
+            c.set_stroke_gray(*gray);
+            c.set_line_width(*width);
+            if *dotted {
+                c.set_line_cap(LineCapStyle::RoundCap);
+                c.set_dash_pattern([0.0, 3.0], 0.0);
+            }
+            c.move_to(*x1, *y1);
+            c.line_to(*x2, *y2);
+            c.stroke();
+            c.restore_state();
+        }
+        Item::Label { .. } => {}
+    }
+}
+
+fn write_outline(pdf: &mut Pdf, entries: &[OutlineEntry], root: Ref, page_refs: &[Ref], next: &mut Ref) {
+    let n = entries.len();
+    let mut parent: Vec<Option<usize>> = vec![None; n];
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.part_start {
+            stack.clear();
+        }
+        while let Some(&top) = stack.last() {
+            if entries[top].level >= e.level {
+                stack.pop();
+            } else {
+                break;
+            }
+        }
+        parent[i] = stack.last().copied();
+        stack.push(i);
+    }
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut roots = Vec::new();
+    for (i, p) in parent.iter().enumerate() {
+        match p {
+            Some(p) => children[*p].push(i),
+            None => roots.push(i),
+        }
+    }
+    let refs: Vec<Ref> = (0..n).map(|_| next.bump()).collect();
+    // parts are open (their direct children visible), everything else closed
+    let open = |i: usize| entries[i].level == 0;
+    let count = |i: usize| -> i32 {
+        let c = children[i].len() as i32;
+        if open(i) { c } else { -c }
+    };
+    let visible: i32 = roots.iter().map(|&r| 1 + if open(r) { children[r].len() as i32 } else { 0 }).sum();
+    pdf.outline(root).first(refs[roots[0]]).last(refs[*roots.last().unwrap()]).count(visible);
+
+    let siblings = |i: usize| -> &Vec<usize> {
+        match parent[i] {
+            Some(p) => &children[p],
+            None => &roots,
+        }
+    };
+    for i in 0..n {
+        let e = &entries[i];
+        let mut item = pdf.outline_item(refs[i]);
+        item.title(TextStr(&e.title));
+        item.parent(parent[i].map(|p| refs[p]).unwrap_or(root));
+        let sib = siblings(i);
+        let pos = sib.iter().position(|&s| s == i).unwrap_or(0);
+        if pos > 0 {
+            item.prev(refs[sib[pos - 1]]);
+        }
+        if pos + 1 < sib.len() {
+            item.next(refs[sib[pos + 1]]);
+        }
+        if let (Some(&f), Some(&l)) = (children[i].first(), children[i].last()) {
+            item.first(refs[f]);
+            item.last(refs[l]);
+            item.count(count(i));
+        }
+        item.dest().page(page_refs[e.page]).xyz(0.0, e.top, None);
+        item.finish();
+    }
+}
