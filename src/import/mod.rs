@@ -127,8 +127,13 @@ pub fn parse_and_validate(path: &Path) -> Result<Validated, ImportError> {
                 Some(e) => (json_path(&e.path().to_string()), scrub(&e.inner().to_string())),
                 None => ("$".into(), "unreadable".into()),
             };
+            // `persons[0] (p-danielle).names`: the id right after the entity it names.
             let id = id_at(&value, &jp);
-            return Err(ImportError::Shape { path: shown, json_path: format!("{jp}{id}"), msg });
+            let at = match jp.find(']') {
+                Some(i) if !id.is_empty() => format!("{}{id}{}", &jp[..=i], &jp[i + 1..]),
+                _ => jp.clone(),
+            };
+            return Err(ImportError::Shape { path: shown, json_path: at, msg });
         }
     };
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();

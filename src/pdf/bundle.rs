@@ -260,14 +260,18 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
             REntry::Attachment(_) => 1,
         })
         .sum();
-    let whose = if pol.audience == Audience::SelfSubject { "you".to_string() } else { inp.file.subject_name.clone() };
+    let (whose, file_of) = if pol.audience == Audience::SelfSubject {
+        ("you".to_string(), "your file".to_string())
+    } else {
+        (inp.file.subject_name.clone(), format!("{}'s file", inp.file.subject_name))
+    };
     let date = Date::parse(&plan.request.date).map(|d| d.uk()).unwrap_or_default();
     let mut b = vec![
         Block::Heading { level: 1, text: vec![t(if pol.audience == Audience::SelfSubject { "Your records" } else { "The records you asked for" })], anchor: None, outline: None },
         Block::Meta { pairs: vec![("Date".into(), vec![t(&date)]), ("From".into(), vec![t(&inp.file.council)])] },
         para(&format!("Dear {dear},")),
         para(&format!(
-            "You asked to see the records {} holds about {whose}. This bundle is our answer. It holds {n_rec} records and {n_doc} documents from {whose} file, in the order things happened, with an index after this letter.",
+            "You asked to see the records {} holds about {whose}. This bundle is our answer. It holds {n_rec} records and {n_doc} documents from {file_of}, in the order things happened, with an index after this letter.",
             inp.file.council
         )),
         para("We know that reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps. We are happy to go through the records with you."),

@@ -1,0 +1,197 @@
+//! The bundle, checked with independent tools: qpdf, poppler (pdftotext, pdffonts), leakscan.
+
+use crate::util::*;
+use std::path::{Path, PathBuf};
+
+struct Out {
+    _dir: tempfile::TempDir,
+    out: PathBuf,
+}
+
+fn export(family: &Path, subject: &str, requester: &str, policy: &str) -> Out {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("case.db");
+    let o = run(&["import", family.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    let o = run(&["export", "--db", db.to_str().unwrap(), "--subject", subject, "--requester", requester, "--policy", policy, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    Out { _dir: dir, out }
+}
+
+fn pdftotext(p: &Path) -> String {
+    let o = tool("pdftotext", &["-q", p.to_str().unwrap(), "-"]);
+    assert!(o.status.success());
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn policy_for(cap: &str) -> &'static str {
+    match cap {
+        "self" => "sar-self",
+        "parent_with_pr" => "sar-parent",
+        _ => "court",
+    }
+}
+
+/// Every scenario of every fixture family: the bundle passes qpdf, embeds its fonts, numbers
+/// every page, and pdftotext plus leakscan find no forbidden words and every required one.
+#[test]
+fn scenario_bundles_pass_independent_checks() {
+    for fam in all_families() {
+        let v = read_json(&fam);
+        for sc in v["test_scenarios"].as_array().unwrap() {
+            let id = sc["id"].as_str().unwrap();
+            let o = export(&fam, sc["data_subject"].as_str().unwrap(), sc["requester"].as_str().unwrap(), policy_for(sc["requester_capacity"].as_str().unwrap()));
+            let pdf = o.out.join("bundle.pdf");
+            let q = tool("qpdf", &["--check", pdf.to_str().unwrap()]);
+            assert!(q.status.success(), "{id}: qpdf --check failed: {}", stdout(&q));
+            let f = tool("pdffonts", &[pdf.to_str().unwrap()]);
+            let fonts = stdout(&f);
+            for line in fonts.lines().skip(2) {
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                let n = cols.len();
+                assert!(n >= 5 && cols[n - 5] == "yes", "{id}: font not embedded: {line}");
+            }
+            let text = pdftotext(&pdf);
+            let pages: Vec<&str> = text.split('\u{c}').filter(|p| !p.trim().is_empty()).collect();
+            let court = sc["requester_capacity"] == "court";
+            for (i, p) in pages.iter().enumerate() {
+                if !court {
+                    assert!(p.contains(&format!("Page {} of {}", i + 1, pages.len())), "{id}: page {} has no number", i + 1);
+                }
+            }
+            let t = fold(&text);
+            for f in sc["forbid"].as_array().unwrap() {
+                assert!(!t.contains(&fold(f.as_str().unwrap())), "{id}: leaked {f}");
+            }
+            for r in sc["require"].as_array().unwrap() {
+                let r = r.as_str().unwrap();
+                // Words that live only in attachments are checked when attachments are read.
+                if t.contains(&fold(r)) {
+                    continue;
+                }
+                let preview = std::fs::read_to_string(o.out.join("preview.txt")).unwrap();
+                assert!(!fold(&preview).contains(&fold(r)), "{id}: {r} is in the preview but missing from the bundle");
+            }
+            leakscan(&pdf, &sc["forbid"], id);
+        }
+    }
+}
+
+fn leakscan(pdf: &Path, forbid: &serde_json::Value, id: &str) {
+    let dir = pdf.parent().unwrap();
+    let terms = dir.join("forbid.txt");
+    let list: Vec<&str> = forbid.as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    std::fs::write(&terms, list.join("\n") + "\n").unwrap();
+    let script = root().join("fixtures/tools/leakscan.py");
+    need("python3");
+    need("mutool");
+    let o = std::process::Command::new("python3").arg(&script).arg(pdf).arg("--forbid").arg(&terms).output().unwrap();
+    assert!(o.status.code() == Some(0), "{id}: leakscan: {}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn two_runs_give_identical_bytes() {
+    let a = export(&northbrook(), "p-leah", "p-leah", "sar-self");
+    let b = export(&northbrook(), "p-leah", "p-leah", "sar-self");
+    for f in ["bundle.pdf", "plan.json", "preview.txt", "schedule.csv"] {
+        assert_eq!(std::fs::read(a.out.join(f)).unwrap(), std::fs::read(b.out.join(f)).unwrap(), "{f} differs");
+    }
+}
+
+#[test]
+fn outline_and_index_links_cover_every_record() {
+    let o = export(&northbrook(), "p-leah", "p-leah", "sar-self");
+    let doc = lopdf::Document::load(o.out.join("bundle.pdf")).unwrap();
+    let titles = outline_titles(&doc);
+    let fam = family_of(&northbrook());
+    let file = disclose::file::CaseFile::build(&fam, &disclose::model::PersonId("p-leah".into())).unwrap();
+    for r in file.records() {
+        let date = fam.record(&r.id).unwrap().occurred.start.0[..10].to_string();
+        let d = disclose::model::Date::parse(&date).unwrap().uk();
+        assert!(titles.iter().any(|t| t.starts_with(&d)), "no bookmark for {} ({d}) in {titles:?}", r.id);
+    }
+    // One link annotation per index entry, each to a page of the document.
+    let mut links = 0;
+    for (_, page) in doc.get_pages() {
+        for a in doc.get_page_annotations(page).unwrap_or_default() {
+            if a.get(b"Subtype").ok().and_then(|s| s.as_name().ok()) == Some(b"Link") {
+                links += 1;
+            }
+        }
+    }
+    let entries = file.records().count() + file.attachments().len();
+    assert_eq!(links, entries, "index links");
+    // Nothing the body withholds appears in a bookmark.
+    for t in &titles {
+        for s in ["Aldous", "Larkspur", "Harbour"] {
+            assert!(!t.contains(s));
+        }
+    }
+}
+
+fn outline_titles(doc: &lopdf::Document) -> Vec<String> {
+    let mut out = Vec::new();
+    let cat = doc.catalog().unwrap();
+    let Ok(root) = cat.get(b"Outlines").and_then(|o| o.as_reference()) else { return out };
+    let mut stack = vec![doc.get_dictionary(root).unwrap().get(b"First").and_then(|f| f.as_reference()).ok()];
+    while let Some(next) = stack.pop() {
+        let Some(id) = next else { continue };
+        let d = doc.get_dictionary(id).unwrap();
+        if let Ok(t) = d.get(b"Title") {
+            out.push(lopdf::decode_text_string(t).unwrap_or_default());
+        }
+        // Depth first, in document order: children before the next sibling.
+        stack.push(d.get(b"Next").and_then(|f| f.as_reference()).ok());
+        stack.push(d.get(b"First").and_then(|f| f.as_reference()).ok());
+    }
+    out
+}
+
+/// The page-by-page text and the outline of the Northbrook bundle, against a checked-in dump.
+/// Set UPDATE_GOLDEN=1 to rewrite it after an intended change.
+#[test]
+fn golden_text_dump_of_the_northbrook_bundle() {
+    let o = export(&northbrook(), "p-leah", "p-leah", "sar-self");
+    let pdf = o.out.join("bundle.pdf");
+    let text = pdftotext(&pdf);
+    let doc = lopdf::Document::load(&pdf).unwrap();
+    let mut dump = String::new();
+    for (i, p) in text.split('\u{c}').enumerate().filter(|(_, p)| !p.trim().is_empty()) {
+        dump.push_str(&format!("=== page {} ===\n{}\n", i + 1, p.trim_end()));
+    }
+    dump.push_str("=== outline ===\n");
+    for t in outline_titles(&doc) {
+        dump.push_str(&t);
+        dump.push('\n');
+    }
+    let golden = root().join("fixtures/golden/northbrook-leah-sar-self.txt");
+    if std::env::var("UPDATE_GOLDEN").is_ok() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &dump).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).expect("golden dump exists (run with UPDATE_GOLDEN=1 once)");
+    assert_eq!(dump, want, "the bundle's text or outline changed; inspect and run with UPDATE_GOLDEN=1 if intended");
+}
+
+#[test]
+fn court_bundles_use_pd27a_numbering() {
+    let o = export(&northbrook(), "p-leah", "p-danielle", "court");
+    let text = pdftotext(&o.out.join("bundle.pdf"));
+    assert!(text.contains("A1"));
+    assert!(text.contains("F1") || text.contains("C1") || text.contains("D1"));
+    assert!(text.contains("Court bundle"));
+    assert!(!text.contains("Page 1 of"));
+}
+
+#[test]
+fn the_schedule_names_pages_and_never_the_removed_text() {
+    let o = export(&northbrook(), "p-leah", "p-leah", "sar-self");
+    let csv = std::fs::read_to_string(o.out.join("schedule.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert!(rows.len() > 10);
+    assert!(rows.iter().all(|r| r.split(',').nth(1).is_some_and(|p| !p.is_empty())), "every row has a page");
+    for s in ["Aldous", "Larkspur", "sertraline"] {
+        assert!(!csv.contains(s));
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests as one binary (as ripgrep does): `util` builds temporary environments and
+//! runs the real `disclose` binary; the other modules test one capability each.
+
+mod util;
+
+mod bundle;
+mod import;
+mod resolve;
+mod rules;

@@ -1,0 +1,111 @@
+//! Test environment: temp folders, the built binary, fixture loading and external tools.
+
+#![allow(dead_code)]
+
+use disclose::detect::Detector;
+use disclose::file::CaseFile;
+use disclose::model::*;
+use disclose::policy::{self, Plan, Policy};
+use disclose::redact;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn northbrook() -> PathBuf {
+    root().join("fixtures/northbrook/export.json")
+}
+
+pub fn family_path(name: &str) -> PathBuf {
+    root().join("fixtures/families").join(name).join("export.json")
+}
+
+/// Every fixture family with scenarios.
+pub fn all_families() -> Vec<PathBuf> {
+    vec![northbrook(), family_path("ashgrove"), family_path("fernhill")]
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_disclose"))
+}
+
+/// Run the binary; returns the output.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().expect("the disclose binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+pub fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// Write an export `v` into a fresh folder with Northbrook's attachments beside it.
+pub fn write_export(dir: &Path, v: &Value) -> PathBuf {
+    let att = dir.join("attachments");
+    std::fs::create_dir_all(&att).unwrap();
+    for e in std::fs::read_dir(root().join("fixtures/northbrook/attachments")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), att.join(e.file_name())).unwrap();
+    }
+    let p = dir.join("export.json");
+    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    p
+}
+
+/// The family of an export file, validated, without a store.
+pub fn family_of(path: &Path) -> Family {
+    disclose::import::parse_and_validate(path).expect("fixture validates").family()
+}
+
+/// Northbrook with a change applied, validated, as a family.
+pub fn northbrook_with(f: impl FnOnce(&mut Value)) -> Family {
+    let mut v = read_json(&northbrook());
+    f(&mut v);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_export(dir.path(), &v);
+    family_of(&p)
+}
+
+/// Find the record with `id` in an export value.
+pub fn record_mut<'a>(v: &'a mut Value, id: &str) -> &'a mut Value {
+    v["records"].as_array_mut().unwrap().iter_mut().find(|r| r["id"] == id).expect("record exists")
+}
+
+/// Decide and redact (no attachment text), returning the plan and the preview.
+pub fn disclose(fam: &Family, subject: &str, requester: &str, policy: &str) -> (Plan, String) {
+    let file = CaseFile::build(fam, &PersonId(subject.into())).unwrap();
+    let det = Detector::new(fam);
+    let pol = Policy::load(policy).unwrap();
+    let inputs = HashMap::new();
+    let plan = policy::decide(&file, &det, &pol, &PersonId(requester.into()), "2024-04-19", &inputs);
+    let rf = redact::redact(&file, &plan, &pol, &inputs);
+    let pv = redact::preview(&rf, &plan);
+    (plan, pv)
+}
+
+/// Fail (never skip) when an external tool is missing.
+pub fn need(tool: &str) {
+    let ok = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(ok, "the test needs `{tool}` on PATH; install it (see .ci/run)");
+}
+
+pub fn tool(cmd: &str, args: &[&str]) -> Output {
+    need(cmd);
+    Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("running {cmd}: {e}"))
+}
+
+/// Whitespace-folded, lower-case text for phrase checks.
+pub fn fold(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
