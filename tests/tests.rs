@@ -5,5 +5,6 @@ mod util;
 
 mod bundle;
 mod import;
+mod pdf;
 mod resolve;
 mod rules;

@@ -49,16 +49,35 @@ pub fn run(store: &Store, req: &ExportRequest) -> Result<ExportOutcome> {
     };
     let file = CaseFile::build(&fam, &req.subject)?;
     let det = Detector::new(&fam);
-    let inputs = read_attachments(store, &file)?;
-    let plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs);
+    let read = read_attachments(store, &file)?;
+    let inputs: HashMap<AttachmentId, AttachmentInput> = read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
+    let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs);
+    // True redaction inside the attachments; a page that fails verification is withheld (REV).
+    let atts = crate::pdf::redact_attachments(&plan, &read);
+    plan.sanitized = atts.sanitized.clone();
+    for f in &atts.failed {
+        let loc = policy::Location { record: None, attachment: Some(f.attachment.clone()), part: policy::Part::AttachmentPage { page: f.page } };
+        let why = format!("verification after redaction failed: {}", f.problems.join("; "));
+        plan.review.push(policy::ReviewItem { location: loc.clone(), reason: "REV".into(), rule: "R3.verification".into(), why: why.clone() });
+        plan.decisions.push(policy::Decision {
+            location: loc,
+            span: None,
+            action: policy::Action::Review,
+            reason: Some("REV".into()),
+            rule: "R3.verification".into(),
+            label: None,
+            explanation: why,
+            removed_chars: 0,
+        });
+    }
+    plan.verification_failures = atts.failed.len();
     let redacted = redact::redact(&file, &plan, &policy, &inputs);
-    let attachment_pages = HashMap::new();
     let bundle = crate::pdf::bundle::build(&crate::pdf::bundle::BundleInput {
         file: &redacted,
         plan: &plan,
         policy: &policy,
         family: &fam,
-        attachments: &attachment_pages,
+        attachments: &atts.pages,
         seal_line: None,
     })
     .map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
@@ -66,8 +85,10 @@ pub fn run(store: &Store, req: &ExportRequest) -> Result<ExportOutcome> {
     Ok(ExportOutcome { plan, redacted, files })
 }
 
-/// Read the text of every attachment on the file (scans and unreadable files are held).
-fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<HashMap<AttachmentId, AttachmentInput>> {
+type ReadMap = HashMap<AttachmentId, Result<crate::pdf::ReadAttachment, crate::pdf::core::PdfError>>;
+
+/// Read every attachment on the file once (scans are not read: they are held for review).
+fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<ReadMap> {
     let mut out = HashMap::new();
     for a in file.attachments() {
         let Some(att) = file.family.attachment(a) else { continue };
@@ -76,7 +97,7 @@ fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<HashMap<Attach
         }
         let Some(hash) = file.family.attachment_blobs.get(a) else { continue };
         let bytes = store.blob(hash)?;
-        out.insert(a.clone(), crate::pdf::attachment_input(&bytes));
+        out.insert(a.clone(), crate::pdf::read_attachment(&bytes));
     }
     Ok(out)
 }
@@ -113,7 +134,7 @@ pub fn summary(o: &ExportOutcome) -> String {
     let p = &o.plan;
     let counts: Vec<String> = p.counts().iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!(
-        "disclosed the file of {} to {} under {}: {} decisions; marks by code: {}; {} held for review; {} to consult; share of the child's own narrative removed: {:.1}%",
+        "disclosed the file of {} to {} under {}: {} decisions; marks by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; share of the child's own narrative removed: {:.1}%",
         p.request.subject,
         p.request.requester,
         p.request.policy,
@@ -121,6 +142,7 @@ pub fn summary(o: &ExportOutcome) -> String {
         if counts.is_empty() { "none".into() } else { counts.join(", ") },
         p.review.len(),
         p.consult.len(),
+        p.verification_failures,
         p.narrative_removed_percent
     )
 }

@@ -14,7 +14,10 @@ use std::sync::Arc;
 /// Redacted pages of an attachment, ready to place in the bundle.
 pub struct AttachmentPages {
     pub doc: Arc<lopdf::Document>,
-    pub pages: Vec<lopdf::ObjectId>,
+    /// The pages to show, with their index in the original document.
+    pub pages: Vec<(usize, lopdf::ObjectId)>,
+    /// Mark boxes painted in the pages: (page index, rect, code or label) to write over them.
+    pub boxes: Vec<(usize, [f64; 4], String)>,
 }
 
 /// A built bundle.
@@ -219,15 +222,20 @@ fn foreign(inp: &BundleInput<'_>, a: &RAttachment) -> Option<Vec<render::Foreign
     }
     let ap = inp.attachments.get(&a.id)?;
     let title = outline_text(&a.title);
+    if ap.pages.is_empty() {
+        return None;
+    }
     Some(
         ap.pages
             .iter()
             .enumerate()
-            .map(|(i, p)| render::ForeignPage {
+            .map(|(k, (i, p))| render::ForeignPage {
                 doc: ap.doc.clone(),
                 page: *p,
-                anchor: Some(if i == 0 { att_anchor(&a.id) } else { format!("{}:p{}", att_anchor(&a.id), i) }),
+                // The first page shown carries the document's anchor (the index points at it).
+                anchor: Some(if k == 0 { att_anchor(&a.id) } else { format!("{}:p{}", att_anchor(&a.id), i) }),
                 outline: Some(format!("{title}, page {}", i + 1)),
+                overlays: ap.boxes.iter().filter(|b| b.0 == *i).map(|b| (b.1, b.2.clone())).collect(),
             })
             .collect(),
     )
@@ -454,14 +462,16 @@ fn capitalise(s: &str) -> String {
 fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
     let mut head = vec![t("Document: ")];
     head.extend(runs(&a.title));
-    b.push(Block::Heading { level, text: head, anchor: if a.withheld.is_some() || a.pages.is_empty() { Some(att_anchor(&a.id)) } else { None }, outline: Some(format!("Document: {}", outline_text(&a.title))) });
+    // The document's anchor sits on its first shown page; when no page is shown, on this heading.
+    let shown = a.withheld.is_none() && a.pages.iter().any(|p| p.withheld.is_none());
+    b.push(Block::Heading { level, text: head, anchor: if shown { None } else { Some(att_anchor(&a.id)) }, outline: Some(format!("Document: {}", outline_text(&a.title))) });
     b.push(Block::Meta { pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), vec![t(&a.author)])] });
     if let Some(p) = &a.withheld {
         b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
         return;
     }
-    if a.pages.is_empty() {
-        b.push(para("The pages of this document follow."));
+    if shown {
+        b.push(para("The pages of this document follow, with anything taken out marked in the same way."));
     }
     for p in &a.pages {
         if let Some(w) = &p.withheld {

@@ -1,12 +1,128 @@
-//! PDF: reading attachments (text as a reader sees it), true redaction inside them, and the
-//! bundle. lopdf is the object layer only.
+//! PDF: reading attachments as a reader sees them (`core`), true redaction inside them, the
+//! rendering of case records (`render`) and the bundle (`bundle`). lopdf is the object layer only.
 
 pub mod bundle;
+pub mod core;
 pub mod render;
 
-use crate::policy::AttachmentInput;
+use crate::model::AttachmentId;
+use crate::policy::{Action, AttachmentInput, Location, PageInput, Part, Plan};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// What the reader makes of an attachment's bytes, for detection.
-pub fn attachment_input(_bytes: &[u8]) -> AttachmentInput {
-    AttachmentInput::Unreadable("the PDF reader is not built yet".into())
+/// An attachment as read: the loaded document and the text of each page.
+pub struct ReadAttachment {
+    pub loaded: core::LoadedPdf,
+    pub pages: Vec<core::PageText>,
+}
+
+/// Load and read an attachment; errors (encrypted, damaged, unreadable fonts) fail closed.
+pub fn read_attachment(bytes: &[u8]) -> Result<ReadAttachment, core::PdfError> {
+    let loaded = core::load(bytes)?;
+    let pages = core::read_text(&loaded)?;
+    Ok(ReadAttachment { loaded, pages })
+}
+
+/// What detection sees of an attachment: page texts, with pages that cannot be trusted held.
+pub fn attachment_input(r: &Result<ReadAttachment, core::PdfError>) -> AttachmentInput {
+    match r {
+        Err(e) => AttachmentInput::Unreadable(e.to_string()),
+        Ok(r) => AttachmentInput::Pages(
+            r.pages
+                .iter()
+                .map(|p| PageInput {
+                    text: p.text.clone(),
+                    hold: match &p.status {
+                        core::PageStatus::Ok => None,
+                        core::PageStatus::ImageOnly => Some("the page is an image (a scan): it needs OCR and a person's check".into()),
+                        core::PageStatus::Unmapped { glyphs } => {
+                            Some(format!("{glyphs} characters use a font whose text cannot be read reliably"))
+                        }
+                    },
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A page of an attachment that failed verification after redaction (withheld, reported).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FailedPage {
+    pub attachment: AttachmentId,
+    pub page: usize,
+    pub problems: Vec<String>,
+}
+
+/// The result of redacting the attachments of a file.
+#[derive(Default)]
+pub struct RedactedAttachments {
+    pub pages: HashMap<AttachmentId, bundle::AttachmentPages>,
+    pub sanitized: Vec<(AttachmentId, Vec<String>)>,
+    pub failed: Vec<FailedPage>,
+}
+
+/// Redact every attachment the plan keeps: remove the planned glyphs, sanitise every other
+/// channel, verify by reading the result again. A page that fails verification is withheld.
+pub fn redact_attachments(plan: &Plan, read: &HashMap<AttachmentId, Result<ReadAttachment, core::PdfError>>) -> RedactedAttachments {
+    let mut out = RedactedAttachments::default();
+    let mut ids: Vec<&AttachmentId> = read.keys().collect();
+    ids.sort();
+    for a in ids {
+        let Ok(r) = &read[a] else { continue };
+        let whole = plan
+            .decisions
+            .iter()
+            .find(|d| d.location.attachment.as_ref() == Some(a) && d.location.part == Part::Attachment && d.span.is_none());
+        if whole.is_some_and(|d| d.action.removes()) {
+            continue;
+        }
+        let mut edits = Vec::new();
+        let mut held = Vec::new();
+        for (i, _) in r.pages.iter().enumerate() {
+            let loc = Location { record: None, attachment: Some(a.clone()), part: Part::AttachmentPage { page: i } };
+            let here: Vec<_> = plan.decisions.iter().filter(|d| d.location.attachment.as_ref() == Some(a) && d.location.part == loc.part).collect();
+            if here.iter().any(|d| d.span.is_none() && d.action.removes()) {
+                held.push(i);
+                continue;
+            }
+            let marks: Vec<core::Mark> = here
+                .iter()
+                .filter(|d| d.action == Action::Redact)
+                .filter_map(|d| {
+                    let s = d.span?;
+                    let code = d.reason.clone().unwrap_or_default();
+                    // Every box carries its code; the label too where the box is wide enough to read it.
+                    let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
+                    Some(core::Mark { range: s.start()..s.end(), code, label })
+                })
+                .collect();
+            if !marks.is_empty() {
+                edits.push(core::PageEdit { index: i, marks });
+            }
+        }
+        match core::redact_with(&r.loaded, &r.pages, &edits, false) {
+            Ok(red) => {
+                let mut failed_here: Vec<usize> = Vec::new();
+                for v in red.verdicts.iter().filter(|v| !v.ok) {
+                    failed_here.push(v.index);
+                    out.failed.push(FailedPage { attachment: a.clone(), page: v.index, problems: v.problems.clone() });
+                }
+                out.sanitized.push((a.clone(), red.sanitized.kinds.clone()));
+                let page_ids: Vec<lopdf::ObjectId> = red.doc.get_pages().values().copied().collect();
+                let keep: Vec<(usize, lopdf::ObjectId)> = page_ids
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| !held.contains(i) && !failed_here.contains(i))
+                    .collect();
+                out.pages.insert(a.clone(), bundle::AttachmentPages { doc: Arc::new(red.doc), pages: keep, boxes: red.boxes });
+            }
+            Err(e) => {
+                // The whole document fails closed.
+                for i in 0..r.pages.len() {
+                    out.failed.push(FailedPage { attachment: a.clone(), page: i, problems: vec![format!("redaction failed: {e}")] });
+                }
+            }
+        }
+    }
+    out
 }

@@ -129,6 +129,7 @@ pub fn decide(
         narrative,
         narrative_removed_percent: pct(trm, tc),
         sanitized: Vec::new(),
+        verification_failures: 0,
     }
 }
 
@@ -679,6 +680,16 @@ impl<'a, 'f> Decider<'a, 'f> {
         let mut best: Option<Verdict> = None;
         let mut keep: Option<Verdict> = None;
         let raw = &text[f.span.start()..f.span.end()];
+        // A postcode or street shared with the subject's own home says nothing about anyone else.
+        if f.targets.len() > 1 && f.targets.iter().any(|t| matches!(t, Target::Address(a) if self.subject_homes.contains(a) && !self.conf_addresses.contains(a))) {
+            return Verdict {
+                action: Action::Disclose,
+                reason: None,
+                rule: "R8.subject".into(),
+                label: None,
+                why: format!("{} ({}): shared with the subject's own home", targets_str(&f.targets), f.form),
+            };
+        }
         for t in &f.targets {
             let v = match t {
                 Target::Person(p) => self.person_verdict(p, &f.kind, Some(raw), ctx),

@@ -171,6 +171,8 @@ pub struct Plan {
     pub narrative_removed_percent: f64,
     /// Per attachment: the kinds of hidden content found and dropped (filled by the PDF stage).
     pub sanitized: Vec<(AttachmentId, Vec<String>)>,
+    /// Attachment pages that failed verification after redaction (withheld; the run fails).
+    pub verification_failures: usize,
 }
 
 impl Plan {

@@ -94,6 +94,9 @@ pub struct ForeignPage {
     /// Bookmark title, nested under the last level-1 heading before it (in
     /// the same part) or under the part.
     pub outline: Option<String>,
+    /// Text written (white, in the embedded font) centred in boxes already painted on the page:
+    /// the codes and labels of redaction marks. Rects are in the source page's user space.
+    pub overlays: Vec<([f64; 4], String)>,
 }
 
 #[derive(Clone, Debug)]

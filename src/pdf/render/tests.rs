@@ -142,8 +142,8 @@ pub(crate) fn sample_doc() -> Doc {
     }
 
     let attachments = vec![
-        ForeignPage { page: first_page(&ppn), doc: ppn.clone(), anchor: Some("att-ppn".into()), outline: Some("Police protection notification".into()) },
-        ForeignPage { page: first_page(&school), doc: school.clone(), anchor: Some("att-school".into()), outline: Some("School report".into()) },
+        ForeignPage { page: first_page(&ppn), doc: ppn.clone(), anchor: Some("att-ppn".into()), outline: Some("Police protection notification".into()), overlays: vec![] },
+        ForeignPage { page: first_page(&school), doc: school.clone(), anchor: Some("att-school".into()), outline: Some("School report".into()), overlays: vec![] },
     ];
 
     let mut rows = Vec::new();
@@ -521,7 +521,7 @@ fn foreign_rotation_dedup_and_court_numbering() {
     let pid = first_page(&school);
     rotated.get_dictionary_mut(pid).unwrap().set("Rotate", 90);
     let rotated = Arc::new(rotated);
-    let fp = |d: &Arc<lopdf::Document>, a: Option<&str>| ForeignPage { page: first_page(d), doc: d.clone(), anchor: a.map(|s| s.to_string()), outline: a.map(|s| s.to_string()) };
+    let fp = |d: &Arc<lopdf::Document>, a: Option<&str>| ForeignPage { page: first_page(d), doc: d.clone(), anchor: a.map(|s| s.to_string()), outline: a.map(|s| s.to_string()), overlays: vec![] };
     let doc = Doc {
         parts: vec![
             Part { label: LabelStyle::Court { letter: 'C' }, outline: Some("One".into()), content: PartContent::Flow(vec![Block::Para { runs: vec![t("first")] }]) },
@@ -608,7 +608,7 @@ fn foreign_inheritance_multi_stream_and_stripping() {
     let src = Arc::new(src);
 
     let doc = Doc {
-        parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Foreign(vec![ForeignPage { doc: src.clone(), page, anchor: None, outline: None }]) }],
+        parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Foreign(vec![ForeignPage { doc: src.clone(), page, anchor: None, outline: None, overlays: vec![] }]) }],
         ..sample_doc()
     };
     let r = render(&doc).unwrap();

@@ -76,7 +76,7 @@ pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<S
         let fs = 8.0;
         let fw = font.width(&footer, fs);
         let cx = page.width / 2.0;
-        match page.kind {
+        match &page.kind {
             PageKind::Flow => {
                 if !title.trim().is_empty() {
                     let hs = 7.5;
@@ -93,7 +93,28 @@ pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<S
                 }
                 page.items.push(text(cx - fw / 2.0, 34.0, fs, 0.42, footer));
             }
-            PageKind::Foreign { .. } => {
+            PageKind::Foreign { fp, geo } => {
+                // Mark labels over the boxes painted in the source page.
+                let m = geo.matrix;
+                for (r, label) in &fp.overlays {
+                    let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])]
+                        .map(|(x, y)| (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5]));
+                    let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
+                    let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max);
+                    let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min);
+                    let y1 = pts.iter().map(|p| p.1).fold(f32::MIN, f32::max);
+                    let (w, h) = (x1 - x0, y1 - y0);
+                    let unit = font.width(label, 1.0);
+                    if unit <= 0.0 || w <= 2.0 || h <= 2.0 {
+                        continue;
+                    }
+                    let size = (h * 0.72).min((w - 2.0) / unit);
+                    if size < 3.0 {
+                        continue; // too small to read: the box stands alone
+                    }
+                    let tw = font.width(label, size);
+                    page.items.push(text(x0 + (w - tw) / 2.0, y0 + (h - 0.72 * size) / 2.0, size, 1.0, label.clone()));
+                }
                 // white-backed stamp on top of the embedded page
                 let (bw, bh) = (fw + 14.0, fs + 8.0);
                 let y0 = 12.0;

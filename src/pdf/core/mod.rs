@@ -1,0 +1,343 @@
+//! True text redaction inside existing PDFs, on top of lopdf as the object layer only.
+//!
+//! Pipeline: [`load`] (fail closed) -> [`read_text`] (own tokenizer, text-state interpreter,
+//! font decoding, reading-order layout) -> [`redact`] (glyph removal with TJ displacements,
+//! boxes, sanitizing of every other channel, verification) -> [`save`] (deterministic, full
+//! rewrite: earlier revisions are gone).
+//!
+//! Module tree (to be mounted as `crate::pdf::core`): lexer, font (+ generated font_tables),
+//! interp, layout, rewrite, sanitize, verify. Submodules refer to each other with `super::`
+//! paths only, so the files can be moved under another module without edits.
+
+pub mod font;
+mod font_tables;
+pub mod interp;
+pub mod layout;
+pub mod lexer;
+pub mod rewrite;
+pub mod sanitize;
+pub mod verify;
+
+use lopdf::{Document, Object, ObjectId};
+use std::ops::Range;
+
+/// Errors carry kinds, object ids, page numbers (1-based) and byte offsets only: never text.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("document is encrypted and cannot be opened without a password")]
+    Encrypted,
+    #[error("document is damaged: {reason}{}", page.map(|p| format!(" (page {p})")).unwrap_or_default())]
+    Damaged { page: Option<usize>, reason: &'static str },
+    #[error("document cannot be parsed: {kind}")]
+    Parse { kind: String },
+    #[error("unsupported content on page {page}: {what}")]
+    Unsupported { page: usize, what: &'static str },
+    #[error("page text does not match the document (page {page}): read it again with read_text")]
+    PageMismatch { page: usize },
+    #[error("page index {index} out of range")]
+    PageIndex { index: usize },
+    #[error("object {}.{} is missing or malformed", id.0, id.1)]
+    Object { id: (u32, u16) },
+    #[error("document cannot be saved: {kind}")]
+    Save { kind: String },
+    #[error("internal error while processing the document (page {page:?})")]
+    Internal { page: Option<usize> },
+}
+
+/// A loaded document.
+pub struct LoadedPdf {
+    pub(crate) doc: Document,
+    pub(crate) pages: Vec<ObjectId>,
+    pub(crate) earlier_revisions: bool,
+}
+
+impl LoadedPdf {
+    pub fn document(&self) -> &Document {
+        &self.doc
+    }
+    /// Wrap an in-memory document (used by verify on redacted output).
+    pub fn from_document(doc: Document) -> Result<LoadedPdf, PdfError> {
+        check_pages(doc, false)
+    }
+}
+
+fn lopdf_kind(e: &lopdf::Error) -> String {
+    // Variant name only (the Debug form of some variants may carry document bytes).
+    let d = format!("{:?}", e);
+    d.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("unknown").to_lowercase()
+}
+
+fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
+    if doc.is_encrypted() {
+        return Err(PdfError::Encrypted);
+    }
+    let pages: Vec<ObjectId> = doc.get_pages().values().copied().collect();
+    if pages.is_empty() {
+        return Err(PdfError::Damaged { page: None, reason: "no pages" });
+    }
+    let count = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"Pages").ok())
+        .map(|p| font::deref(&doc, p))
+        .and_then(font::as_dict)
+        .and_then(|d| d.get(b"Count").ok())
+        .map(|c| font::deref(&doc, c))
+        .and_then(font::num);
+    match count {
+        Some(c) if c as usize == pages.len() => {}
+        _ => return Err(PdfError::Damaged { page: None, reason: "page count differs from the page tree /Count" }),
+    }
+    for (i, id) in pages.iter().enumerate() {
+        let page = doc.get_dictionary(*id).map_err(|_| PdfError::Damaged { page: Some(i + 1), reason: "page object missing" })?;
+        let refs: Vec<ObjectId> = match page.get(b"Contents") {
+            Ok(Object::Reference(r)) => match doc.get_object(*r) {
+                Ok(Object::Array(a)) => a.iter().filter_map(|o| o.as_reference().ok()).collect(),
+                _ => vec![*r],
+            },
+            Ok(Object::Array(a)) => a.iter().filter_map(|o| o.as_reference().ok()).collect(),
+            _ => vec![],
+        };
+        if refs.iter().any(|r| doc.get_object(*r).is_err()) {
+            return Err(PdfError::Damaged { page: Some(i + 1), reason: "content stream missing" });
+        }
+    }
+    Ok(LoadedPdf { doc, pages, earlier_revisions: earlier })
+}
+
+fn count_eof(bytes: &[u8]) -> usize {
+    bytes.windows(5).filter(|w| w == b"%%EOF").count()
+}
+
+/// Load and fail closed: encrypted files that cannot be opened with an empty password ->
+/// Err(Encrypted); 0 pages or page count != /Count of the page tree root -> Err(Damaged);
+/// unparseable -> Err(Parse).
+pub fn load(bytes: &[u8]) -> Result<LoadedPdf, PdfError> {
+    let res = std::panic::catch_unwind(|| Document::load_mem(bytes));
+    let doc = match res {
+        Err(_) => return Err(PdfError::Parse { kind: "parser panic".into() }),
+        Ok(Err(e)) => {
+            let k = lopdf_kind(&e);
+            if k.contains("decrypt") || k.contains("password") || k.contains("encrypt") {
+                return Err(PdfError::Encrypted);
+            }
+            return Err(PdfError::Parse { kind: k });
+        }
+        Ok(Ok(d)) => d,
+    };
+    let tail = &bytes[bytes.len().saturating_sub(2048)..];
+    if count_eof(tail) == 0 {
+        return Err(PdfError::Damaged { page: None, reason: "truncated: no end-of-file marker" });
+    }
+    // a linearized file has one extra %%EOF (first-page section) without being a revision
+    let linearized = bytes[..bytes.len().min(1024)].windows(11).any(|w| w == b"/Linearized");
+    let earlier = count_eof(bytes) > 1 + usize::from(linearized);
+    check_pages(doc, earlier)
+}
+
+pub fn page_count(pdf: &LoadedPdf) -> usize {
+    pdf.pages.len()
+}
+
+/// One shown glyph.
+#[derive(Debug, Clone)]
+pub struct Glyph {
+    pub unicode: String,
+    /// x0,y0,x1,y1 in default user space of the page
+    pub bbox: [f64; 4],
+    pub visible: bool,
+    /// byte range in PageText.text; empty when the glyph contributes no text (a line-end
+    /// hyphen removed by de-hyphenation, a repeated space)
+    pub text_range: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PageStatus {
+    Ok,
+    /// some glyphs have no Unicode mapping: text cannot be trusted
+    Unmapped { glyphs: usize },
+    /// no text (or almost none) and images cover most of the page: a scan
+    ImageOnly,
+}
+
+#[derive(Debug, Clone)]
+pub struct PageText {
+    pub index: usize,
+    pub text: String,
+    pub glyphs: Vec<Glyph>,
+    pub status: PageStatus,
+    pub width: f64,
+    pub height: f64,
+}
+
+fn guard<T>(page: Option<usize>, f: impl FnOnce() -> Result<T, PdfError>) -> Result<T, PdfError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(PdfError::Internal { page }),
+    }
+}
+
+pub(crate) fn read_doc(doc: &Document, pages: &[ObjectId]) -> Result<Vec<PageText>, PdfError> {
+    let mut out = Vec::with_capacity(pages.len());
+    for (i, id) in pages.iter().enumerate() {
+        let pt = guard(Some(i + 1), || {
+            let scan = interp::scan_page(doc, *id, i + 1)?;
+            Ok(layout::build(i, &scan))
+        })?;
+        out.push(pt);
+    }
+    Ok(out)
+}
+
+pub fn read_text(pdf: &LoadedPdf) -> Result<Vec<PageText>, PdfError> {
+    read_doc(&pdf.doc, &pdf.pages)
+}
+
+#[derive(Debug, Clone)]
+pub struct Mark {
+    /// byte range in PageText.text
+    pub range: Range<usize>,
+    /// e.g. "TP"
+    pub code: String,
+    /// e.g. "[your brother]"
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PageEdit {
+    pub index: usize,
+    pub marks: Vec<Mark>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Sanitized {
+    pub kinds: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PageVerdict {
+    pub index: usize,
+    pub ok: bool,
+    /// no text content, only counts/kinds
+    pub problems: Vec<String>,
+}
+
+pub struct Redacted {
+    pub doc: Document,
+    pub sanitized: Sanitized,
+    pub verdicts: Vec<PageVerdict>,
+    /// The boxes painted: (page index, rect in the page's user space, code or label).
+    pub boxes: Vec<(usize, [f64; 4], String)>,
+}
+
+fn overlaps(a: &[f64; 4], b: &[f64; 4]) -> bool {
+    a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
+}
+
+/// Which glyphs of a page a set of marks removes: every glyph whose text_range intersects a
+/// mark, plus glyphs with an empty range strictly inside one (joined line-end hyphens).
+pub(crate) fn removed_glyphs(pt: &PageText, marks: &[Mark]) -> Vec<Option<usize>> {
+    pt.glyphs
+        .iter()
+        .map(|g| {
+            marks.iter().position(|m| {
+                let r = &g.text_range;
+                if r.is_empty() {
+                    m.range.start < r.start && r.start < m.range.end
+                } else {
+                    r.start < m.range.end && m.range.start < r.end
+                }
+            })
+        })
+        .collect()
+}
+
+/// Remove every glyph whose text_range intersects a mark's range, paint boxes with the code
+/// or label, sanitize every other channel, then verify. See the module docs of `rewrite`.
+pub fn redact(pdf: &LoadedPdf, pages: &[PageText], edits: &[PageEdit]) -> Result<Redacted, PdfError> {
+    redact_with(pdf, pages, edits, true)
+}
+
+/// As `redact`; with `paint_labels` false the boxes are painted without their code or label
+/// text, for a caller that writes the labels itself in an embedded font (the bundle does).
+pub fn redact_with(pdf: &LoadedPdf, pages: &[PageText], edits: &[PageEdit], paint_labels: bool) -> Result<Redacted, PdfError> {
+    let mut doc = pdf.doc.clone();
+    let mut all_boxes: Vec<(usize, [f64; 4], String)> = Vec::new();
+    for e in edits {
+        if e.index >= pdf.pages.len() {
+            return Err(PdfError::PageIndex { index: e.index });
+        }
+    }
+    let mut over_images: Vec<(usize, usize)> = Vec::new();
+    for (i, id) in pdf.pages.iter().enumerate() {
+        guard(Some(i + 1), || {
+            let scan = interp::scan_page(&pdf.doc, *id, i + 1)?;
+            let marks: Vec<Mark> = edits.iter().filter(|e| e.index == i).flat_map(|e| e.marks.iter().cloned()).collect();
+            let mut removed = vec![None; scan.glyphs.len()];
+            if !marks.is_empty() {
+                let pt = pages.iter().find(|p| p.index == i).ok_or(PdfError::PageMismatch { page: i + 1 })?;
+                let fresh = layout::build(i, &scan);
+                if fresh.glyphs.len() != pt.glyphs.len() || fresh.text != pt.text {
+                    return Err(PdfError::PageMismatch { page: i + 1 });
+                }
+                for m in &marks {
+                    if m.range.start > m.range.end || m.range.end > pt.text.len() {
+                        return Err(PdfError::PageMismatch { page: i + 1 });
+                    }
+                }
+                removed = removed_glyphs(pt, &marks);
+                // invisible text over an image is an OCR layer: the words are also in the pixels
+                let n = scan
+                    .glyphs
+                    .iter()
+                    .zip(&removed)
+                    .filter(|(g, r)| r.is_some() && !g.visible && scan.image_boxes.iter().any(|b| overlaps(b, &g.bbox)))
+                    .count();
+                if n > 0 {
+                    over_images.push((i, n));
+                }
+            }
+            let boxes = rewrite::rewrite_page(&mut doc, &scan, &removed, &marks, i + 1, paint_labels)?;
+            all_boxes.extend(boxes.into_iter().map(|(b, l)| (i, b, l)));
+            Ok(())
+        })?;
+    }
+    let sanitized = sanitize::sanitize(&mut doc, pdf.earlier_revisions);
+    doc.prune_objects();
+    let mut verdicts = verify::verify(pages, &doc, edits);
+    for (i, n) in over_images {
+        if let Some(v) = verdicts.iter_mut().find(|v| v.index == i) {
+            v.ok = false;
+            v.problems.push(format!("{n} removed glyphs were an invisible layer over an image: the image pixels are not redacted"));
+        }
+    }
+    Ok(Redacted { doc, sanitized, verdicts, boxes: all_boxes })
+}
+
+/// Re-extract text of the redacted doc with this same reader and compare (see verify module).
+pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) -> Vec<PageVerdict> {
+    verify::verify(original, redacted, edits)
+}
+
+/// Serialize deterministically (no clock, no random ids); full rewrite.
+pub fn save(doc: &mut Document) -> Result<Vec<u8>, PdfError> {
+    let mut out = Vec::new();
+    guard(None, || {
+        doc.trailer.remove(b"Prev");
+        doc.trailer.remove(b"XRefStm");
+        doc.renumber_objects();
+        doc.compress();
+        doc.save_to(&mut out).map_err(|e| PdfError::Save { kind: format!("{:?}", e.kind()).to_lowercase() })
+    })?;
+    Ok(out)
+}
+
+#[allow(dead_code)]
+pub(crate) fn obj_err(id: ObjectId) -> PdfError {
+    PdfError::Object { id }
+}
+
+#[allow(dead_code)]
+pub(crate) fn is_null(o: &Object) -> bool {
+    matches!(o, Object::Null)
+}
