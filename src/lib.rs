@@ -4,12 +4,12 @@
 //! `import` -> `store` -> `file` -> `detect` -> `policy` -> `redact` -> `pdf` -> `seal` / `audit`.
 
 pub mod cli;
+pub mod detect;
+pub mod export;
 pub mod file;
 pub mod import;
 pub mod model;
-pub mod store;
-pub mod detect;
+pub mod pdf;
 pub mod policy;
 pub mod redact;
-pub mod export;
-pub mod pdf;
+pub mod store;

@@ -3,8 +3,8 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use disclose::cli::{Cli, Command};
-use disclose::file::{self, CaseFile};
 use disclose::export::{self, ExportRequest};
+use disclose::file::{self, CaseFile};
 use disclose::import;
 use disclose::model::{ExportId, PersonId};
 use disclose::store::Store;
@@ -44,7 +44,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let store = open_existing(&db)?;
             let kids = store.children()?;
             if kids.is_empty() {
-                println!("no children in {}; run `disclose import EXPORT.json --db {}` first", db.display(), db.display());
+                println!(
+                    "no children in {}; run `disclose import EXPORT.json --db {}` first",
+                    db.display(),
+                    db.display()
+                );
             }
             println!("{:<24} {:<16} {:>8} {:>12}", "export", "person", "records", "attachments");
             for k in kids {
@@ -92,7 +96,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn open_existing(db: &std::path::Path) -> Result<Store> {
     if !db.exists() {
-        anyhow::bail!("case store {} does not exist; run `disclose import EXPORT.json --db {}` first", db.display(), db.display());
+        anyhow::bail!(
+            "case store {} does not exist; run `disclose import EXPORT.json --db {}` first",
+            db.display(),
+            db.display()
+        );
     }
     Store::open(db).with_context(|| format!("opening {}", db.display()))
 }
@@ -109,10 +117,9 @@ fn demo(out: &std::path::Path) -> Result<ExitCode> {
     let f_leah = store.load_family(&rep.export)?;
     let file = CaseFile::build(&f_leah, &PersonId("p-leah".into()))?;
     print!("{}", file::show::render(&file));
-    for (name, subject, requester, policy) in [
-        ("leah-own", "p-leah", "p-leah", "sar-self"),
-        ("maisie-by-father", "p-maisie", "p-ryan", "sar-parent"),
-    ] {
+    for (name, subject, requester, policy) in
+        [("leah-own", "p-leah", "p-leah", "sar-self"), ("maisie-by-father", "p-maisie", "p-ryan", "sar-parent")]
+    {
         let req = ExportRequest {
             subject: PersonId(subject.into()),
             requester: Some(PersonId(requester.into())),

@@ -14,7 +14,19 @@ fn export(family: &Path, subject: &str, requester: &str, policy: &str) -> Out {
     let o = run(&["import", family.to_str().unwrap(), "--db", db.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = dir.path().join("out");
-    let o = run(&["export", "--db", db.to_str().unwrap(), "--subject", subject, "--requester", requester, "--policy", policy, "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--subject",
+        subject,
+        "--requester",
+        requester,
+        "--policy",
+        policy,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     Out { _dir: dir, out }
 }
@@ -41,7 +53,12 @@ fn scenario_bundles_pass_independent_checks() {
         let v = read_json(&fam);
         for sc in v["test_scenarios"].as_array().unwrap() {
             let id = sc["id"].as_str().unwrap();
-            let o = export(&fam, sc["data_subject"].as_str().unwrap(), sc["requester"].as_str().unwrap(), policy_for(sc["requester_capacity"].as_str().unwrap()));
+            let o = export(
+                &fam,
+                sc["data_subject"].as_str().unwrap(),
+                sc["requester"].as_str().unwrap(),
+                policy_for(sc["requester_capacity"].as_str().unwrap()),
+            );
             let pdf = o.out.join("bundle.pdf");
             let q = tool("qpdf", &["--check", pdf.to_str().unwrap()]);
             assert!(q.status.success(), "{id}: qpdf --check failed: {}", stdout(&q));
@@ -60,7 +77,11 @@ fn scenario_bundles_pass_independent_checks() {
             let court = sc["requester_capacity"] == "court";
             for (i, p) in pages.iter().enumerate() {
                 if !court {
-                    assert!(p.contains(&format!("Page {} of {}", i + 1, pages.len())), "{id}: page {} has no number", i + 1);
+                    assert!(
+                        p.contains(&format!("Page {} of {}", i + 1, pages.len())),
+                        "{id}: page {} has no number",
+                        i + 1
+                    );
                 }
             }
             let t = fold(&text);
@@ -82,9 +103,20 @@ fn scenario_bundles_pass_independent_checks() {
 }
 
 const STANDARD_14: &[&str] = &[
-    "Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Helvetica-BoldOblique", "Times-Roman", "Times-Bold",
-    "Times-Italic", "Times-BoldItalic", "Courier", "Courier-Bold", "Courier-Oblique", "Courier-BoldOblique",
-    "Symbol", "ZapfDingbats",
+    "Helvetica",
+    "Helvetica-Bold",
+    "Helvetica-Oblique",
+    "Helvetica-BoldOblique",
+    "Times-Roman",
+    "Times-Bold",
+    "Times-Italic",
+    "Times-BoldItalic",
+    "Courier",
+    "Courier-Bold",
+    "Courier-Oblique",
+    "Courier-BoldOblique",
+    "Symbol",
+    "ZapfDingbats",
 ];
 
 /// The Northbrook bundles (our pages and five producers' attachments): every font embedded.

@@ -39,7 +39,11 @@ fn refused(change: impl FnOnce(&mut Value), expect: &[&str], never: &[&str]) {
 
 #[test]
 fn unresolved_reference_is_refused() {
-    refused(|v| v["records"][0]["recorded"]["by"] = json!("pro-nobody"), &["records[0] (rec-001)", "recorded.by refers to professional pro-nobody"], &[]);
+    refused(
+        |v| v["records"][0]["recorded"]["by"] = json!("pro-nobody"),
+        &["records[0] (rec-001)", "recorded.by refers to professional pro-nobody"],
+        &[],
+    );
 }
 
 #[test]
@@ -53,7 +57,11 @@ fn section_scoped_to_non_member_is_refused() {
 
 #[test]
 fn removed_member_on_file_is_refused() {
-    refused(|v| record_mut(v, "rec-011")["membership"][0]["on_file"] = json!(true), &["(rec-011)", "removed but on_file is true"], &[]);
+    refused(
+        |v| record_mut(v, "rec-011")["membership"][0]["on_file"] = json!(true),
+        &["(rec-011)", "removed but on_file is true"],
+        &[],
+    );
 }
 
 #[test]
@@ -67,12 +75,20 @@ fn split_from_without_shared_member_is_refused() {
 
 #[test]
 fn duplicate_id_is_refused() {
-    refused(|v| v["persons"][1]["id"] = json!("p-danielle"), &["persons[1]", "id p-danielle is already used at persons[0]"], &[]);
+    refused(
+        |v| v["persons"][1]["id"] = json!("p-danielle"),
+        &["persons[1]", "id p-danielle is already used at persons[0]"],
+        &[],
+    );
 }
 
 #[test]
 fn bad_date_is_refused() {
-    refused(|v| v["records"][0]["occurred"]["start"] = json!("2023-13-45T10:00:00Z"), &["records[0] (rec-001).occurred.start", "ISO 8601"], &[]);
+    refused(
+        |v| v["records"][0]["occurred"]["start"] = json!("2023-13-45T10:00:00Z"),
+        &["records[0] (rec-001).occurred.start", "ISO 8601"],
+        &[],
+    );
 }
 
 #[test]
@@ -86,17 +102,29 @@ fn period_from_after_to_is_refused() {
 
 #[test]
 fn nhs_number_failing_modulus_11_is_refused() {
-    refused(|v| v["persons"][0]["identifiers"][0]["value"] = json!("9990001015"), &["persons[0] (p-danielle).identifiers[0]", "modulus 11"], &["9990001015"]);
+    refused(
+        |v| v["persons"][0]["identifiers"][0]["value"] = json!("9990001015"),
+        &["persons[0] (p-danielle).identifiers[0]", "modulus 11"],
+        &["9990001015"],
+    );
 }
 
 #[test]
 fn upn_with_wrong_check_letter_is_refused() {
-    refused(|v| v["persons"][2]["identifiers"][1]["value"] = json!("A999210115417"), &["persons[2] (p-leah).identifiers[1]", "check letter"], &["A999210115417"]);
+    refused(
+        |v| v["persons"][2]["identifiers"][1]["value"] = json!("A999210115417"),
+        &["persons[2] (p-leah).identifiers[1]", "check letter"],
+        &["A999210115417"],
+    );
 }
 
 #[test]
 fn ni_number_off_pattern_is_refused() {
-    refused(|v| v["persons"][0]["identifiers"][1]["value"] = json!("QQ12345A"), &["persons[0] (p-danielle).identifiers[1]", "NI number pattern"], &["QQ12345A"]);
+    refused(
+        |v| v["persons"][0]["identifiers"][1]["value"] = json!("QQ12345A"),
+        &["persons[0] (p-danielle).identifiers[1]", "NI number pattern"],
+        &["QQ12345A"],
+    );
 }
 
 #[test]
@@ -111,33 +139,61 @@ fn other_major_version_is_refused() {
 
 #[test]
 fn attachment_hash_mismatch_is_refused() {
-    refused(|v| v["attachments"][0]["sha256"] = json!("00".repeat(32)), &["attachments[0] (att-ppn)", "sha256 does not match"], &[]);
+    refused(
+        |v| v["attachments"][0]["sha256"] = json!("00".repeat(32)),
+        &["attachments[0] (att-ppn)", "sha256 does not match"],
+        &[],
+    );
 }
 
 #[test]
 fn missing_attachment_file_is_refused() {
-    refused(|v| v["attachments"][1]["file"] = json!("attachments/nope.pdf"), &["attachments[1] (att-icpc-minutes)", "cannot be read"], &[]);
+    refused(
+        |v| v["attachments"][1]["file"] = json!("attachments/nope.pdf"),
+        &["attachments[1] (att-icpc-minutes)", "cannot be read"],
+        &[],
+    );
 }
 
 #[test]
 fn attachment_outside_the_folder_is_refused() {
-    refused(|v| v["attachments"][1]["file"] = json!("../../etc/passwd"), &["attachments[1] (att-icpc-minutes)", "relative path inside"], &[]);
+    refused(
+        |v| v["attachments"][1]["file"] = json!("../../etc/passwd"),
+        &["attachments[1] (att-icpc-minutes)", "relative path inside"],
+        &[],
+    );
 }
 
 #[test]
 fn wrong_type_is_refused_with_its_json_path_and_no_value() {
-    refused(|v| v["persons"][0]["names"] = json!("Danielle Marwick"), &["persons[0] (p-danielle).names"], &["Danielle", "Marwick"]);
-    refused(|v| v["records"][2]["membership"][0]["on_file"] = json!("Leah yes"), &["records[2] (rec-003).membership[0].on_file"], &["Leah yes"]);
+    refused(
+        |v| v["persons"][0]["names"] = json!("Danielle Marwick"),
+        &["persons[0] (p-danielle).names"],
+        &["Danielle", "Marwick"],
+    );
+    refused(
+        |v| v["records"][2]["membership"][0]["on_file"] = json!("Leah yes"),
+        &["records[2] (rec-003).membership[0].on_file"],
+        &["Leah yes"],
+    );
 }
 
 #[test]
 fn unknown_enum_value_is_refused() {
-    refused(|v| v["records"][0]["status"] = json!("shredded"), &["records[0] (rec-001)", "status must be one of"], &["shredded"]);
+    refused(
+        |v| v["records"][0]["status"] = json!("shredded"),
+        &["records[0] (rec-001)", "status must be one of"],
+        &["shredded"],
+    );
 }
 
 #[test]
 fn text_ref_to_missing_section_is_refused() {
-    refused(|v| record_mut(v, "rec-014")["text_refs"][0]["section"] = json!("s9"), &["(rec-014).text_refs[0]", "section s9 is not a section"], &[]);
+    refused(
+        |v| record_mut(v, "rec-014")["text_refs"][0]["section"] = json!("s9"),
+        &["(rec-014).text_refs[0]", "section s9 is not a section"],
+        &[],
+    );
 }
 
 #[test]

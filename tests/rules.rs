@@ -19,9 +19,19 @@ fn rule_1_records_not_on_the_file_are_never_included_and_references_get_a_placeh
     // rec-013 (Tyler's school call) and rec-011 (ungrouped) are not on Leah's file.
     assert!(!has(&pv, "one-day suspension"));
     assert!(!has(&pv, "no wet beds this week"));
-    assert!(!plan.decisions.iter().any(|d| d.location.record.as_ref().is_some_and(|r| r.as_str() == "rec-013" || r.as_str() == "rec-011")));
+    assert!(!plan.decisions.iter().any(|d| d
+        .location
+        .record
+        .as_ref()
+        .is_some_and(|r| r.as_str() == "rec-013" || r.as_str() == "rec-011")));
     // The reference stays readable, followed by the placeholder.
-    assert!(has(&pv, "see case note of 12/03 on Tyler's file[SIB: information kept on your brother's file is not included]"), "{pv}");
+    assert!(
+        has(
+            &pv,
+            "see case note of 12/03 on Tyler's file[SIB: information kept on your brother's file is not included]"
+        ),
+        "{pv}"
+    );
     let r1 = decision(&plan, "R1.not_on_file");
     assert!(r1.iter().any(|d| d.action == Action::Insert));
     assert!(r1.iter().any(|d| matches!(d.location.part, Part::Link { .. })));
@@ -94,7 +104,9 @@ fn rule_3_flagged_third_party_detail_is_redacted_sentence_by_sentence() {
     // The rest of the section stays.
     assert!(has(&pv, "Two-bedroom flat, warm and tidy."));
     assert!(has(&pv, "Leah showed me healed cuts on her forearm"));
-    assert!(decision(&plan, "R3.special_category_health").iter().all(|d| d.action == Action::Redact && d.span.is_some()));
+    assert!(decision(&plan, "R3.special_category_health")
+        .iter()
+        .all(|d| d.action == Action::Redact && d.span.is_some()));
     assert!(!decision(&plan, "R3.criminal_offence").is_empty());
 }
 
@@ -103,7 +115,10 @@ fn rule_3_a_scan_is_held_for_review() {
     let fam = family_of(&northbrook());
     let (plan, _) = disclose(&fam, "p-leah", "p-leah", "sar-self");
     let scan = decision(&plan, "R3.scan");
-    assert!(scan.iter().any(|d| d.location.attachment.as_ref().is_some_and(|a| a.as_str() == "att-gp-letter") && d.action == Action::Review));
+    assert!(scan
+        .iter()
+        .any(|d| d.location.attachment.as_ref().is_some_and(|a| a.as_str() == "att-gp-letter")
+            && d.action == Action::Review));
     assert!(plan.review.iter().any(|r| r.location.attachment.as_ref().is_some_and(|a| a.as_str() == "att-gp-letter")));
 }
 
@@ -124,7 +139,11 @@ fn rule_3_do_not_disclose_makes_contact_details_confidential() {
     });
     let (plan, pv) = disclose(&fam, "p-leah", "p-leah", "sar-self");
     assert!(!has(&pv, "07700 900417"));
-    let d = plan.decisions.iter().find(|d| d.location.record.as_ref().is_some_and(|r| r.as_str() == "rec-014") && d.action == Action::Redact).unwrap();
+    let d = plan
+        .decisions
+        .iter()
+        .find(|d| d.location.record.as_ref().is_some_and(|r| r.as_str() == "rec-014") && d.action == Action::Redact)
+        .unwrap();
     assert_eq!(d.reason.as_deref(), Some("CONF"));
     // Court too (rule 4 applies to every requester).
     let (_, court) = disclose(&fam, "p-leah", "p-danielle", "court");
@@ -184,11 +203,15 @@ fn rule_6_non_family_third_parties_are_redacted_and_labelled_by_role() {
         v["persons"].as_array_mut().unwrap().push(json!({
             "id": "p-kyle", "kind": "adult", "names": [{"use": "official", "given": ["Kyle"], "family": "Brennan"}], "sex": "M"
         }));
-        v["relationships"].as_array_mut().unwrap().push(json!({"id": "rel-99", "person": "p-danielle", "related": "p-kyle", "type": "x-PARTNER"}));
+        v["relationships"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": "rel-99", "person": "p-danielle", "related": "p-kyle", "type": "x-PARTNER"}));
         v["persons"].as_array_mut().unwrap().push(json!({
             "id": "p-ava", "kind": "child", "names": [{"use": "official", "given": ["Ava"], "family": "Linton"}]
         }));
-        record_mut(v, "rec-012")["sections"][0]["body"] = json!("Leah said Kyle Brennan stays over. She plays with Ava Linton at school.");
+        record_mut(v, "rec-012")["sections"][0]["body"] =
+            json!("Leah said Kyle Brennan stays over. She plays with Ava Linton at school.");
     });
     let (_, pv) = disclose(&fam, "p-leah", "p-leah", "sar-self");
     assert!(!has(&pv, "Brennan") && !has(&pv, "Kyle"));
@@ -228,7 +251,8 @@ fn rule_7_professionals_acting_in_role_are_kept() {
 #[test]
 fn rule_8_the_subjects_own_data_is_kept() {
     let fam = northbrook_with(|v| {
-        record_mut(v, "rec-012")["sections"][0]["body"] = json!("Leah's mobile is 07700 900288 and her NHS number 999 000 1030; born 02/03/2011.");
+        record_mut(v, "rec-012")["sections"][0]["body"] =
+            json!("Leah's mobile is 07700 900288 and her NHS number 999 000 1030; born 02/03/2011.");
     });
     let (plan, pv) = disclose(&fam, "p-leah", "p-leah", "sar-self");
     for s in ["07700 900288", "999 000 1030", "02/03/2011"] {
@@ -249,7 +273,13 @@ fn rule_9_court_keeps_everything_but_rules_1_3_lpp_4_and_5() {
     assert!(!has(&pv, "Larkspur"));
     assert!(!has(&pv, "one-day suspension"), "rule 1 still applies");
     let codes = plan.counts();
-    assert!(!codes.contains_key("TP") && !codes.contains_key("SIB") || codes.get("SIB").is_some_and(|_| plan.decisions.iter().all(|d| d.reason.as_deref() != Some("SIB") || d.rule == "R1.not_on_file")));
+    assert!(
+        !codes.contains_key("TP") && !codes.contains_key("SIB")
+            || codes.get("SIB").is_some_and(|_| plan
+                .decisions
+                .iter()
+                .all(|d| d.reason.as_deref() != Some("SIB") || d.rule == "R1.not_on_file"))
+    );
 }
 
 #[test]
@@ -267,7 +297,11 @@ fn review_items_are_withheld_and_listed() {
 fn the_over_redaction_figure_is_per_record_and_for_the_file() {
     let fam = family_of(&northbrook());
     let (plan, pv) = disclose(&fam, "p-leah", "p-leah", "sar-self");
-    assert!(plan.narrative_removed_percent > 0.0 && plan.narrative_removed_percent < 60.0, "{}", plan.narrative_removed_percent);
+    assert!(
+        plan.narrative_removed_percent > 0.0 && plan.narrative_removed_percent < 60.0,
+        "{}",
+        plan.narrative_removed_percent
+    );
     let legal = plan.narrative.iter().find(|n| n.record.as_str() == "rec-015").unwrap();
     assert_eq!(legal.percent, 100.0, "the legal advice record is entirely withheld");
     let own = plan.narrative.iter().find(|n| n.record.as_str() == "rec-014").unwrap();
@@ -291,7 +325,9 @@ fn names_that_are_words_survive_as_words() {
         v["persons"].as_array_mut().unwrap().push(json!({
             "id": "p-rose", "kind": "adult", "names": [{"use": "official", "given": ["Rose"], "family": "Hill"}], "roles": ["other_third_party"]
         }));
-        record_mut(v, "rec-012")["sections"][0]["body"] = json!("Leah planted a rose bush on the hill with Nanna. Rose Hill from next door watched. Later Rose said hello.");
+        record_mut(v, "rec-012")["sections"][0]["body"] = json!(
+            "Leah planted a rose bush on the hill with Nanna. Rose Hill from next door watched. Later Rose said hello."
+        );
     });
     let (_, pv) = disclose(&fam, "p-leah", "p-leah", "sar-self");
     assert!(has(&pv, "planted a rose bush on the hill with Nanna"), "{pv}");

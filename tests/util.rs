@@ -96,7 +96,12 @@ pub fn disclose(fam: &Family, subject: &str, requester: &str, policy: &str) -> (
 
 /// Fail (never skip) when an external tool is missing.
 pub fn need(tool: &str) {
-    let ok = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     assert!(ok, "the test needs `{tool}` on PATH; install it (see .ci/run)");
 }
 

@@ -156,13 +156,24 @@ impl Literals {
             for n in &p.names {
                 if let Some(g) = n.given.first() {
                     for fam in &families {
-                        add(&format!("{g} {fam}"), Lit { target: t.clone(), kind: Kind::Name, form: "given and family name", gate: Gate::Any });
+                        add(
+                            &format!("{g} {fam}"),
+                            Lit { target: t.clone(), kind: Kind::Name, form: "given and family name", gate: Gate::Any },
+                        );
                     }
                 }
             }
             for idf in &p.identifiers {
                 if !matches!(idf.system.as_str(), "nhs_number" | "ni_number" | "upn" | "former_upn" | "upn_unknown") {
-                    add(&idf.value, Lit { target: t.clone(), kind: Kind::Identifier(idf.system.clone()), form: "identifier as recorded", gate: Gate::Any });
+                    add(
+                        &idf.value,
+                        Lit {
+                            target: t.clone(),
+                            kind: Kind::Identifier(idf.system.clone()),
+                            form: "identifier as recorded",
+                            gate: Gate::Any,
+                        },
+                    );
                 }
             }
             if let Some(d) = p.date_of_birth.as_ref().and_then(|d| Date::parse(&d.date)) {
@@ -175,14 +186,30 @@ impl Literals {
             let t = Target::Professional(p.id.clone());
             name_forms(&p.name.given, p.name.family.as_deref(), &t, &gate_for, &mut add);
             for idf in &p.identifiers {
-                add(&idf.value, Lit { target: t.clone(), kind: Kind::Identifier(idf.system.clone()), form: "professional identifier", gate: Gate::Any });
+                add(
+                    &idf.value,
+                    Lit {
+                        target: t.clone(),
+                        kind: Kind::Identifier(idf.system.clone()),
+                        form: "professional identifier",
+                        gate: Gate::Any,
+                    },
+                );
             }
         }
         for o in &f.organisations {
             let t = Target::Organisation(o.id.clone());
             add(&o.name, Lit { target: t.clone(), kind: Kind::OrgName, form: "organisation name", gate: Gate::Any });
             for v in org_variants(&o.name) {
-                add(&v, Lit { target: t.clone(), kind: Kind::OrgName, form: "organisation short name", gate: Gate::Careful });
+                add(
+                    &v,
+                    Lit {
+                        target: t.clone(),
+                        kind: Kind::OrgName,
+                        form: "organisation short name",
+                        gate: Gate::Careful,
+                    },
+                );
             }
         }
         for a in &f.addresses {
@@ -192,7 +219,10 @@ impl Literals {
                 let gate = if has_street { Gate::Any } else { Gate::Neighbour };
                 add(l, Lit { target: t.clone(), kind: Kind::AddressLine, form: "address line", gate });
                 if let Some(street) = strip_house_number(l) {
-                    add(&street, Lit { target: t.clone(), kind: Kind::AddressLine, form: "street name", gate: Gate::Careful });
+                    add(
+                        &street,
+                        Lit { target: t.clone(), kind: Kind::AddressLine, form: "street name", gate: Gate::Careful },
+                    );
                 }
             }
             if let Some(town) = &a.town {
@@ -213,8 +243,10 @@ impl Literals {
 }
 
 fn is_unit_word(w: &str) -> bool {
-    matches!(w.to_ascii_lowercase().trim_end_matches(',').as_ref(), "flat" | "unit" | "apartment" | "apt" | "room" | "floor" | "block")
-        || w.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '/' || c == '-')
+    matches!(
+        w.to_ascii_lowercase().trim_end_matches(','),
+        "flat" | "unit" | "apartment" | "apt" | "room" | "floor" | "block"
+    ) || w.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '/' || c == '-')
         || (w.len() <= 4 && w.chars().next().is_some_and(|c| c.is_ascii_digit()))
 }
 
@@ -229,10 +261,30 @@ fn strip_house_number(line: &str) -> Option<String> {
 }
 
 const ORG_SUFFIXES: &[&str] = &[
-    "primary school", "secondary school", "high school", "infant school", "junior school", "school", "academy",
-    "nursery", "pre-school", "preschool", "refuge", "medical centre", "health centre", "surgery", "practice",
-    "nhs foundation trust", "nhs trust", "trust", "police", "constabulary", "college", "children's centre",
-    "family centre", "centre",
+    "primary school",
+    "secondary school",
+    "high school",
+    "infant school",
+    "junior school",
+    "school",
+    "academy",
+    "nursery",
+    "pre-school",
+    "preschool",
+    "refuge",
+    "medical centre",
+    "health centre",
+    "surgery",
+    "practice",
+    "nhs foundation trust",
+    "nhs trust",
+    "trust",
+    "police",
+    "constabulary",
+    "college",
+    "children's centre",
+    "family centre",
+    "centre",
 ];
 
 /// Short names people write for an organisation: "Brookside Primary School" -> "Brookside Primary",
@@ -308,8 +360,20 @@ fn name_forms(
     }
 }
 
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 /// A date of birth in the UK forms people write.
 fn date_forms(d: Date) -> Vec<String> {
@@ -392,7 +456,11 @@ impl Recognizer for Literals {
                 span: Span::new(start, oe),
                 kind,
                 targets,
-                recognizer: if gate == Gate::Neighbour { "case-graph literals (neighbour)" } else { "case-graph literals" },
+                recognizer: if gate == Gate::Neighbour {
+                    "case-graph literals (neighbour)"
+                } else {
+                    "case-graph literals"
+                },
                 form,
             });
         }
@@ -406,7 +474,10 @@ fn title_before(src: &str, pos: usize) -> Option<usize> {
         return None; // no space between
     }
     let head = head.strip_suffix('.').unwrap_or(head);
-    let wstart = head.rfind(|c: char| !c.is_alphabetic()).map(|i| i + head[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1)).unwrap_or(0);
+    let wstart = head
+        .rfind(|c: char| !c.is_alphabetic())
+        .map(|i| i + head[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1))
+        .unwrap_or(0);
     let word = &head[wstart..];
     if word.is_empty() {
         return None;
@@ -425,15 +496,18 @@ fn used_as_name(src: &str, s: usize, e: usize) -> bool {
     if !first.is_uppercase() {
         return false;
     }
-    let all_caps = word.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase()) && word.chars().filter(|c| c.is_alphabetic()).count() > 1;
+    let all_caps = word.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase())
+        && word.chars().filter(|c| c.is_alphabetic()).count() > 1;
     let head = src[..s].trim_end_matches([' ', '\t', '"', '\'', '(', '\u{201c}', '\u{2018}']);
-    let sentence_start = head.is_empty() || head.ends_with(['.', '!', '?', '\n', ':', ';', '-', '\u{2013}']) || src[..s].ends_with('\n');
+    let sentence_start =
+        head.is_empty() || head.ends_with(['.', '!', '?', '\n', ':', ';', '-', '\u{2013}']) || src[..s].ends_with('\n');
     // The whole text is this name (a heading such as "Rose").
     if src.trim() == word {
         return true;
     }
     let tail = src[e..].trim_start_matches(['\'', '\u{2019}']).trim_start_matches('s');
-    let next_word: String = tail.trim_start().chars().take_while(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
+    let next_word: String =
+        tail.trim_start().chars().take_while(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
     let list_next = tail.trim_start().starts_with(',') || next_word == "and";
     if all_caps {
         // Upper case is how forms write names, but also how headings shout words: only with a verb.
@@ -524,21 +598,41 @@ impl Recognizer for Shaped {
                     push(Kind::Phone, t.clone(), format!("phone number, {spaced}"));
                 } else if let Some(v) = self.ids.get(&digits) {
                     let sys = v[0].1.clone();
-                    push(Kind::Identifier(sys.clone()), v.iter().map(|x| x.0.clone()).collect(), format!("{sys}, {spaced}"));
+                    push(
+                        Kind::Identifier(sys.clone()),
+                        v.iter().map(|x| x.0.clone()).collect(),
+                        format!("{sys}, {spaced}"),
+                    );
                 } else if raw.starts_with('+') || raw.starts_with('0') {
                     if ident::phone_national(raw).is_some() {
-                        push(Kind::Phone, vec![Target::Unknown], format!("UK phone number not in the case graph, {spaced}"));
+                        push(
+                            Kind::Phone,
+                            vec![Target::Unknown],
+                            format!("UK phone number not in the case graph, {spaced}"),
+                        );
                     }
                 } else if ident::nhs_valid(&digits) {
-                    push(Kind::Identifier("nhs_number".into()), vec![Target::Unknown], "NHS number (modulus 11) not in the case graph".into());
+                    push(
+                        Kind::Identifier("nhs_number".into()),
+                        vec![Target::Unknown],
+                        "NHS number (modulus 11) not in the case graph".into(),
+                    );
                 }
             } else if c.name("ni").is_some() || c.name("upn").is_some() {
                 let canon = ident::canonical(raw);
                 if let Some(v) = self.ids.get(&canon) {
                     let sys = v[0].1.clone();
-                    push(Kind::Identifier(sys.clone()), v.iter().map(|x| x.0.clone()).collect(), format!("{sys}, {spaced}"));
+                    push(
+                        Kind::Identifier(sys.clone()),
+                        v.iter().map(|x| x.0.clone()).collect(),
+                        format!("{sys}, {spaced}"),
+                    );
                 } else if c.name("ni").is_some() && ident::ni_valid(&canon) {
-                    push(Kind::Identifier("ni_number".into()), vec![Target::Unknown], "NI number not in the case graph".into());
+                    push(
+                        Kind::Identifier("ni_number".into()),
+                        vec![Target::Unknown],
+                        "NI number not in the case graph".into(),
+                    );
                 } else if c.name("upn").is_some() && ident::upn_valid(&canon) {
                     push(Kind::Identifier("upn".into()), vec![Target::Unknown], "UPN not in the case graph".into());
                 }
@@ -590,7 +684,9 @@ impl Relations {
             "dad" | "daddy" | "father" => (Kin::Parent, Some("M")),
             "stepdad" | "stepfather" => (Kin::StepParent, Some("M")),
             "stepmum" | "stepmother" => (Kin::StepParent, Some("F")),
-            "nan" | "nana" | "nanna" | "nanny" | "gran" | "granny" | "grandma" | "grandmother" => (Kin::Grandparent, Some("F")),
+            "nan" | "nana" | "nanna" | "nanny" | "gran" | "granny" | "grandma" | "grandmother" => {
+                (Kin::Grandparent, Some("F"))
+            }
             "grandad" | "granddad" | "grandpa" | "grandfather" => (Kin::Grandparent, Some("M")),
             "brother" | "halfbrother" | "stepbrother" => (Kin::Sibling, Some("M")),
             "sister" | "halfsister" | "stepsister" => (Kin::Sibling, Some("F")),

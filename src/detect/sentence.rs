@@ -2,7 +2,10 @@
 
 use super::Span;
 
-const ABBREV: &[&str] = &["mr", "mrs", "ms", "dr", "mx", "st", "no", "e.g", "i.e", "etc", "approx", "tel", "ref", "dc", "ds", "pc", "sgt", "vs"];
+const ABBREV: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "mx", "st", "no", "e.g", "i.e", "etc", "approx", "tel", "ref", "dc", "ds", "pc", "sgt",
+    "vs",
+];
 
 /// The sentences of `text` as spans (trimmed of surrounding white space).
 pub fn sentences(text: &str) -> Vec<Span> {
@@ -24,9 +27,12 @@ pub fn sentences(text: &str) -> Vec<Span> {
             let at_end = j >= b.len();
             let followed = at_end || b[j].is_ascii_whitespace();
             if followed {
-                let word_start = text[..i].rfind(|ch: char| ch.is_whitespace() || ch == '(').map(|k| k + 1).unwrap_or(0);
+                let word_start =
+                    text[..i].rfind(|ch: char| ch.is_whitespace() || ch == '(').map(|k| k + 1).unwrap_or(0);
                 let word = text[word_start..i].to_ascii_lowercase();
-                let is_abbrev = c == b'.' && (ABBREV.contains(&word.as_str()) || (word.len() == 1 && word.chars().all(|ch| ch.is_alphabetic())));
+                let is_abbrev = c == b'.'
+                    && (ABBREV.contains(&word.as_str())
+                        || (word.len() == 1 && word.chars().all(|ch| ch.is_alphabetic())));
                 let next_upper = at_end || text[j..].trim_start().chars().next().is_some_and(|ch| !ch.is_lowercase());
                 if !is_abbrev && next_upper {
                     end_here = Some(j);

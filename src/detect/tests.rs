@@ -106,7 +106,13 @@ fn addresses_and_postcodes() {
     let det = Detector::new(&f);
     let ctx = Context::default();
     let refuge = Target::Address(AddressId("addr-refuge".into()));
-    check(&det, &ctx, "moved to Flat 3, 27 Larkspur Gardens, NB11 2HF last night", &[("Flat 3, 27 Larkspur Gardens, NB11 2HF", refuge.clone())], true);
+    check(
+        &det,
+        &ctx,
+        "moved to Flat 3, 27 Larkspur Gardens, NB11 2HF last night",
+        &[("Flat 3, 27 Larkspur Gardens, NB11 2HF", refuge.clone())],
+        true,
+    );
     check(&det, &ctx, "Visited at Larkspur Gardens today.", &[("Larkspur Gardens", refuge.clone())], true);
     check(&det, &ctx, "postcode NB112HF noted", &[("NB112HF", refuge.clone())], true);
     // A town alone is not an address.
@@ -119,13 +125,29 @@ fn names_that_are_words() {
     let mut f = family();
     let mut p = f.persons.iter().find(|p| p.id.as_str() == "p-gwen").unwrap().clone();
     p.id = PersonId("p-rose".into());
-    p.names = vec![Name { name_use: "official".into(), given: vec!["Rose".into()], family: Some("Marsh".into()), prefix: None, period: None }];
+    p.names = vec![Name {
+        name_use: "official".into(),
+        given: vec!["Rose".into()],
+        family: Some("Marsh".into()),
+        prefix: None,
+        period: None,
+    }];
     p.contact_points.clear();
     f.persons.push(p);
     let f = Family::new(
-        f.header.clone(), f.organisations.clone(), f.professionals.clone(), f.addresses.clone(), f.persons.clone(),
-        f.relationships.clone(), f.groups.clone(), f.involvements.clone(), f.episodes.clone(), f.records.clone(),
-        f.attachments.clone(), f.section_text.clone(), f.attachment_blobs.clone(),
+        f.header.clone(),
+        f.organisations.clone(),
+        f.professionals.clone(),
+        f.addresses.clone(),
+        f.persons.clone(),
+        f.relationships.clone(),
+        f.groups.clone(),
+        f.involvements.clone(),
+        f.episodes.clone(),
+        f.records.clone(),
+        f.attachments.clone(),
+        f.section_text.clone(),
+        f.attachment_blobs.clone(),
     );
     let det = Detector::new(&f);
     let ctx = Context::default();

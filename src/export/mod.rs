@@ -50,15 +50,25 @@ pub fn run(store: &Store, req: &ExportRequest) -> Result<ExportOutcome> {
     let file = CaseFile::build(&fam, &req.subject)?;
     let det = Detector::new(&fam);
     let read = read_attachments(store, &file)?;
-    let inputs: HashMap<AttachmentId, AttachmentInput> = read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
+    let inputs: HashMap<AttachmentId, AttachmentInput> =
+        read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
     let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs);
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
     let atts = crate::pdf::redact_attachments(&plan, &read);
     plan.sanitized = atts.sanitized.clone();
     for f in &atts.failed {
-        let loc = policy::Location { record: None, attachment: Some(f.attachment.clone()), part: policy::Part::AttachmentPage { page: f.page } };
+        let loc = policy::Location {
+            record: None,
+            attachment: Some(f.attachment.clone()),
+            part: policy::Part::AttachmentPage { page: f.page },
+        };
         let why = format!("verification after redaction failed: {}", f.problems.join("; "));
-        plan.review.push(policy::ReviewItem { location: loc.clone(), reason: "REV".into(), rule: "R3.verification".into(), why: why.clone() });
+        plan.review.push(policy::ReviewItem {
+            location: loc.clone(),
+            reason: "REV".into(),
+            rule: "R3.verification".into(),
+            why: why.clone(),
+        });
         plan.decisions.push(policy::Decision {
             location: loc,
             span: None,
@@ -102,7 +112,13 @@ fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<ReadMap> {
     Ok(out)
 }
 
-fn write_outputs(out: &Path, plan: &Plan, rf: &RedactedFile, policy: &Policy, bundle: &crate::pdf::bundle::Bundle) -> Result<Vec<PathBuf>> {
+fn write_outputs(
+    out: &Path,
+    plan: &Plan,
+    rf: &RedactedFile,
+    policy: &Policy,
+    bundle: &crate::pdf::bundle::Bundle,
+) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).with_context(|| format!("creating output folder {}", out.display()))?;
     let plan_json = serde_json::to_string_pretty(plan)? + "\n";
     let preview = redact::preview(rf, plan);

@@ -89,9 +89,17 @@ pub enum Entry {
 pub enum Role {
     Subject,
     /// Family under the rules, with the relationship code and plain words ("mother").
-    Family { kin: Kin, code: String, words: String },
+    Family {
+        kin: Kin,
+        code: String,
+        words: String,
+    },
     /// Related but not family under the rules (partner of a parent, friend, neighbour).
-    Related { kin: Kin, code: String, words: String },
+    Related {
+        kin: Kin,
+        code: String,
+        words: String,
+    },
     /// No relationship recorded.
     Unrelated,
 }
@@ -184,7 +192,15 @@ impl<'f> CaseFile<'f> {
                 .collect();
             let mut refs = Vec::new();
             for l in &r.links {
-                refs.push(reference(family, subject, &on_file, RefKind::Link(l.kind.clone()), Some(&l.target), None, true));
+                refs.push(reference(
+                    family,
+                    subject,
+                    &on_file,
+                    RefKind::Link(l.kind.clone()),
+                    Some(&l.target),
+                    None,
+                    true,
+                ));
             }
             for t in &r.text_refs {
                 let body = family.body(&r.id, &t.section);
@@ -220,7 +236,13 @@ impl<'f> CaseFile<'f> {
             }
             entries.push((
                 r.occurred.start.clone(),
-                Entry::Record(FileRecord { id: r.id.clone(), sections, refs, attachments: atts, attachments_elsewhere: elsewhere }),
+                Entry::Record(FileRecord {
+                    id: r.id.clone(),
+                    sections,
+                    refs,
+                    attachments: atts,
+                    attachments_elsewhere: elsewhere,
+                }),
             ));
         }
         for a in &family.attachments {
@@ -325,14 +347,7 @@ fn reference(
             }
         }
     }
-    Reference {
-        kind,
-        target: target.cloned(),
-        target_person: target_person.cloned(),
-        resolved,
-        on_file: on,
-        held_by,
-    }
+    Reference { kind, target: target.cloned(), target_person: target_person.cloned(), resolved, on_file: on, held_by }
 }
 
 /// Who each person in the family is to `subject`: a direct relationship edge (exported or derived

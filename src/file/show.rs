@@ -80,7 +80,10 @@ pub fn render(f: &CaseFile<'_>) -> String {
                     let where_ = match (&rf.target, rf.on_file) {
                         (Some(t), true) => format!("-> {t} (on this file)"),
                         (Some(t), false) => format!("-> {t} (elsewhere: {})", list(&rf.held_by)),
-                        (None, _) => format!("-> unresolved{}", rf.target_person.as_ref().map(|p| format!(" (about {p})")).unwrap_or_default()),
+                        (None, _) => format!(
+                            "-> unresolved{}",
+                            rf.target_person.as_ref().map(|p| format!(" (about {p})")).unwrap_or_default()
+                        ),
                     };
                     let _ = writeln!(o, "    {what} {where_}");
                 }

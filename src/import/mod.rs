@@ -110,7 +110,10 @@ pub fn parse_and_validate(path: &Path) -> Result<Validated, ImportError> {
     if version.split('.').next() != Some("0") || version.split('.').count() < 2 {
         // Version strings are schema, not personal data; still cap their length.
         let found: String = version.chars().take(20).collect();
-        return Err(ImportError::WrongVersion { path: shown, found: if found.is_empty() { "(missing)".into() } else { found } });
+        return Err(ImportError::WrongVersion {
+            path: shown,
+            found: if found.is_empty() { "(missing)".into() } else { found },
+        });
     }
     let mut warnings = Vec::new();
     let export: Export = match serde_ignored::deserialize(&value, |p| {
@@ -216,7 +219,10 @@ fn read_attachments(e: &Export, base: &Path, problems: &mut Vec<Problem>) -> Vec
         let sha = hex(&Sha256::digest(&bytes));
         if let Some(want) = &a.sha256 {
             if !want.eq_ignore_ascii_case(&sha) {
-                problems.push(Problem::at(at, "sha256 does not match the file's content; the file was changed or replaced"));
+                problems.push(Problem::at(
+                    at,
+                    "sha256 does not match the file's content; the file was changed or replaced",
+                ));
                 continue;
             }
         }
@@ -310,18 +316,6 @@ fn scrub(msg: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_and_scrub() {
-        assert_eq!(json_path("records.3.sections.0.scope"), "records[3].sections[0].scope");
-        assert_eq!(scrub("invalid type: string \"Gwen Aldous\", expected a boolean"), "invalid type: string (value), expected a boolean");
-        assert_eq!(scrub("unknown variant `Gwen`, expected `a`"), "unknown variant (value), expected `a`");
-    }
-}
-
 impl Validated {
     /// The family as the store would give it back (for tests and in-memory runs).
     pub fn family(&self) -> Family {
@@ -341,5 +335,20 @@ impl Validated {
             self.section_text.iter().map(|(r, s, t)| ((r.clone(), s.clone()), t.clone())).collect(),
             self.blobs.iter().map(|(a, h, _)| (a.clone(), h.clone())).collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_scrub() {
+        assert_eq!(json_path("records.3.sections.0.scope"), "records[3].sections[0].scope");
+        assert_eq!(
+            scrub("invalid type: string \"Gwen Aldous\", expected a boolean"),
+            "invalid type: string (value), expected a boolean"
+        );
+        assert_eq!(scrub("unknown variant `Gwen`, expected `a`"), "unknown variant (value), expected `a`");
     }
 }

@@ -32,19 +32,43 @@ const PERSON_KINDS: &[&str] = &["child", "adult", "unborn"];
 const STATUSES: &[&str] = &["draft", "complete", "authorised", "timed_out", "cancelled", "deleted"];
 const MEMBER_ROLES: &[&str] = &["subject", "co_subject"];
 const REMOVED_REASONS: &[&str] = &["ungrouped", "recorded_in_error", "moved"];
-const PARTICIPANT_ROLES: &[&str] = &["author", "chair", "attendee", "minute_taker", "present", "informant", "recipient"];
+const PARTICIPANT_ROLES: &[&str] =
+    &["author", "chair", "attendee", "minute_taker", "present", "informant", "recipient"];
 const LINK_TYPES: &[&str] = &[
-    "follows", "outcome_of", "part_of_plan", "split_from", "appends", "amends", "supersedes", "copied_from",
-    "refers_to", "minutes_of", "chronology_source",
+    "follows",
+    "outcome_of",
+    "part_of_plan",
+    "split_from",
+    "appends",
+    "amends",
+    "supersedes",
+    "copied_from",
+    "refers_to",
+    "minutes_of",
+    "chronology_source",
 ];
 const NAME_USES: &[&str] = &["official", "usual", "nickname", "maiden", "old", "alias", "anonymous", "temp"];
 const CONTACT_TYPES: &[&str] = &["mobile", "landline", "work_phone", "email"];
-const RESIDENCE_USES: &[&str] = &["home", "placement", "refuge", "temporary", "previous", "correspondence", "bail", "other"];
+const RESIDENCE_USES: &[&str] =
+    &["home", "placement", "refuge", "temporary", "previous", "correspondence", "bail", "other"];
 const FLAGS: &[&str] = &[
-    "confidential_address", "location_revealing", "do_not_disclose", "restricted_record", "referrer_identity",
-    "third_party_source", "third_party_confidential", "special_category_health", "criminal_offence", "immigration",
-    "child_confidence", "withheld_from_family", "serious_harm", "crime_prevention", "legal_privilege",
-    "court_material", "adoption_record",
+    "confidential_address",
+    "location_revealing",
+    "do_not_disclose",
+    "restricted_record",
+    "referrer_identity",
+    "third_party_source",
+    "third_party_confidential",
+    "special_category_health",
+    "criminal_offence",
+    "immigration",
+    "child_confidence",
+    "withheld_from_family",
+    "serious_harm",
+    "crime_prevention",
+    "legal_privilege",
+    "court_material",
+    "adoption_record",
 ];
 const AUDIENCES: &[&str] = &["all", "professionals_only"];
 const DIRECTIONS: &[&str] = &["incoming", "outgoing", "internal"];
@@ -162,7 +186,10 @@ pub fn validate(e: &Export) -> Vec<Problem> {
             refer(&ids.recs, r.as_str(), "record", "record", &at, &mut p);
             if let Some(lists) = att_records.get(a.id.as_str()) {
                 if !lists.contains(&r.as_str()) {
-                    p.push(Problem::at(&at, format!("record is {r} but it is listed in the attachments of {}", lists.join(", "))));
+                    p.push(Problem::at(
+                        &at,
+                        format!("record is {r} but it is listed in the attachments of {}", lists.join(", ")),
+                    ));
                 }
             }
         }
@@ -292,7 +319,13 @@ fn sens(v: &[Sensitivity], ids: &Ids<'_>, at: &str, p: &mut Vec<Problem>) {
         }
         if let Some(src) = &s.source {
             if !ids.orgs.contains(src.as_str()) && !ids.pros.contains(src.as_str()) {
-                p.push(Problem::at(&here, format!("source refers to {}, which is no organisation or professional in the export", safe_id(src))));
+                p.push(Problem::at(
+                    &here,
+                    format!(
+                        "source refers to {}, which is no organisation or professional in the export",
+                        safe_id(src)
+                    ),
+                ));
             }
         }
         if let Some(b) = &s.set_by {
@@ -377,7 +410,14 @@ fn person(i: usize, x: &Person, ids: &Ids<'_>, p: &mut Vec<Problem>) {
         sens(&ed.sensitivity, ids, &here, p);
     }
     for (j, h) in x.health_providers.iter().enumerate() {
-        refer(&ids.orgs, h.organisation.as_str(), "organisation", "organisation", &format!("{at}.health_providers[{j}]"), p);
+        refer(
+            &ids.orgs,
+            h.organisation.as_str(),
+            "organisation",
+            "organisation",
+            &format!("{at}.health_providers[{j}]"),
+            p,
+        );
     }
     for (j, f) in x.flags.iter().enumerate() {
         period(f.period.as_ref(), &format!("{at}.flags[{j}].period"), p);
@@ -422,7 +462,10 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
         one_of(&m.role, MEMBER_ROLES, "role", &here, p);
         if let Some(rm) = &m.removed {
             if m.on_file {
-                p.push(Problem::at(&here, format!("member {} is removed but on_file is true; a removed member has on_file false", m.person)));
+                p.push(Problem::at(
+                    &here,
+                    format!("member {} is removed but on_file is true; a removed member has on_file false", m.person),
+                ));
             }
             one_of(&rm.reason, REMOVED_REASONS, "removed.reason", &here, p);
             if let Some(t) = &rm.to_record {
@@ -468,7 +511,11 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
                     if !members.contains(c.as_str()) {
                         p.push(Problem::at(
                             &at,
-                            format!("section {} is scoped to {}, who is not a member of the record", s.id, safe_id(c.as_str())),
+                            format!(
+                                "section {} is scoped to {}, who is not a member of the record",
+                                s.id,
+                                safe_id(c.as_str())
+                            ),
                         ));
                     }
                 }
@@ -488,7 +535,10 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
             Some(t) if l.kind == "split_from" => {
                 let shared = t.membership.iter().any(|tm| members.contains(tm.person.as_str()));
                 if !shared {
-                    p.push(Problem::at(&here, format!("split_from target {} shares no member with this record", l.target)));
+                    p.push(Problem::at(
+                        &here,
+                        format!("split_from target {} shares no member with this record", l.target),
+                    ));
                 }
             }
             _ => {}
@@ -500,7 +550,10 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
     for (j, t) in r.text_refs.iter().enumerate() {
         let here = format!("{at}.text_refs[{j}]");
         if !sec_ids.contains(t.section.as_str()) {
-            p.push(Problem::at(&here, format!("section {} is not a section of this record", safe_id(t.section.as_str()))));
+            p.push(Problem::at(
+                &here,
+                format!("section {} is not a section of this record", safe_id(t.section.as_str())),
+            ));
         } else if let Some(s) = r.sections.iter().find(|s| s.id == t.section) {
             // The phrase must occur in the section (plain bodies only; HTML is checked after conversion).
             let html = s.body_format.as_deref() == Some("html");

@@ -62,10 +62,7 @@ pub fn ni_valid(s: &str) -> bool {
 /// The canonical form used to compare identifiers written in different spacings:
 /// upper case, with spaces, hyphens, dots and slashes removed.
 pub fn canonical(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
 }
 
 /// A UK phone number in its national form (digits, leading 0), from any written form:

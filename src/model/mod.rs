@@ -615,9 +615,7 @@ pub struct Record {
 impl Record {
     /// Whether the record sits on `p`'s file: `on_file: true` and not removed (CASE-EXPORT §6).
     pub fn on_file_of(&self, p: &PersonId) -> bool {
-        self.membership
-            .iter()
-            .any(|m| &m.person == p && m.on_file && m.removed.is_none())
+        self.membership.iter().any(|m| &m.person == p && m.on_file && m.removed.is_none())
     }
 }
 

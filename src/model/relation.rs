@@ -25,7 +25,14 @@ impl Kin {
     pub fn is_family(self) -> bool {
         matches!(
             self,
-            Kin::Parent | Kin::StepParent | Kin::Grandparent | Kin::Sibling | Kin::AuntUncle | Kin::Cousin | Kin::Carer | Kin::Child
+            Kin::Parent
+                | Kin::StepParent
+                | Kin::Grandparent
+                | Kin::Sibling
+                | Kin::AuntUncle
+                | Kin::Cousin
+                | Kin::Carer
+                | Kin::Child
         )
     }
 }
@@ -38,16 +45,15 @@ pub fn kin_of(code: &str) -> Kin {
         "STPMTH" | "STPFTH" | "STPPRN" => Kin::StepParent,
         "GRMTH" | "GRFTH" | "MGRMTH" | "MGRFTH" | "PGRMTH" | "PGRFTH" | "GRPRN" | "MGRPRN" | "PGRPRN" | "GGRMTH"
         | "GGRFTH" | "MGGRMTH" | "MGGRFTH" | "PGGRMTH" | "PGGRFTH" | "GGRPRN" => Kin::Grandparent,
-        "SIB" | "NSIB" | "HSIB" | "STPSIB" | "NBRO" | "NSIS" | "BRO" | "SIS" | "HBRO" | "HSIS" | "STPBRO" | "STPSIS"
-        | "TWIN" | "TWINBRO" | "TWINSIS" | "FTWIN" | "ITWIN" | "FTWINBRO" | "FTWINSIS" | "ITWINBRO" | "ITWINSIS" => {
-            Kin::Sibling
-        }
+        "SIB" | "NSIB" | "HSIB" | "STPSIB" | "NBRO" | "NSIS" | "BRO" | "SIS" | "HBRO" | "HSIS" | "STPBRO"
+        | "STPSIS" | "TWIN" | "TWINBRO" | "TWINSIS" | "FTWIN" | "ITWIN" | "FTWINBRO" | "FTWINSIS" | "ITWINBRO"
+        | "ITWINSIS" => Kin::Sibling,
         "AUNT" | "UNCLE" | "MAUNT" | "PAUNT" | "MUNCLE" | "PUNCLE" => Kin::AuntUncle,
         "COUSN" | "MCOUSN" | "PCOUSN" => Kin::Cousin,
         "X-FOSTER_CARER" | "X-SGO_CARER" | "X-KINSHIP_CARER" | "FSTPRN" | "FSTMTH" | "FSTFTH" => Kin::Carer,
         "CHILD" | "NCHILD" | "SON" | "DAU" | "SONC" | "DAUC" | "STPCHLD" | "STPSON" | "STPDAU" | "CHLDADOPT"
-        | "DAUADOPT" | "SONADOPT" | "CHLDFOST" | "DAUFOST" | "SONFOST" | "GRNDCHILD" | "GRNDSON" | "GRNDDAU" | "NIENEPH"
-        | "NIECE" | "NEPHEW" => Kin::Child,
+        | "DAUADOPT" | "SONADOPT" | "CHLDFOST" | "DAUFOST" | "SONFOST" | "GRNDCHILD" | "GRNDSON" | "GRNDDAU"
+        | "NIENEPH" | "NIECE" | "NEPHEW" => Kin::Child,
         "SPS" | "HUSB" | "WIFE" | "DOMPART" | "X-PARTNER" | "X-EXPARTNER" | "SIGOTHR" => Kin::Partner,
         "FRND" => Kin::Friend,
         "NBOR" => Kin::Neighbour,
@@ -60,7 +66,15 @@ pub fn kin_of(code: &str) -> Kin {
 pub fn words_for(code: &str, sex: Option<&str>) -> &'static str {
     let f = sex == Some("F");
     let m = sex == Some("M");
-    let g = |fw: &'static str, mw: &'static str, nw: &'static str| if f { fw } else if m { mw } else { nw };
+    let g = |fw: &'static str, mw: &'static str, nw: &'static str| {
+        if f {
+            fw
+        } else if m {
+            mw
+        } else {
+            nw
+        }
+    };
     match code.to_ascii_uppercase().as_str() {
         "MTH" | "NMTH" | "ADOPTMTH" | "GESTM" => "mother",
         "FTH" | "NFTH" | "ADOPTFTH" => "father",
@@ -107,7 +121,16 @@ pub fn words_for(code: &str, sex: Option<&str>) -> &'static str {
 pub fn inverse(code: &str, person_sex: Option<&str>) -> String {
     let f = person_sex == Some("F");
     let m = person_sex == Some("M");
-    let g = |fw: &str, mw: &str, nw: &str| (if f { fw } else if m { mw } else { nw }).to_string();
+    let g = |fw: &str, mw: &str, nw: &str| {
+        (if f {
+            fw
+        } else if m {
+            mw
+        } else {
+            nw
+        })
+        .to_string()
+    };
     let c = code.to_ascii_uppercase();
     match c.as_str() {
         "MTH" | "FTH" | "PRN" => g("DAU", "SON", "CHILD"),

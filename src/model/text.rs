@@ -20,9 +20,8 @@ impl PlainText {
     }
 }
 
-const BLOCK_TAGS: &[&str] = &[
-    "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section",
-];
+const BLOCK_TAGS: &[&str] =
+    &["p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section"];
 
 /// Convert a small HTML body (paragraphs, breaks, lists, inline tags, entities) to text.
 /// Block tags become line breaks, `<li>` a "- " bullet; entities are decoded; scripts and styles are dropped.
@@ -68,9 +67,7 @@ pub fn html_to_text(src: &str) -> PlainText {
                 skip_until = Some(if name == "script" { "script" } else { "style" });
             } else if BLOCK_TAGS.contains(&name.as_str()) {
                 let need_break = !text.is_empty() && !text.ends_with('\n');
-                if name == "br" {
-                    push(&mut text, &mut map, "\n", i);
-                } else if need_break {
+                if name == "br" || need_break {
                     push(&mut text, &mut map, "\n", i);
                 }
                 if name == "p" && closing {

@@ -103,7 +103,12 @@ pub fn build(inp: &BundleInput<'_>) -> Result<Bundle, render::RenderError> {
     let first = render::render(&doc(inp, &HashMap::new()))?;
     let anchors: HashMap<String, String> = first.anchors.iter().cloned().collect();
     let second = render::render(&doc(inp, &anchors))?;
-    Ok(Bundle { bytes: second.bytes, pages: second.pages, anchors: second.anchors.into_iter().collect(), warnings: second.warnings })
+    Ok(Bundle {
+        bytes: second.bytes,
+        pages: second.pages,
+        anchors: second.anchors.into_iter().collect(),
+        warnings: second.warnings,
+    })
 }
 
 /// The page label where a plan location appears, from the anchors of a rendered bundle.
@@ -136,7 +141,11 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
     let mut front = if court { front_sheet(inp) } else { cover_letter(inp) };
     front.push(Block::PageBreak);
     front.extend(index(inp, court));
-    parts.push(RPart { label: label_for('A'), outline: Some(if court { "Front sheet and index".into() } else { "Letter and index".into() }), content: PartContent::Flow(front) });
+    parts.push(RPart {
+        label: label_for('A'),
+        outline: Some(if court { "Front sheet and index".into() } else { "Letter and index".into() }),
+        content: PartContent::Flow(front),
+    });
     // 2. Records (and their documents in place).
     let entries: Vec<&REntry> = inp.file.entries.iter().collect();
     let groups: Vec<(char, Vec<&REntry>)> = if court {
@@ -159,12 +168,21 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
         let flush = |blocks: &mut Vec<Block>, parts: &mut Vec<RPart>, first: &mut bool| {
             if !blocks.is_empty() {
                 let outline = if *first { Some(section_title.clone()) } else { None };
-                parts.push(RPart { label: label_for(letter), outline, content: PartContent::Flow(std::mem::take(blocks)) });
+                parts.push(RPart {
+                    label: label_for(letter),
+                    outline,
+                    content: PartContent::Flow(std::mem::take(blocks)),
+                });
                 *first = false;
             }
         };
         if court {
-            blocks.push(Block::Heading { level: 1, text: vec![Run::Text(section_title.clone())], anchor: None, outline: None });
+            blocks.push(Block::Heading {
+                level: 1,
+                text: vec![Run::Text(section_title.clone())],
+                anchor: None,
+                outline: None,
+            });
         }
         for e in group {
             match e {
@@ -174,7 +192,11 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
                         attachment_blocks(a, &mut blocks, 2);
                         if let Some(pages) = foreign(inp, a) {
                             flush(&mut blocks, &mut parts, &mut first_part);
-                            parts.push(RPart { label: label_for(letter), outline: None, content: PartContent::Foreign(pages) });
+                            parts.push(RPart {
+                                label: label_for(letter),
+                                outline: None,
+                                content: PartContent::Foreign(pages),
+                            });
                         }
                     }
                 }
@@ -182,7 +204,11 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
                     attachment_blocks(a, &mut blocks, 1);
                     if let Some(pages) = foreign(inp, a) {
                         flush(&mut blocks, &mut parts, &mut first_part);
-                        parts.push(RPart { label: label_for(letter), outline: None, content: PartContent::Foreign(pages) });
+                        parts.push(RPart {
+                            label: label_for(letter),
+                            outline: None,
+                            content: PartContent::Foreign(pages),
+                        });
                     }
                 }
             }
@@ -191,8 +217,16 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
     }
     // 3. Schedule of redactions and glossary.
     let last = if court { 'F' } else { 'A' };
-    parts.push(RPart { label: label_for(last), outline: Some("Schedule of redactions".into()), content: PartContent::Flow(schedule(inp, anchors)) });
-    parts.push(RPart { label: label_for(last), outline: Some("Glossary".into()), content: PartContent::Flow(glossary(inp)) });
+    parts.push(RPart {
+        label: label_for(last),
+        outline: Some("Schedule of redactions".into()),
+        content: PartContent::Flow(schedule(inp, anchors)),
+    });
+    parts.push(RPart {
+        label: label_for(last),
+        outline: Some("Glossary".into()),
+        content: PartContent::Flow(glossary(inp)),
+    });
     // A deterministic id from the content that matters: request, policy and plan.
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(inp.plan).unwrap_or_default());
@@ -323,7 +357,9 @@ fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
     let plan = inp.plan;
     let mut parties = Vec::new();
     parties.push(("Child".to_string(), vec![t(&inp.file.subject_name)]));
-    for r in fam.relationships.iter().filter(|r| r.person == plan.request.subject && r.parental_responsibility == Some(true)) {
+    for r in
+        fam.relationships.iter().filter(|r| r.person == plan.request.subject && r.parental_responsibility == Some(true))
+    {
         if let Some(p) = fam.person(&r.related) {
             parties.push(("Parent with PR".into(), vec![t(&p.display_name())]));
         }
@@ -359,11 +395,21 @@ fn index(inp: &BundleInput<'_>, court: bool) -> Vec<Block> {
                 let sec = court_section(&r.record_type);
                 let mut runs = runs(&r.title);
                 runs.insert(0, t(&format!("{} · ", r.kind)));
-                entries.push((sec, Block::IndexEntry { runs, date: r.date.get(0..10).unwrap_or("").to_string(), target: rec_anchor(&r.id) }));
+                entries.push((
+                    sec,
+                    Block::IndexEntry {
+                        runs,
+                        date: r.date.get(0..10).unwrap_or("").to_string(),
+                        target: rec_anchor(&r.id),
+                    },
+                ));
                 for a in &r.attachments {
                     let mut runs = super::bundle::runs(&a.title);
                     runs.insert(0, t("    Document · "));
-                    entries.push((sec, Block::IndexEntry { runs, date: uk(a.date.as_deref()), target: att_anchor(&a.id) }));
+                    entries.push((
+                        sec,
+                        Block::IndexEntry { runs, date: uk(a.date.as_deref()), target: att_anchor(&a.id) },
+                    ));
                 }
             }
             REntry::Attachment(a) => {
@@ -464,8 +510,15 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
     head.extend(runs(&a.title));
     // The document's anchor sits on its first shown page; when no page is shown, on this heading.
     let shown = a.withheld.is_none() && a.pages.iter().any(|p| p.withheld.is_none());
-    b.push(Block::Heading { level, text: head, anchor: if shown { None } else { Some(att_anchor(&a.id)) }, outline: Some(format!("Document: {}", outline_text(&a.title))) });
-    b.push(Block::Meta { pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), vec![t(&a.author)])] });
+    b.push(Block::Heading {
+        level,
+        text: head,
+        anchor: if shown { None } else { Some(att_anchor(&a.id)) },
+        outline: Some(format!("Document: {}", outline_text(&a.title))),
+    });
+    b.push(Block::Meta {
+        pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), vec![t(&a.author)])],
+    });
     if let Some(p) = &a.withheld {
         b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
         return;
@@ -498,7 +551,12 @@ fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Blo
         };
         rows.push(vec![
             if page.is_empty() { "—".into() } else { page },
-            d.location.record.as_ref().map(|r| r.to_string()).or_else(|| d.location.attachment.as_ref().map(|a| a.to_string())).unwrap_or_default(),
+            d.location
+                .record
+                .as_ref()
+                .map(|r| r.to_string())
+                .or_else(|| d.location.attachment.as_ref().map(|a| a.to_string()))
+                .unwrap_or_default(),
             format!("{code} ({what})"),
             pol.words(&code).to_string(),
             d.rule.clone(),
@@ -511,7 +569,11 @@ fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Blo
     if rows.is_empty() {
         b.push(para("Nothing was taken out."));
     } else {
-        b.push(Block::Table { header: vec!["Page".into(), "Record".into(), "Code".into(), "Why, in plain words".into(), "Rule".into()], rows, widths: vec![0.09, 0.14, 0.2, 0.4, 0.17] });
+        b.push(Block::Table {
+            header: vec!["Page".into(), "Record".into(), "Code".into(), "Why, in plain words".into(), "Rule".into()],
+            rows,
+            widths: vec![0.09, 0.14, 0.2, 0.4, 0.17],
+        });
     }
     let mut basis: BTreeMap<String, String> = BTreeMap::new();
     for c in inp.plan.counts().keys() {
@@ -521,7 +583,10 @@ fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Blo
         b.push(Block::Heading { level: 2, text: vec![t("The law behind each code")], anchor: None, outline: None });
         b.push(Block::Meta { pairs: basis.into_iter().map(|(k, v)| (k, vec![t(&v)])).collect() });
     }
-    b.push(para(&format!("Share of the child's own narrative taken out across the file: {:.1}%.", inp.plan.narrative_removed_percent)));
+    b.push(para(&format!(
+        "Share of the child's own narrative taken out across the file: {:.1}%.",
+        inp.plan.narrative_removed_percent
+    )));
     b
 }
 
@@ -606,7 +671,10 @@ fn glossary(inp: &BundleInput<'_>) -> Vec<Block> {
     for c in inp.plan.counts().keys() {
         pairs.push((c.clone(), format!("A code on a mark: {}.", inp.policy.words(c))));
     }
-    let mut b = vec![Block::Heading { level: 1, text: vec![t("Glossary")], anchor: None, outline: None }, para("Words and short forms used in these records, in plain words.")];
+    let mut b = vec![
+        Block::Heading { level: 1, text: vec![t("Glossary")], anchor: None, outline: None },
+        para("Words and short forms used in these records, in plain words."),
+    ];
     if pairs.is_empty() {
         b.push(para("No special terms appear in this bundle."));
     }

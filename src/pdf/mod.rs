@@ -34,7 +34,9 @@ pub fn attachment_input(r: &Result<ReadAttachment, core::PdfError>) -> Attachmen
                     text: p.text.clone(),
                     hold: match &p.status {
                         core::PageStatus::Ok => None,
-                        core::PageStatus::ImageOnly => Some("the page is an image (a scan): it needs OCR and a person's check".into()),
+                        core::PageStatus::ImageOnly => {
+                            Some("the page is an image (a scan): it needs OCR and a person's check".into())
+                        }
                         core::PageStatus::Unmapped { glyphs } => {
                             Some(format!("{glyphs} characters use a font whose text cannot be read reliably"))
                         }
@@ -63,16 +65,18 @@ pub struct RedactedAttachments {
 
 /// Redact every attachment the plan keeps: remove the planned glyphs, sanitise every other
 /// channel, verify by reading the result again. A page that fails verification is withheld.
-pub fn redact_attachments(plan: &Plan, read: &HashMap<AttachmentId, Result<ReadAttachment, core::PdfError>>) -> RedactedAttachments {
+pub fn redact_attachments(
+    plan: &Plan,
+    read: &HashMap<AttachmentId, Result<ReadAttachment, core::PdfError>>,
+) -> RedactedAttachments {
     let mut out = RedactedAttachments::default();
     let mut ids: Vec<&AttachmentId> = read.keys().collect();
     ids.sort();
     for a in ids {
         let Ok(r) = &read[a] else { continue };
-        let whole = plan
-            .decisions
-            .iter()
-            .find(|d| d.location.attachment.as_ref() == Some(a) && d.location.part == Part::Attachment && d.span.is_none());
+        let whole = plan.decisions.iter().find(|d| {
+            d.location.attachment.as_ref() == Some(a) && d.location.part == Part::Attachment && d.span.is_none()
+        });
         if whole.is_some_and(|d| d.action.removes()) {
             continue;
         }
@@ -80,7 +84,11 @@ pub fn redact_attachments(plan: &Plan, read: &HashMap<AttachmentId, Result<ReadA
         let mut held = Vec::new();
         for (i, _) in r.pages.iter().enumerate() {
             let loc = Location { record: None, attachment: Some(a.clone()), part: Part::AttachmentPage { page: i } };
-            let here: Vec<_> = plan.decisions.iter().filter(|d| d.location.attachment.as_ref() == Some(a) && d.location.part == loc.part).collect();
+            let here: Vec<_> = plan
+                .decisions
+                .iter()
+                .filter(|d| d.location.attachment.as_ref() == Some(a) && d.location.part == loc.part)
+                .collect();
             if here.iter().any(|d| d.span.is_none() && d.action.removes()) {
                 held.push(i);
                 continue;
@@ -92,7 +100,8 @@ pub fn redact_attachments(plan: &Plan, read: &HashMap<AttachmentId, Result<ReadA
                     let s = d.span?;
                     let code = d.reason.clone().unwrap_or_default();
                     // Every box carries its code; the label too where the box is wide enough to read it.
-                    let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
+                    let label =
+                        d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
                     Some(core::Mark { range: s.start()..s.end(), code, label })
                 })
                 .collect();
@@ -114,12 +123,19 @@ pub fn redact_attachments(plan: &Plan, read: &HashMap<AttachmentId, Result<ReadA
                     .enumerate()
                     .filter(|(i, _)| !held.contains(i) && !failed_here.contains(i))
                     .collect();
-                out.pages.insert(a.clone(), bundle::AttachmentPages { doc: Arc::new(red.doc), pages: keep, boxes: red.boxes });
+                out.pages.insert(
+                    a.clone(),
+                    bundle::AttachmentPages { doc: Arc::new(red.doc), pages: keep, boxes: red.boxes },
+                );
             }
             Err(e) => {
                 // The whole document fails closed.
                 for i in 0..r.pages.len() {
-                    out.failed.push(FailedPage { attachment: a.clone(), page: i, problems: vec![format!("redaction failed: {e}")] });
+                    out.failed.push(FailedPage {
+                        attachment: a.clone(),
+                        page: i,
+                        problems: vec![format!("redaction failed: {e}")],
+                    });
                 }
             }
         }

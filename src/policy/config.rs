@@ -203,10 +203,23 @@ pub const SHIPPED: &[(&str, &str)] = &[
 ];
 
 const KNOWN_FLAGS: &[&str] = &[
-    "confidential_address", "location_revealing", "do_not_disclose", "restricted_record", "referrer_identity",
-    "third_party_source", "third_party_confidential", "special_category_health", "criminal_offence", "immigration",
-    "child_confidence", "withheld_from_family", "serious_harm", "crime_prevention", "legal_privilege",
-    "court_material", "adoption_record",
+    "confidential_address",
+    "location_revealing",
+    "do_not_disclose",
+    "restricted_record",
+    "referrer_identity",
+    "third_party_source",
+    "third_party_confidential",
+    "special_category_health",
+    "criminal_offence",
+    "immigration",
+    "child_confidence",
+    "withheld_from_family",
+    "serious_harm",
+    "crime_prevention",
+    "legal_privilege",
+    "court_material",
+    "adoption_record",
 ];
 
 impl Policy {
@@ -223,7 +236,8 @@ impl Policy {
     /// Parse and check a policy text.
     pub fn parse(text: &str, source: &str) -> Result<Policy, PolicyError> {
         let inv = |msg: String| PolicyError::Invalid { path: source.to_string(), msg };
-        let mut p: Policy = toml::from_str(text).map_err(|e| inv(e.message().to_string() + &span_note(text, e.span())))?;
+        let mut p: Policy =
+            toml::from_str(text).map_err(|e| inv(e.message().to_string() + &span_note(text, e.span())))?;
         use sha2::Digest;
         p.sha256 = crate::import::hex(&sha2::Sha256::digest(text.as_bytes()));
         p.source = source.to_string();
@@ -247,7 +261,11 @@ impl Policy {
             let needs_reason = acts.iter().flatten().any(|a| !matches!(a, FlagAction::Disclose | FlagAction::Consult));
             match &f.reason {
                 Some(r) => used.push((format!("flags.{k}.reason"), r.as_str())),
-                None if needs_reason => return Err(inv(format!("flags.{k}.reason: missing; an action other than disclose or consult needs a reason code"))),
+                None if needs_reason => {
+                    return Err(inv(format!(
+                        "flags.{k}.reason: missing; an action other than disclose or consult needs a reason code"
+                    )))
+                }
                 None => {}
             }
         }
@@ -258,7 +276,9 @@ impl Policy {
         }
         for flag in KNOWN_FLAGS {
             if !p.flags.contains_key(*flag) {
-                return Err(inv(format!("flags.{flag}: missing; every flag needs a rule (use action = \"disclose\" to keep)")));
+                return Err(inv(format!(
+                    "flags.{flag}: missing; every flag needs a rule (use action = \"disclose\" to keep)"
+                )));
             }
         }
         if p.label_owner.trim().is_empty() {
@@ -308,13 +328,17 @@ mod tests {
     #[test]
     fn errors_name_the_key() {
         let base = SHIPPED[0].1;
-        let bad = base.replace("[flags.legal_privilege]\naction = \"withhold\"", "[flags.legal_privilege]\naction = \"shred\"");
+        let bad = base
+            .replace("[flags.legal_privilege]\naction = \"withhold\"", "[flags.legal_privilege]\naction = \"shred\"");
         let e = Policy::parse(&bad, "x.toml").unwrap_err().to_string();
         assert!(e.contains("x.toml") && e.contains("shred") || e.contains("unknown variant"), "{e}");
         let bad = base.replace("[family]\nnames = \"disclose\"", "[family]\nnames = \"disclose\"\ncolour = \"red\"");
         let e = Policy::parse(&bad, "x.toml").unwrap_err().to_string();
         assert!(e.contains("colour"), "{e}");
-        let bad = base.replace("[referrers]\naction = \"redact\"\nreason = \"REF\"", "[referrers]\naction = \"redact\"\nreason = \"NOPE\"");
+        let bad = base.replace(
+            "[referrers]\naction = \"redact\"\nreason = \"REF\"",
+            "[referrers]\naction = \"redact\"\nreason = \"NOPE\"",
+        );
         let e = Policy::parse(&bad, "x.toml").unwrap_err().to_string();
         assert!(e.contains("referrers.reason") && e.contains("NOPE"), "{e}");
         let bad = base.replace("[flags.legal_privilege]", "[flags.legal_privileges]");

@@ -23,10 +23,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The order in which rule 3 looks at flags: the first that withholds wins.
 const FLAG_ORDER: &[&str] = &[
-    "withheld_from_family", "legal_privilege", "serious_harm", "crime_prevention", "child_confidence",
-    "adoption_record", "court_material", "restricted_record", "special_category_health", "criminal_offence",
-    "immigration", "third_party_confidential", "third_party_source", "do_not_disclose", "confidential_address",
-    "location_revealing", "referrer_identity",
+    "withheld_from_family",
+    "legal_privilege",
+    "serious_harm",
+    "crime_prevention",
+    "child_confidence",
+    "adoption_record",
+    "court_material",
+    "restricted_record",
+    "special_category_health",
+    "criminal_offence",
+    "immigration",
+    "third_party_confidential",
+    "third_party_source",
+    "do_not_disclose",
+    "confidential_address",
+    "location_revealing",
+    "referrer_identity",
 ];
 
 /// Text of one attachment page as read from the PDF, and whether it can be trusted.
@@ -171,7 +184,8 @@ impl<'a, 'f> Decider<'a, 'f> {
         // The requester is never a referrer to themselves; the subject neither.
         referrers.remove(requester);
         referrers.remove(subject);
-        let flagged = |v: &[Sensitivity]| v.iter().any(|s| s.flag == "confidential_address" || s.flag == "location_revealing");
+        let flagged =
+            |v: &[Sensitivity]| v.iter().any(|s| s.flag == "confidential_address" || s.flag == "location_revealing");
         let mut conf_orgs: HashSet<OrgId> = fam
             .organisations
             .iter()
@@ -194,13 +208,17 @@ impl<'a, 'f> Decider<'a, 'f> {
             }
             for r in &p.residences {
                 residents.entry(r.address.clone()).or_default().push(p.id.clone());
-                let dnd_here = dnd.contains(&p.id) && r.res_use != "previous" && r.period.as_ref().is_none_or(|x| x.to.is_none());
+                let dnd_here =
+                    dnd.contains(&p.id) && r.res_use != "previous" && r.period.as_ref().is_none_or(|x| x.to.is_none());
                 if r.confidential || r.res_use == "refuge" || dnd_here {
                     conf_addresses.insert(r.address.clone());
                 }
             }
             for c in &p.contact_points {
-                if c.confidential || dnd.contains(&p.id) || c.sensitivity.iter().any(|s| s.flag == "confidential_address") {
+                if c.confidential
+                    || dnd.contains(&p.id)
+                    || c.sensitivity.iter().any(|s| s.flag == "confidential_address")
+                {
                     conf_contacts.insert((p.id.clone(), contact_key(&c.value)));
                 }
             }
@@ -326,7 +344,12 @@ impl<'a, 'f> Decider<'a, 'f> {
         let Some(r) = self.fam.record(&fr.id) else { return };
         let rloc = Location::record(&r.id, Part::Record);
         let mut rctx = UnitCtx {
-            children: r.membership.iter().filter(|m| m.on_file && m.removed.is_none()).map(|m| m.person.clone()).collect(),
+            children: r
+                .membership
+                .iter()
+                .filter(|m| m.on_file && m.removed.is_none())
+                .map(|m| m.person.clone())
+                .collect(),
             ..Default::default()
         };
         let rflags: Vec<&Sensitivity> = r.sensitivity.iter().collect();
@@ -378,7 +401,10 @@ impl<'a, 'f> Decider<'a, 'f> {
             // Rule 1: a reference in this section to a record not on the file gets a placeholder.
             for rf in &fr.refs {
                 if let RefKind::Text { section, at: Some(at), len } = &rf.kind {
-                    if section == &s.id && !rf.on_file && !(rf.target.is_none() && rf.target_person.as_ref() == Some(self.subject())) {
+                    if section == &s.id
+                        && !rf.on_file
+                        && !(rf.target.is_none() && rf.target_person.as_ref() == Some(self.subject()))
+                    {
                         let label = self.elsewhere_label(&rf.held_by);
                         let v = Verdict {
                             action: Action::Insert,
@@ -387,10 +413,18 @@ impl<'a, 'f> Decider<'a, 'f> {
                             label: Some(label),
                             why: format!(
                                 "reference to {} which is not on this file",
-                                rf.target.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "an unresolved record".into())
+                                rf.target
+                                    .as_ref()
+                                    .map(|t| t.to_string())
+                                    .unwrap_or_else(|| "an unresolved record".into())
                             ),
                         };
-                        self.push(Location::record(&r.id, Part::Body { section: s.id.clone() }), Some(Span::new(at + len, at + len)), v, 0);
+                        self.push(
+                            Location::record(&r.id, Part::Body { section: s.id.clone() }),
+                            Some(Span::new(at + len, at + len)),
+                            v,
+                            0,
+                        );
                     }
                 }
             }
@@ -408,7 +442,10 @@ impl<'a, 'f> Decider<'a, 'f> {
                     reason: Some(self.policy.not_on_file.reason.clone()),
                     rule: "R1.not_on_file".into(),
                     label: Some(label),
-                    why: format!("link target {} is not on this file", rf.target.as_ref().map(|t| t.as_str()).unwrap_or("")),
+                    why: format!(
+                        "link target {} is not on this file",
+                        rf.target.as_ref().map(|t| t.as_str()).unwrap_or("")
+                    ),
                 };
                 self.push(Location::record(&r.id, Part::Link { index: i }), None, v, 0);
             }
@@ -425,7 +462,14 @@ impl<'a, 'f> Decider<'a, 'f> {
     }
 
     /// Rules 2 and 3 for one section.
-    fn section_verdict(&mut self, r: &Record, s: &Section, applies: &Applies, loc: &Location, ctx: &mut UnitCtx) -> Option<Verdict> {
+    fn section_verdict(
+        &mut self,
+        r: &Record,
+        s: &Section,
+        applies: &Applies,
+        loc: &Location,
+        ctx: &mut UnitCtx,
+    ) -> Option<Verdict> {
         if let Applies::OtherChildren(kids) = applies {
             let rule = &self.policy.other_children;
             if rule.action != SectionAction::Disclose {
@@ -464,7 +508,10 @@ impl<'a, 'f> Decider<'a, 'f> {
         let words: BTreeSet<String> = held_by.iter().map(|p| self.person_words(p)).collect();
         let words: Vec<String> = words.into_iter().collect();
         let files = if held_by.len() > 1 { "files" } else { "file" };
-        format!("information kept on {} {files} is not included", join_and(&words.iter().map(|w| format!("{w}'s")).collect::<Vec<_>>()))
+        format!(
+            "information kept on {} {files} is not included",
+            join_and(&words.iter().map(|w| format!("{w}'s")).collect::<Vec<_>>())
+        )
     }
 
     /// "your brother", "the child's mother", "another child", "a member of the public".
@@ -540,7 +587,12 @@ impl<'a, 'f> Decider<'a, 'f> {
         }
     }
 
-    fn attachment(&mut self, a: &AttachmentId, rctx: Option<&UnitCtx>, inputs: &HashMap<AttachmentId, AttachmentInput>) {
+    fn attachment(
+        &mut self,
+        a: &AttachmentId,
+        rctx: Option<&UnitCtx>,
+        inputs: &HashMap<AttachmentId, AttachmentInput>,
+    ) {
         let Some(att) = self.fam.attachment(a) else { return };
         let aloc = Location { record: att.record.clone(), attachment: Some(a.clone()), part: Part::Attachment };
         let mut ctx = rctx.cloned().unwrap_or_default();
@@ -626,7 +678,13 @@ impl<'a, 'f> Decider<'a, 'f> {
                         self.push(
                             loc.clone(),
                             Some(s),
-                            Verdict { action: Action::Redact, reason: Some(reason.clone()), rule: rule.clone(), label: Some(label), why: format!("sentence mentions {p}, whose flagged detail this is") },
+                            Verdict {
+                                action: Action::Redact,
+                                reason: Some(reason.clone()),
+                                rule: rule.clone(),
+                                label: Some(label),
+                                why: format!("sentence mentions {p}, whose flagged detail this is"),
+                            },
                             n,
                         );
                         if ctx.narrative {
@@ -720,7 +778,13 @@ impl<'a, 'f> Decider<'a, 'f> {
     }
 
     fn redact(&self, reason: &str, rule: &str, label: String, why: String) -> Option<Verdict> {
-        Some(Verdict { action: Action::Redact, reason: Some(reason.into()), rule: rule.into(), label: Some(label), why })
+        Some(Verdict {
+            action: Action::Redact,
+            reason: Some(reason.into()),
+            rule: rule.into(),
+            label: Some(label),
+            why,
+        })
     }
 
     fn keep(&self, rule: &str, why: impl Into<String>) -> Option<Verdict> {
@@ -733,27 +797,46 @@ impl<'a, 'f> Decider<'a, 'f> {
         // Rule 4: confidential contact details (and do_not_disclose whereabouts).
         if detail && matches!(kind, Kind::Phone | Kind::Email) {
             let key = raw.map(contact_key).unwrap_or_default();
-            let conf = self.conf_contacts.contains(&(p.clone(), key)) || self.dnd.contains(p) || ctx.confidential.is_some();
+            let conf =
+                self.conf_contacts.contains(&(p.clone(), key)) || self.dnd.contains(p) || ctx.confidential.is_some();
             if conf && pol.confidential.action == SpanAction::Redact {
-                let rule = ctx.confidential.clone().filter(|_| !self.conf_contacts.contains(&(p.clone(), raw.map(contact_key).unwrap_or_default()))).unwrap_or_else(|| "R4.confidential".into());
-                return self.redact(&pol.confidential.reason, &rule, "contact details withheld".into(), format!("confidential contact detail of {p}"));
+                let rule = ctx
+                    .confidential
+                    .clone()
+                    .filter(|_| !self.conf_contacts.contains(&(p.clone(), raw.map(contact_key).unwrap_or_default())))
+                    .unwrap_or_else(|| "R4.confidential".into());
+                return self.redact(
+                    &pol.confidential.reason,
+                    &rule,
+                    "contact details withheld".into(),
+                    format!("confidential contact detail of {p}"),
+                );
             }
         }
         // Rule 5: referrers, with all their details.
         if self.referrers.contains(p) && pol.referrers.action == SpanAction::Redact {
-            let label = if detail { format!("details of {}", pol.referrers.label) } else { pol.referrers.label.clone() };
-            return self.redact(&pol.referrers.reason, "R5.referrer", label, format!("{p} gave information (referrer)"));
+            let label =
+                if detail { format!("details of {}", pol.referrers.label) } else { pol.referrers.label.clone() };
+            return self.redact(
+                &pol.referrers.reason,
+                "R5.referrer",
+                label,
+                format!("{p} gave information (referrer)"),
+            );
         }
         if p == self.subject() {
             return match pol.subject.own_details {
                 SpanAction::Disclose => self.keep("R8.subject", "the subject's own data"),
-                SpanAction::Redact => self.redact("TP", "R8.subject", "your details".into(), "policy redacts the subject's own details".into()),
+                SpanAction::Redact => self.redact(
+                    "TP",
+                    "R8.subject",
+                    "your details".into(),
+                    "policy redacts the subject's own details".into(),
+                ),
             };
         }
-        if p == &self.requester {
-            if pol.requester.own_details == SpanAction::Disclose {
-                return self.keep("R6.requester", "the requester's own details");
-            }
+        if p == &self.requester && pol.requester.own_details == SpanAction::Disclose {
+            return self.keep("R6.requester", "the requester's own details");
         }
         if *kind == Kind::Relationship {
             return self.keep("R6.family_names", "a relationship word");
@@ -765,7 +848,12 @@ impl<'a, 'f> Decider<'a, 'f> {
             let reason = if sibling { &pol.family.sibling_reason } else { &pol.family.reason };
             if detail {
                 if pol.family.details == SpanAction::Redact {
-                    return self.redact(reason, "R6.family_details", format!("{words}'s {}", detail_words(kind)), format!("{p} is family ({words}); their details are theirs"));
+                    return self.redact(
+                        reason,
+                        "R6.family_details",
+                        format!("{words}'s {}", detail_words(kind)),
+                        format!("{p} is family ({words}); their details are theirs"),
+                    );
                 }
                 return self.keep("R6.family_details", format!("{p} is family; policy keeps details"));
             }
@@ -777,7 +865,12 @@ impl<'a, 'f> Decider<'a, 'f> {
         let act = if detail { pol.non_family.details } else { pol.non_family.names };
         if act == SpanAction::Redact {
             let label = if detail { format!("{words}'s {}", detail_words(kind)) } else { words };
-            return self.redact(&pol.non_family.reason, "R6.third_party", label, format!("{p} is not family, not a professional and not the requester"));
+            return self.redact(
+                &pol.non_family.reason,
+                "R6.third_party",
+                label,
+                format!("{p} is not family, not a professional and not the requester"),
+            );
         }
         self.keep("R6.third_party", format!("{p} is a third party; policy keeps"))
     }
@@ -788,12 +881,24 @@ impl<'a, 'f> Decider<'a, 'f> {
         let is_org = self.org_addresses.contains(a);
         let conf = self.conf_addresses.contains(a) || (ctx.confidential.is_some() && !is_org);
         if conf && pol.confidential.action == SpanAction::Redact {
-            let rule = if self.conf_addresses.contains(a) { "R4.confidential".to_string() } else { ctx.confidential.clone().unwrap_or_default() };
+            let rule = if self.conf_addresses.contains(a) {
+                "R4.confidential".to_string()
+            } else {
+                ctx.confidential.clone().unwrap_or_default()
+            };
             return self.redact(&pol.confidential.reason, &rule, label.into(), format!("address {a} is confidential"));
         }
         let residents = self.residents.get(a).cloned().unwrap_or_default();
-        if !residents.is_empty() && residents.iter().all(|p| self.referrers.contains(p)) && pol.referrers.action == SpanAction::Redact {
-            return self.redact(&pol.referrers.reason, "R5.referrer", format!("details of {}", pol.referrers.label), format!("address {a} is a referrer's"));
+        if !residents.is_empty()
+            && residents.iter().all(|p| self.referrers.contains(p))
+            && pol.referrers.action == SpanAction::Redact
+        {
+            return self.redact(
+                &pol.referrers.reason,
+                "R5.referrer",
+                format!("details of {}", pol.referrers.label),
+                format!("address {a} is a referrer's"),
+            );
         }
         if self.subject_homes.contains(a) {
             return self.keep("R8.subject", format!("address {a} is the subject's own home"));
@@ -820,9 +925,16 @@ impl<'a, 'f> Decider<'a, 'f> {
 
     fn org_verdict(&self, o: &OrgId, ctx: &UnitCtx) -> Option<Verdict> {
         let pol = self.policy;
-        let conf = self.conf_orgs.contains(o) || (ctx.confidential.as_deref() == Some("R3.location_revealing") && self.fam.organisation(o).is_some_and(|x| x.kind != "local_authority"));
+        let conf = self.conf_orgs.contains(o)
+            || (ctx.confidential.as_deref() == Some("R3.location_revealing")
+                && self.fam.organisation(o).is_some_and(|x| x.kind != "local_authority"));
         if conf && pol.confidential.action == SpanAction::Redact {
-            return self.redact(&pol.confidential.reason, "R4.confidential", "a place withheld".into(), format!("organisation {o} would reveal where someone is"));
+            return self.redact(
+                &pol.confidential.reason,
+                "R4.confidential",
+                "a place withheld".into(),
+                format!("organisation {o} would reveal where someone is"),
+            );
         }
         self.keep("R7.organisation", format!("organisation {o}"))
     }
@@ -831,7 +943,12 @@ impl<'a, 'f> Decider<'a, 'f> {
         let pol = self.policy;
         let act = if kind.is_detail() { pol.professionals.details } else { pol.professionals.names };
         if act == SpanAction::Redact {
-            return self.redact("TP", "R7.professional", "a professional".into(), format!("{p}: policy redacts professionals"));
+            return self.redact(
+                "TP",
+                "R7.professional",
+                "a professional".into(),
+                format!("{p}: policy redacts professionals"),
+            );
         }
         self.keep("R7.professional", format!("{p} acting in role"))
     }
@@ -839,7 +956,12 @@ impl<'a, 'f> Decider<'a, 'f> {
     fn unknown_verdict(&self, kind: &Kind) -> Option<Verdict> {
         let pol = self.policy;
         if pol.unknown_identifiers.action == SpanAction::Redact {
-            return self.redact(&pol.unknown_identifiers.reason, "R6.unknown_identifier", format!("another person's {}", detail_words(kind)), "an identifier that is in nobody's record: a third party's".into());
+            return self.redact(
+                &pol.unknown_identifiers.reason,
+                "R6.unknown_identifier",
+                format!("another person's {}", detail_words(kind)),
+                "an identifier that is in nobody's record: a third party's".into(),
+            );
         }
         self.keep("R6.unknown_identifier", "policy keeps unknown identifiers")
     }

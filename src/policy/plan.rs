@@ -14,18 +14,37 @@ pub enum Part {
     Record,
     Title,
     /// A child the record concerns (the "concerns" line).
-    Member { person: PersonId },
-    Participant { index: usize },
-    Section { section: SectionId },
-    Heading { section: SectionId },
-    Body { section: SectionId },
-    Field { section: SectionId, key: String },
-    Appendment { id: String },
-    Link { index: usize },
+    Member {
+        person: PersonId,
+    },
+    Participant {
+        index: usize,
+    },
+    Section {
+        section: SectionId,
+    },
+    Heading {
+        section: SectionId,
+    },
+    Body {
+        section: SectionId,
+    },
+    Field {
+        section: SectionId,
+        key: String,
+    },
+    Appendment {
+        id: String,
+    },
+    Link {
+        index: usize,
+    },
     /// A whole attachment.
     Attachment,
     AttachmentTitle,
-    AttachmentPage { page: usize },
+    AttachmentPage {
+        page: usize,
+    },
 }
 
 /// Where a decision applies.
@@ -183,7 +202,9 @@ impl Plan {
 
     /// The whole-element decision (withhold or review) for a location, if any.
     pub fn withheld(&self, loc: &Location) -> Option<&Decision> {
-        self.decisions.iter().find(|d| &d.location == loc && d.span.is_none() && matches!(d.action, Action::Withhold | Action::Review))
+        self.decisions
+            .iter()
+            .find(|d| &d.location == loc && d.span.is_none() && matches!(d.action, Action::Withhold | Action::Review))
     }
 
     /// Counts of removing decisions by reason code.

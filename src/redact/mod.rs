@@ -13,7 +13,11 @@ use std::fmt::Write;
 pub enum Seg {
     Text(String),
     /// A removed span: its code, a label that keeps the story, and how many characters it replaced.
-    Mark { code: String, label: Option<String>, chars: usize },
+    Mark {
+        code: String,
+        label: Option<String>,
+        chars: usize,
+    },
 }
 
 /// Disclosed text.
@@ -97,7 +101,7 @@ pub struct RRecord {
 
 #[derive(Clone, Debug)]
 pub enum REntry {
-    Record(RRecord),
+    Record(Box<RRecord>),
     Attachment(RAttachment),
 }
 
@@ -111,7 +115,11 @@ pub struct RedactedFile {
 
 /// Apply a text's span decisions. Decisions at `loc` with spans; inserts add a mark after a span.
 pub fn apply(text: &str, ds: &[&Decision]) -> RText {
-    let mut spans: Vec<&Decision> = ds.iter().copied().filter(|d| d.span.is_some() && matches!(d.action, Action::Redact | Action::Insert)).collect();
+    let mut spans: Vec<&Decision> = ds
+        .iter()
+        .copied()
+        .filter(|d| d.span.is_some() && matches!(d.action, Action::Redact | Action::Insert))
+        .collect();
     spans.sort_by_key(|d| (d.span.map(|s| s.start()).unwrap_or(0), d.action == Action::Redact));
     let mut out = Vec::new();
     let mut at = 0;
@@ -159,20 +167,29 @@ impl Ctx<'_, '_> {
     fn person_name(&self, loc: &Location, p: &PersonId) -> RText {
         let name = self.file.family.person(p).map(|x| x.display_name()).unwrap_or_default();
         match self.plan.at(loc).find(|d| d.span.is_none() && d.action == Action::Redact) {
-            Some(d) => RText(vec![Seg::Mark { code: d.reason.clone().unwrap_or_default(), label: d.label.clone(), chars: name.chars().count() }]),
+            Some(d) => RText(vec![Seg::Mark {
+                code: d.reason.clone().unwrap_or_default(),
+                label: d.label.clone(),
+                chars: name.chars().count(),
+            }]),
             None => RText::plain(&name),
         }
     }
 }
 
 /// Build the disclosed file from the plan.
-pub fn redact(file: &CaseFile<'_>, plan: &Plan, policy: &Policy, attachments: &std::collections::HashMap<AttachmentId, AttachmentInput>) -> RedactedFile {
+pub fn redact(
+    file: &CaseFile<'_>,
+    plan: &Plan,
+    policy: &Policy,
+    attachments: &std::collections::HashMap<AttachmentId, AttachmentInput>,
+) -> RedactedFile {
     let c = Ctx { file, plan, policy };
     let fam = file.family;
     let mut entries = Vec::new();
     for e in &file.entries {
         match e {
-            Entry::Record(fr) => entries.push(REntry::Record(record(&c, fr, attachments))),
+            Entry::Record(fr) => entries.push(REntry::Record(Box::new(record(&c, fr, attachments)))),
             Entry::Attachment(a) => {
                 if let Some(ra) = attachment(&c, a, attachments) {
                     entries.push(REntry::Attachment(ra));
@@ -197,7 +214,11 @@ fn pro_line(fam: &Family, id: &ProfessionalId) -> String {
     }
 }
 
-fn record(c: &Ctx<'_, '_>, fr: &FileRecord, inputs: &std::collections::HashMap<AttachmentId, AttachmentInput>) -> RRecord {
+fn record(
+    c: &Ctx<'_, '_>,
+    fr: &FileRecord,
+    inputs: &std::collections::HashMap<AttachmentId, AttachmentInput>,
+) -> RRecord {
     let fam = c.file.family;
     let r = fam.record(&fr.id).expect("record on file exists");
     let rloc = Location::record(&r.id, Part::Record);
@@ -287,15 +308,29 @@ fn record(c: &Ctx<'_, '_>, fr: &FileRecord, inputs: &std::collections::HashMap<A
                 "R2.other_children" => "A part of this record",
                 _ => "A part of this record",
             };
-            out.sections.push(RSection { heading: None, body: RText::default(), fields: Vec::new(), withheld: Some(c.placeholder(what, d)) });
+            out.sections.push(RSection {
+                heading: None,
+                body: RText::default(),
+                fields: Vec::new(),
+                withheld: Some(c.placeholder(what, d)),
+            });
             continue;
         }
-        let heading = s.heading.as_ref().map(|h| c.text(&Location::record(&r.id, Part::Heading { section: s.id.clone() }), h));
+        let heading =
+            s.heading.as_ref().map(|h| c.text(&Location::record(&r.id, Part::Heading { section: s.id.clone() }), h));
         let body = c.text(&Location::record(&r.id, Part::Body { section: s.id.clone() }), fam.body(&r.id, &s.id));
         let fields = s
             .fields
             .iter()
-            .map(|(k, v)| (k.replace('_', " "), c.text(&Location::record(&r.id, Part::Field { section: s.id.clone(), key: k.clone() }), &field_text(v))))
+            .map(|(k, v)| {
+                (
+                    k.replace('_', " "),
+                    c.text(
+                        &Location::record(&r.id, Part::Field { section: s.id.clone(), key: k.clone() }),
+                        &field_text(v),
+                    ),
+                )
+            })
             .collect();
         out.sections.push(RSection { heading, body, fields, withheld: None });
     }
@@ -332,7 +367,11 @@ fn record(c: &Ctx<'_, '_>, fr: &FileRecord, inputs: &std::collections::HashMap<A
     out
 }
 
-fn attachment(c: &Ctx<'_, '_>, a: &AttachmentId, inputs: &std::collections::HashMap<AttachmentId, AttachmentInput>) -> Option<RAttachment> {
+fn attachment(
+    c: &Ctx<'_, '_>,
+    a: &AttachmentId,
+    inputs: &std::collections::HashMap<AttachmentId, AttachmentInput>,
+) -> Option<RAttachment> {
     let fam = c.file.family;
     let att = fam.attachment(a)?;
     let aloc = Location { record: att.record.clone(), attachment: Some(a.clone()), part: Part::Attachment };
@@ -358,7 +397,10 @@ fn attachment(c: &Ctx<'_, '_>, a: &AttachmentId, inputs: &std::collections::Hash
         for (i, p) in pages.iter().enumerate() {
             let ploc = Location { part: Part::AttachmentPage { page: i }, ..aloc.clone() };
             match c.plan.withheld(&ploc) {
-                Some(d) => ra.pages.push(RPage { text: None, withheld: Some(c.placeholder(&format!("Page {} of this document", i + 1), d)) }),
+                Some(d) => ra.pages.push(RPage {
+                    text: None,
+                    withheld: Some(c.placeholder(&format!("Page {} of this document", i + 1), d)),
+                }),
                 None => ra.pages.push(RPage { text: Some(c.text(&ploc, &p.text)), withheld: None }),
             }
         }
@@ -412,7 +454,8 @@ pub fn preview(rf: &RedactedFile, plan: &Plan) -> String {
         "Request: policy {}, requester {}, date {}, export {}",
         plan.request.policy, plan.request.requester, plan.request.date, plan.request.export
     );
-    let _ = writeln!(o, "Marks: [CODE: words] replace removed words; the schedule (schedule.csv) explains each code.\n");
+    let _ =
+        writeln!(o, "Marks: [CODE: words] replace removed words; the schedule (schedule.csv) explains each code.\n");
     for e in &rf.entries {
         match e {
             REntry::Record(r) => preview_record(&mut o, r),

@@ -131,8 +131,8 @@ pub struct Store {
 impl Store {
     /// Open (creating if needed) a store file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = Connection::open(path)
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        let conn =
+            Connection::open(path).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
         Self::init(conn)
     }
 
@@ -171,11 +171,7 @@ impl Store {
 
     /// Whether an export id is already stored.
     pub fn has_export(&self, id: &ExportId) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT 1 FROM export WHERE id = ?1", [id.as_str()], |_| Ok(()))
-            .optional()?
-            .is_some())
+        Ok(self.conn.query_row("SELECT 1 FROM export WHERE id = ?1", [id.as_str()], |_| Ok(())).optional()?.is_some())
     }
 
     /// Write one validated export in a single transaction (replacing an earlier copy if asked).
@@ -243,8 +239,8 @@ impl Store {
                 st.execute(params![id, r.as_str(), s.as_str(), t.text, map])?;
             }
             let mut put_blob = tx.prepare_cached("INSERT OR IGNORE INTO blob (sha256, bytes) VALUES (?1, ?2)")?;
-            let mut link =
-                tx.prepare_cached("INSERT INTO attachment_blob (export_id, attachment_id, sha256) VALUES (?1, ?2, ?3)")?;
+            let mut link = tx
+                .prepare_cached("INSERT INTO attachment_blob (export_id, attachment_id, sha256) VALUES (?1, ?2, ?3)")?;
             for (att, sha, bytes) in b.blobs {
                 put_blob.execute(params![sha, bytes])?;
                 link.execute(params![id, att.as_str(), sha])?;
@@ -323,9 +319,9 @@ impl Store {
         let header: ExportHeader = from_json("export", e.as_str(), &header_json)?;
         let mut section_text = HashMap::new();
         {
-            let mut st = self
-                .conn
-                .prepare_cached("SELECT record_id, section_id, text, source_map FROM section_text WHERE export_id = ?1")?;
+            let mut st = self.conn.prepare_cached(
+                "SELECT record_id, section_id, text, source_map FROM section_text WHERE export_id = ?1",
+            )?;
             let rows = st.query_map([e.as_str()], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
             })?;
@@ -337,9 +333,8 @@ impl Store {
         }
         let mut attachment_blobs = HashMap::new();
         {
-            let mut st = self
-                .conn
-                .prepare_cached("SELECT attachment_id, sha256 FROM attachment_blob WHERE export_id = ?1")?;
+            let mut st =
+                self.conn.prepare_cached("SELECT attachment_id, sha256 FROM attachment_blob WHERE export_id = ?1")?;
             let rows = st.query_map([e.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             for row in rows {
                 let (a, h) = row?;
@@ -365,9 +360,8 @@ impl Store {
     }
 
     fn get_all<T: DeserializeOwned>(&self, e: &ExportId, kind: &'static str) -> Result<Vec<T>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT id, json FROM entity WHERE export_id = ?1 AND kind = ?2 ORDER BY ord")?;
+        let mut st =
+            self.conn.prepare_cached("SELECT id, json FROM entity WHERE export_id = ?1 AND kind = ?2 ORDER BY ord")?;
         let rows = st.query_map(params![e.as_str(), kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
@@ -432,7 +426,8 @@ fn put_all_by<T: Serialize>(
     items: &[T],
     id: impl Fn(usize, &T) -> String,
 ) -> Result<(), StoreError> {
-    let mut st = tx.prepare_cached("INSERT INTO entity (export_id, kind, id, ord, json) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    let mut st =
+        tx.prepare_cached("INSERT INTO entity (export_id, kind, id, ord, json) VALUES (?1, ?2, ?3, ?4, ?5)")?;
     for (i, x) in items.iter().enumerate() {
         st.execute(params![export, kind, id(i, x), i as i64, to_json(x)])?;
     }

@@ -22,8 +22,13 @@ pub fn require_tool(cmd: &str, args: &[&str]) {
 }
 
 pub fn run(cmd: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run `{cmd}`: {e} (is it installed?)"));
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out =
+        Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run `{cmd}`: {e} (is it installed?)"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn pdftotext(path: &Path) -> String {
@@ -44,7 +49,11 @@ pub fn qpdf_check(path: &Path) -> Result<(), String> {
     if c == 0 {
         Ok(())
     } else {
-        Err(format!("qpdf --check exit {c}: {}{}", o.lines().rev().take(5).collect::<Vec<_>>().join(" | "), e.lines().take(5).collect::<Vec<_>>().join(" | ")))
+        Err(format!(
+            "qpdf --check exit {c}: {}{}",
+            o.lines().rev().take(5).collect::<Vec<_>>().join(" | "),
+            e.lines().take(5).collect::<Vec<_>>().join(" | ")
+        ))
     }
 }
 
@@ -65,7 +74,12 @@ pub fn word_boxes(path: &Path) -> Vec<(usize, String, [f64; 4])> {
                 rest[p..].split('"').next().unwrap().parse().unwrap()
             };
             let w = rest.split('>').nth(1).unwrap_or("").split('<').next().unwrap_or("");
-            let w = w.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'");
+            let w = w
+                .replace("&amp;", "&")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'");
             out.push((page, w, [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")]));
         }
     }
@@ -84,11 +98,15 @@ pub fn assert_words_in_place(before: &Path, after: &Path, forbidden: &[&str], al
         if allow_lost.contains(&w.as_str()) {
             continue;
         }
-        if forbidden.iter().any(|f| f.to_lowercase().split_whitespace().any(|part| lw.contains(part) || part.contains(&lw))) {
+        if forbidden
+            .iter()
+            .any(|f| f.to_lowercase().split_whitespace().any(|part| lw.contains(part) || part.contains(&lw)))
+        {
             continue;
         }
         checked += 1;
-        let found = a.iter().any(|(p2, w2, bb2)| p2 == p && w2 == w && bb.iter().zip(bb2).all(|(x, y)| (x - y).abs() <= 0.5));
+        let found =
+            a.iter().any(|(p2, w2, bb2)| p2 == p && w2 == w && bb.iter().zip(bb2).all(|(x, y)| (x - y).abs() <= 0.5));
         if !found {
             lost.push(format!("page {p} word #{checked} ({} chars) at {:?}", w.chars().count(), bb));
         }
@@ -104,7 +122,8 @@ pub fn leakscan(path: &Path, forbidden: &[&str], dir: &Path) {
     let terms = dir.join("forbid.txt");
     std::fs::write(&terms, forbidden.join("\n")).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tools/leakscan.py");
-    let (c, o, e) = run("python3", &[script.to_str().unwrap(), path.to_str().unwrap(), "--forbid", terms.to_str().unwrap()]);
+    let (c, o, e) =
+        run("python3", &[script.to_str().unwrap(), path.to_str().unwrap(), "--forbid", terms.to_str().unwrap()]);
     assert_eq!(c, 0, "leakscan found leaks (exit {c}): {o} {e}");
 }
 
@@ -113,7 +132,15 @@ pub fn marks_for(pages: &[PageText], needle: &str) -> Vec<PageEdit> {
     let n = needle.to_ascii_lowercase();
     pages
         .iter()
-        .map(|p| PageEdit { index: p.index, marks: p.text.to_ascii_lowercase().match_indices(&n).map(|(i, w)| Mark { range: i..i + w.len(), code: "TP".into(), label: None }).collect() })
+        .map(|p| PageEdit {
+            index: p.index,
+            marks: p
+                .text
+                .to_ascii_lowercase()
+                .match_indices(&n)
+                .map(|(i, w)| Mark { range: i..i + w.len(), code: "TP".into(), label: None })
+                .collect(),
+        })
         .filter(|e| !e.marks.is_empty())
         .collect()
 }
@@ -124,8 +151,20 @@ pub fn count_eof(b: &[u8]) -> usize {
 
 /// Full check of one redaction: verdicts ok, name gone from poppler, mupdf and every object,
 /// other words in place, qpdf clean, one revision.
-pub fn redact_and_check(input: &Path, needle: &str, forbidden: &[&str], allow_lost: &[&str], expect_marks: usize, render_check: Option<&[(usize, [f64; 4])]>) -> Redacted {
-    for t in [("pdftotext", &["-v"][..]), ("mutool", &["-v"][..]), ("qpdf", &["--version"][..]), ("python3", &["--version"][..])] {
+pub fn redact_and_check(
+    input: &Path,
+    needle: &str,
+    forbidden: &[&str],
+    allow_lost: &[&str],
+    expect_marks: usize,
+    render_check: Option<&[(usize, [f64; 4])]>,
+) -> Redacted {
+    for t in [
+        ("pdftotext", &["-v"][..]),
+        ("mutool", &["-v"][..]),
+        ("qpdf", &["--version"][..]),
+        ("python3", &["--version"][..]),
+    ] {
         require_tool(t.0, t.1);
     }
     let bytes = std::fs::read(input).unwrap();
@@ -171,7 +210,13 @@ pub fn redact_and_check(input: &Path, needle: &str, forbidden: &[&str], allow_lo
 /// outside the given boxes (user space, per page index), dilated by 3 px. Returns the number of
 /// compared pixels.
 #[allow(clippy::needless_range_loop)]
-pub fn assert_render_same_outside(before: &Path, after: &Path, boxes: &[(usize, [f64; 4])], pages: usize, page_height: &[f64]) -> usize {
+pub fn assert_render_same_outside(
+    before: &Path,
+    after: &Path,
+    boxes: &[(usize, [f64; 4])],
+    pages: usize,
+    page_height: &[f64],
+) -> usize {
     require_tool("pdftoppm", &["-v"]);
     let dir = tempfile::tempdir().unwrap();
     let dpi = 50.0;
@@ -244,7 +289,13 @@ pub fn removed_boxes(pages: &[PageText], edits: &[PageEdit]) -> Vec<(usize, [f64
         let p = &pages[e.index];
         for g in &p.glyphs {
             let r = &g.text_range;
-            let hit = e.marks.iter().any(|m| if r.is_empty() { m.range.start < r.start && r.start < m.range.end } else { r.start < m.range.end && m.range.start < r.end });
+            let hit = e.marks.iter().any(|m| {
+                if r.is_empty() {
+                    m.range.start < r.start && r.start < m.range.end
+                } else {
+                    r.start < m.range.end && m.range.start < r.end
+                }
+            });
             if hit {
                 out.push((e.index, g.bbox));
             }

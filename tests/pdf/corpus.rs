@@ -36,7 +36,15 @@ fn pick_word(text: &str) -> Option<std::ops::Range<usize>> {
 }
 
 enum Outcome {
-    Redacted { pages: usize, marked: usize, withheld: usize, failed_verdicts: usize, words: Vec<(usize, String)>, boxes: Vec<(usize, [f64; 4])>, heights: Vec<f64> },
+    Redacted {
+        pages: usize,
+        marked: usize,
+        withheld: usize,
+        failed_verdicts: usize,
+        words: Vec<(usize, String)>,
+        boxes: Vec<(usize, [f64; 4])>,
+        heights: Vec<f64>,
+    },
     Refused(String),
 }
 
@@ -59,7 +67,10 @@ fn process(bytes: &[u8], out_path: &Path) -> Outcome {
         }
         if let Some(r) = pick_word(&p.text) {
             words.push((p.index, p.text[r.clone()].to_string()));
-            edits.push(PageEdit { index: p.index, marks: vec![Mark { range: r, code: "TP".into(), label: Some("[x]".into()) }] });
+            edits.push(PageEdit {
+                index: p.index,
+                marks: vec![Mark { range: r, code: "TP".into(), label: Some("[x]".into()) }],
+            });
         }
     }
     let mut r = match redact(&pdf, &pages, &edits) {
@@ -112,7 +123,8 @@ fn corpus_never_panics_and_outputs_are_clean() {
             }
             Ok(Outcome::Redacted { pages, marked, withheld, failed_verdicts, words, boxes, heights }) => {
                 if pages <= 6 && failed_verdicts == 0 {
-                    let r = std::panic::catch_unwind(|| assert_render_same_outside(f, &out_path, &boxes, pages, &heights));
+                    let r =
+                        std::panic::catch_unwind(|| assert_render_same_outside(f, &out_path, &boxes, pages, &heights));
                     match r {
                         Ok(n) => rendered += n,
                         Err(_) => bad.push(format!("{name}: rendering changed outside the boxes")),

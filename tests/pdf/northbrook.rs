@@ -33,10 +33,42 @@ fn gp_letter_is_a_scan() {
 #[test]
 fn phrases_read_in_order() {
     let cases: &[(&str, &[&str])] = &[
-        ("att-icpc-minutes.pdf", &["Initial Child Protection Conference - Minutes", "Ryan Okafor attended part two.", "Leah called the police and protected her brother and sister.", "Maisie's development is on track"]),
-        ("att-letter-ryan.pdf", &["Dear Mr Okafor,", "Leah, Tyler and Maisie are now subject", "priya.chaudhury@northbrook.example", "Yours sincerely,"]),
-        ("att-ppn.pdf", &["Public Protection Notification", "Victim: Danielle Marie MARWICK, date of birth 14/08/1992", "Suspect: Ryan Chukwudi OKAFOR", "DASH risk assessment: HIGH."]),
-        ("att-school-report.pdf", &["Brookside Primary School - Suspension Report", "Pupil: Tyler Okafor-Marwick. Year 3.", "Miss Farah Siddiqui", "Jayden was not injured."]),
+        (
+            "att-icpc-minutes.pdf",
+            &[
+                "Initial Child Protection Conference - Minutes",
+                "Ryan Okafor attended part two.",
+                "Leah called the police and protected her brother and sister.",
+                "Maisie's development is on track",
+            ],
+        ),
+        (
+            "att-letter-ryan.pdf",
+            &[
+                "Dear Mr Okafor,",
+                "Leah, Tyler and Maisie are now subject",
+                "priya.chaudhury@northbrook.example",
+                "Yours sincerely,",
+            ],
+        ),
+        (
+            "att-ppn.pdf",
+            &[
+                "Public Protection Notification",
+                "Victim: Danielle Marie MARWICK, date of birth 14/08/1992",
+                "Suspect: Ryan Chukwudi OKAFOR",
+                "DASH risk assessment: HIGH.",
+            ],
+        ),
+        (
+            "att-school-report.pdf",
+            &[
+                "Brookside Primary School - Suspension Report",
+                "Pupil: Tyler Okafor-Marwick. Year 3.",
+                "Miss Farah Siddiqui",
+                "Jayden was not injured.",
+            ],
+        ),
     ];
     for (file, phrases) in cases {
         let pages = text_of(file);

@@ -1,4 +1,3 @@
-
 use super::common::*;
 use disclose::pdf::core::*;
 
@@ -39,11 +38,19 @@ fn tricky_fixture_reads_every_variant() {
 }
 
 /// Where the fixture's annotations are drawn (they are dropped by the sanitizer).
-const ANNOT_RECTS: [(usize, [f64; 4]); 3] = [(0, [400.0, 700.0, 420.0, 720.0]), (0, [400.0, 300.0, 550.0, 320.0]), (0, [400.0, 250.0, 550.0, 270.0])];
+const ANNOT_RECTS: [(usize, [f64; 4]); 3] =
+    [(0, [400.0, 700.0, 420.0, 720.0]), (0, [400.0, 300.0, 550.0, 320.0]), (0, [400.0, 250.0, 550.0, 270.0])];
 
 #[test]
 fn tricky_fixture_redaction() {
-    let r = redact_and_check(&fixture("tricky.pdf"), "Gwen Aldous", &["Gwen", "Aldous"], &["FreeText"], 15, Some(&ANNOT_RECTS));
+    let r = redact_and_check(
+        &fixture("tricky.pdf"),
+        "Gwen Aldous",
+        &["Gwen", "Aldous"],
+        &["FreeText"],
+        15,
+        Some(&ANNOT_RECTS),
+    );
     for k in ["annotations", "acroform", "info", "xmp", "outlines", "embedded-files", "earlier-revisions"] {
         assert!(r.sanitized.kinds.iter().any(|x| x == k), "sanitized kinds lack {k}: {:?}", r.sanitized.kinds);
     }
@@ -73,7 +80,10 @@ fn form_used_twice_is_copied_per_use() {
     let pages = read_text(&pdf).unwrap();
     let t = &pages[1].text;
     let first = t.find("Gwen Aldous").unwrap();
-    let edits = vec![PageEdit { index: 1, marks: vec![Mark { range: first..first + 11, code: "TP".into(), label: Some("[a child – Łódź]".into()) }] }];
+    let edits = vec![PageEdit {
+        index: 1,
+        marks: vec![Mark { range: first..first + 11, code: "TP".into(), label: Some("[a child – Łódź]".into()) }],
+    }];
     let mut r = redact(&pdf, &pages, &edits).unwrap();
     assert!(r.verdicts.iter().all(|v| v.ok), "{:?}", r.verdicts);
     let out = save(&mut r.doc).unwrap();
@@ -108,7 +118,8 @@ fn inline_image_bytes_survive_rewrite() {
     let t = &pages[0].text;
     let w = t.split_whitespace().find(|w| w.len() >= 4).unwrap();
     let s = t.find(w).unwrap();
-    let edits = vec![PageEdit { index: 0, marks: vec![Mark { range: s..s + w.len(), code: "TP".into(), label: None }] }];
+    let edits =
+        vec![PageEdit { index: 0, marks: vec![Mark { range: s..s + w.len(), code: "TP".into(), label: None }] }];
     let r = redact(&pdf, &pages, &edits).unwrap();
     assert!(r.verdicts.iter().all(|v| v.ok));
     let newc = r.doc.get_page_content(r.doc.get_pages()[&1]);
@@ -155,7 +166,10 @@ fn each_variant_alone_is_removed_and_nothing_else_moves() {
             let after = pdftotext(&p).matches("Gwen").count();
             assert_eq!(after + 1, before, "variant {n} (page {}) not removed exactly once", e.index + 1);
             let again = read_text(&load(&out).unwrap()).unwrap();
-            assert_eq!(again[e.index].text.matches("Gwen Aldous").count() + 1, pages[e.index].text.matches("Gwen Aldous").count());
+            assert_eq!(
+                again[e.index].text.matches("Gwen Aldous").count() + 1,
+                pages[e.index].text.matches("Gwen Aldous").count()
+            );
             qpdf_check(&p).unwrap();
             assert_words_in_place(&p0, &p, &["Gwen", "Aldous"], &[]);
         }
@@ -204,13 +218,18 @@ fn ocr_layer_over_a_scan_is_flagged() {
     let mut doc = Document::with_version("1.7");
     let font = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
     let img = doc.add_object(Stream::new(dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => 2, "Height" => 2, "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8 }, vec![0, 255, 255, 0]));
-    let mut content = b"q 612 0 0 792 0 0 cm /Im1 Do Q BT 3 Tr /F1 12 Tf 72 700 Td (Scanned letter about Gwen Aldous) Tj ET".to_vec();
-    content.extend_from_slice(b"\nBT 3 Tr /F1 12 Tf 72 680 Td (and more words on the page to make it read as text) Tj ET");
+    let mut content =
+        b"q 612 0 0 792 0 0 cm /Im1 Do Q BT 3 Tr /F1 12 Tf 72 700 Td (Scanned letter about Gwen Aldous) Tj ET".to_vec();
+    content
+        .extend_from_slice(b"\nBT 3 Tr /F1 12 Tf 72 680 Td (and more words on the page to make it read as text) Tj ET");
     let cid = doc.add_object(Stream::new(dictionary! {}, content));
     let pages_id = doc.new_object_id();
     let page = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()], "Contents" => cid,
         "Resources" => dictionary! { "Font" => dictionary! { "F1" => font }, "XObject" => dictionary! { "Im1" => img } } });
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+    );
     let cat = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", cat);
     let bytes = save(&mut doc).unwrap();
@@ -220,5 +239,9 @@ fn ocr_layer_over_a_scan_is_flagged() {
     let edits = marks_for(&pages, "Gwen Aldous");
     let r = redact(&pdf, &pages, &edits).unwrap();
     assert!(!r.verdicts[0].ok);
-    assert!(r.verdicts[0].problems.iter().any(|p| p.contains("image pixels are not redacted")), "{:?}", r.verdicts[0].problems);
+    assert!(
+        r.verdicts[0].problems.iter().any(|p| p.contains("image pixels are not redacted")),
+        "{:?}",
+        r.verdicts[0].problems
+    );
 }

@@ -95,7 +95,8 @@ pub fn glyph_to_unicode(n: &str) -> Option<String> {
     }
     if let Some(h) = base.strip_prefix("uni") {
         if h.len() >= 4 && h.len() % 4 == 0 && h.bytes().all(|c| c.is_ascii_hexdigit()) {
-            let units: Vec<u16> = (0..h.len() / 4).map(|i| u16::from_str_radix(&h[i * 4..i * 4 + 4], 16).unwrap()).collect();
+            let units: Vec<u16> =
+                (0..h.len() / 4).map(|i| u16::from_str_radix(&h[i * 4..i * 4 + 4], 16).unwrap()).collect();
             return String::from_utf16(&units).ok().filter(|s| !s.is_empty());
         }
     }
@@ -229,7 +230,13 @@ impl Font {
     pub fn load(doc: &Document, fd: &Dictionary) -> Font {
         let mut f = Font::fallback();
         let subtype = fd.get(b"Subtype").ok().and_then(name).unwrap_or(b"");
-        let base_font = fd.get(b"BaseFont").ok().map(|o| deref(doc, o)).and_then(name).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let base_font = fd
+            .get(b"BaseFont")
+            .ok()
+            .map(|o| deref(doc, o))
+            .and_then(name)
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
         f.kind = match subtype {
             b"Type0" => FontKind::Type0,
             b"Type3" => FontKind::Type3,
@@ -332,7 +339,8 @@ impl Font {
                     .unwrap_or_default();
                 if program_enc.is_empty() {
                     if let Some(ff3) = descriptor.and_then(|d| d.get(b"FontFile3").ok()) {
-                        let is_1c = as_dict(deref(doc, ff3)).and_then(|d| d.get(b"Subtype").ok()).and_then(name) == Some(b"Type1C");
+                        let is_1c = as_dict(deref(doc, ff3)).and_then(|d| d.get(b"Subtype").ok()).and_then(name)
+                            == Some(b"Type1C");
                         if is_1c {
                             program_enc = stream_bytes(doc, ff3).map(|b| cff_builtin_encoding(&b)).unwrap_or_default();
                         }
@@ -376,7 +384,9 @@ impl Font {
                     }
                     None => {}
                 }
-                let mut glyph_names: Vec<String> = if matches!(dget(doc, fd, b"Encoding"), Some(Object::Name(_))) || dget(doc, fd, b"Encoding").and_then(as_dict).map(|d| d.has(b"BaseEncoding")).unwrap_or(false) {
+                let mut glyph_names: Vec<String> = if matches!(dget(doc, fd, b"Encoding"), Some(Object::Name(_)))
+                    || dget(doc, fd, b"Encoding").and_then(as_dict).map(|d| d.has(b"BaseEncoding")).unwrap_or(false)
+                {
                     names.iter().map(|s| s.to_string()).collect()
                 } else {
                     owned_names
@@ -512,7 +522,11 @@ impl Font {
 /// Empty when the program uses StandardEncoding.
 pub fn type1_builtin_encoding(prog: &[u8]) -> Vec<(usize, String)> {
     let Some(start) = prog.windows(9).position(|w| w == b"/Encoding") else { return vec![] };
-    let end = prog[start..].windows(4).position(|w| w == b"eexe").map(|e| start + e).unwrap_or(prog.len().min(start + 60_000));
+    let end = prog[start..]
+        .windows(4)
+        .position(|w| w == b"eexe")
+        .map(|e| start + e)
+        .unwrap_or(prog.len().min(start + 60_000));
     let part = &prog[start..end];
     let head = &part[..part.len().min(40)];
     if head.windows(16).any(|w| w == b"StandardEncoding") {
@@ -539,7 +553,10 @@ fn parse_w(doc: &Document, w: &[Object], out: &mut HashMap<u32, f64>) {
     let v: Vec<&Object> = w.iter().map(|x| deref(doc, x)).collect();
     let mut i = 0;
     while i < v.len() {
-        let Some(first) = num(v[i]) else { i += 1; continue };
+        let Some(first) = num(v[i]) else {
+            i += 1;
+            continue;
+        };
         match v.get(i + 1) {
             Some(Object::Array(a)) => {
                 for (k, x) in a.iter().enumerate() {
@@ -985,7 +1002,8 @@ fn cff_encoding(data: &[u8]) -> Option<Vec<(usize, String)>> {
         let fmt = *data.get(charset_off)?;
         let mut pos = charset_off + 1;
         let mut gid = 1;
-        let rd16 = |p: usize| -> Option<usize> { Some(u16::from_be_bytes([*data.get(p)?, *data.get(p + 1)?]) as usize) };
+        let rd16 =
+            |p: usize| -> Option<usize> { Some(u16::from_be_bytes([*data.get(p)?, *data.get(p + 1)?]) as usize) };
         while gid < n_glyphs {
             match fmt {
                 0 => {

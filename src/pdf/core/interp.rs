@@ -127,7 +127,8 @@ pub(crate) fn rect(doc: &Document, o: Option<&Object>) -> Option<[f64; 4]> {
 }
 
 pub(crate) fn page_content(doc: &Document, page_id: ObjectId, page_no: usize) -> Result<Vec<u8>, PdfError> {
-    let page = doc.get_dictionary(page_id).map_err(|_| PdfError::Damaged { page: Some(page_no), reason: "page object" })?;
+    let page =
+        doc.get_dictionary(page_id).map_err(|_| PdfError::Damaged { page: Some(page_no), reason: "page object" })?;
     let mut out = Vec::new();
     let items: Vec<&Object> = match page.get(b"Contents").ok() {
         None => vec![],
@@ -138,7 +139,8 @@ pub(crate) fn page_content(doc: &Document, page_id: ObjectId, page_no: usize) ->
     };
     for it in items {
         let b = match deref(doc, it) {
-            Object::Stream(_) => stream_bytes(doc, it).ok_or(PdfError::Damaged { page: Some(page_no), reason: "content stream cannot be decoded" })?,
+            Object::Stream(_) => stream_bytes(doc, it)
+                .ok_or(PdfError::Damaged { page: Some(page_no), reason: "content stream cannot be decoded" })?,
             Object::Null => continue,
             _ => return Err(PdfError::Damaged { page: Some(page_no), reason: "content is not a stream" }),
         };
@@ -161,13 +163,24 @@ struct Runner<'a> {
 }
 
 pub fn scan_page(doc: &Document, page_id: ObjectId, page_no: usize) -> Result<PageScan, PdfError> {
-    let page = doc.get_dictionary(page_id).map_err(|_| PdfError::Damaged { page: Some(page_no), reason: "page object" })?;
+    let page =
+        doc.get_dictionary(page_id).map_err(|_| PdfError::Damaged { page: Some(page_no), reason: "page object" })?;
     let media = rect(doc, inherited(doc, page, b"MediaBox")).unwrap_or([0.0, 0.0, 612.0, 792.0]);
     let crop = rect(doc, inherited(doc, page, b"CropBox")).unwrap_or(media);
     let resources = inherited(doc, page, b"Resources").and_then(as_dict).cloned().unwrap_or_default();
     let content = page_content(doc, page_id, page_no)?;
     let ops = parse_content(&content);
-    let mut r = Runner { doc, page_no, instances: vec![], glyphs: vec![], image_area: 0.0, image_boxes: vec![], fonts: HashMap::new(), form_stack: vec![], budget: 5_000_000 };
+    let mut r = Runner {
+        doc,
+        page_no,
+        instances: vec![],
+        glyphs: vec![],
+        image_area: 0.0,
+        image_boxes: vec![],
+        fonts: HashMap::new(),
+        form_stack: vec![],
+        budget: 5_000_000,
+    };
     r.instances.push(Instance { source: Source::Page, content, ops, parent: None, resources });
     let mut gs = GState { ctm: IDENT, text: TextState::default() };
     let (depth, in_text) = r.run(0, &mut gs)?;
@@ -218,10 +231,7 @@ impl<'a> Runner<'a> {
             self.budget -= 1;
             let n = op.name.as_slice();
             match n {
-                b"q"
-                    if stack.len() < 10_000 => {
-                        stack.push(gs.clone())
-                    }
+                b"q" if stack.len() < 10_000 => stack.push(gs.clone()),
                 b"Q" => {
                     if let Some(g) = stack.pop() {
                         *gs = g;
@@ -314,7 +324,14 @@ impl<'a> Runner<'a> {
         result.map(|_| (stack.len(), in_text))
     }
 
-    fn do_xobject(&mut self, inst: usize, op_idx: usize, res: &Dictionary, nm: &[u8], gs: &GState) -> Result<(), PdfError> {
+    fn do_xobject(
+        &mut self,
+        inst: usize,
+        op_idx: usize,
+        res: &Dictionary,
+        nm: &[u8],
+        gs: &GState,
+    ) -> Result<(), PdfError> {
         let doc = self.doc;
         let Some(xo) = dget(doc, res, b"XObject").and_then(as_dict) else { return Ok(()) };
         let Ok(r) = xo.get(nm) else { return Ok(()) };
@@ -332,21 +349,33 @@ impl<'a> Runner<'a> {
                 if self.form_stack.contains(&id) || self.form_stack.len() > 24 {
                     return Ok(()); // cycle: draw nothing more
                 }
-                let content = stream_bytes(doc, r).ok_or(PdfError::Damaged { page: Some(self.page_no), reason: "form xobject cannot be decoded" })?;
+                let content = stream_bytes(doc, r)
+                    .ok_or(PdfError::Damaged { page: Some(self.page_no), reason: "form xobject cannot be decoded" })?;
                 let m = match dget(doc, &s.dict, b"Matrix") {
                     Some(Object::Array(a)) => {
                         let v: Vec<f64> = a.iter().filter_map(|x| num(deref(doc, x))).collect();
-                        if v.len() == 6 { [v[0], v[1], v[2], v[3], v[4], v[5]] } else { IDENT }
+                        if v.len() == 6 {
+                            [v[0], v[1], v[2], v[3], v[4], v[5]]
+                        } else {
+                            IDENT
+                        }
                     }
                     _ => IDENT,
                 };
-                let resources = dget(doc, &s.dict, b"Resources").and_then(as_dict).cloned().unwrap_or_else(|| res.clone());
+                let resources =
+                    dget(doc, &s.dict, b"Resources").and_then(as_dict).cloned().unwrap_or_else(|| res.clone());
                 let ops = parse_content(&content);
                 let child = self.instances.len();
                 if child > 100_000 {
                     return Err(PdfError::Unsupported { page: self.page_no, what: "too many form xobject uses" });
                 }
-                self.instances.push(Instance { source: Source::Form(id), content, ops, parent: Some((inst, op_idx)), resources });
+                self.instances.push(Instance {
+                    source: Source::Form(id),
+                    content,
+                    ops,
+                    parent: Some((inst, op_idx)),
+                    resources,
+                });
                 let mut g = gs.clone();
                 g.ctm = mul(&m, &gs.ctm);
                 self.form_stack.push(id);
@@ -374,12 +403,18 @@ impl<'a> Runner<'a> {
         let font = gs.text.font.clone().unwrap_or_else(|| Rc::new(Font::fallback()));
         let t = &gs.text;
         let fm = [t.tfs * t.th, 0.0, 0.0, t.tfs, 0.0, t.ts];
-        let em_scale = if font.kind == super::font::FontKind::Type3 { (font.ascent - font.descent).clamp(0.1, 10.0) } else { 1.0 };
+        let em_scale =
+            if font.kind == super::font::FontKind::Type3 { (font.ascent - font.descent).clamp(0.1, 10.0) } else { 1.0 };
         for (code, off, len) in font.codes(s) {
             let w0 = font.width(code);
             let sp = if len == 1 && code == 32 { t.tw } else { 0.0 };
             let trm = mul(&fm, &mul(tm, &gs.ctm));
-            let corners = [apply(&trm, 0.0, font.descent), apply(&trm, w0, font.descent), apply(&trm, 0.0, font.ascent), apply(&trm, w0, font.ascent)];
+            let corners = [
+                apply(&trm, 0.0, font.descent),
+                apply(&trm, w0, font.descent),
+                apply(&trm, 0.0, font.ascent),
+                apply(&trm, w0, font.ascent),
+            ];
             let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
             for (x, y) in corners {
                 bb[0] = bb[0].min(x);
@@ -435,7 +470,10 @@ mod tests {
             "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
             "Contents" => cid, "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
         });
-        doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }));
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+        );
         let cat = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
         doc.trailer.set("Root", cat);
         (doc, page)

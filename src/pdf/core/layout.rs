@@ -73,12 +73,19 @@ pub fn build(index: usize, scan: &PageScan) -> PageText {
         } else {
             text.push_str(&u);
         }
-        glyphs.push(Glyph { unicode: g.unicode.clone().unwrap_or_default(), bbox: g.bbox, visible: g.visible, text_range: start..text.len() });
+        glyphs.push(Glyph {
+            unicode: g.unicode.clone().unwrap_or_default(),
+            bbox: g.bbox,
+            visible: g.visible,
+            text_range: start..text.len(),
+        });
         prev = Some(g);
     }
     let status = if unmapped > 0 {
         PageStatus::Unmapped { glyphs: unmapped }
-    } else if scan.image_area > 0.6 * (scan.width * scan.height).abs() && glyphs.iter().filter(|g| !g.text_range.is_empty()).count() < 20 {
+    } else if scan.image_area > 0.6 * (scan.width * scan.height).abs()
+        && glyphs.iter().filter(|g| !g.text_range.is_empty()).count() < 20
+    {
         PageStatus::ImageOnly
     } else {
         PageStatus::Ok

@@ -317,7 +317,11 @@ pub fn parse_content(data: &[u8]) -> Vec<Op> {
                     b"BI" => {
                         let (dict, end) = inline_image(&mut lx);
                         operands.clear();
-                        ops.push(Op { name: k, operands: vec![(Operand::Dict(dict), span.start..end)], span: span.start..end });
+                        ops.push(Op {
+                            name: k,
+                            operands: vec![(Operand::Dict(dict), span.start..end)],
+                            span: span.start..end,
+                        });
                         continue;
                     }
                     _ => {}
@@ -446,7 +450,8 @@ fn inline_image(lx: &mut Lexer) -> (Vec<(Vec<u8>, Operand)>, usize) {
     let data_start = p;
     // unfiltered image of known size: jump over the data exactly
     let get = |names: &[&[u8]]| dict.iter().find(|(k, _)| names.contains(&k.as_slice())).map(|(_, v)| v.clone());
-    let has_filter = get(&[b"F", b"Filter"]).map(|v| !matches!(v, Operand::Array(ref a) if a.is_empty())).unwrap_or(false);
+    let has_filter =
+        get(&[b"F", b"Filter"]).map(|v| !matches!(v, Operand::Array(ref a) if a.is_empty())).unwrap_or(false);
     let mut candidate = None;
     if !has_filter {
         let w = get(&[b"W", b"Width"]).and_then(|v| v.num()).unwrap_or(0.0);
@@ -567,7 +572,8 @@ mod tests {
 
     #[test]
     fn junk_does_not_panic() {
-        for data in [&b"(unterminated"[..], b"<<", b"[ 1 2", b"BI /W", b"BI ID xx", b")>}{ 1 Tj", b"/#4", b"-- 5.5. Td"] {
+        for data in [&b"(unterminated"[..], b"<<", b"[ 1 2", b"BI /W", b"BI ID xx", b")>}{ 1 Tj", b"/#4", b"-- 5.5. Td"]
+        {
             spans_cover(data);
         }
     }

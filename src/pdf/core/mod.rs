@@ -89,7 +89,9 @@ fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
         _ => return Err(PdfError::Damaged { page: None, reason: "page count differs from the page tree /Count" }),
     }
     for (i, id) in pages.iter().enumerate() {
-        let page = doc.get_dictionary(*id).map_err(|_| PdfError::Damaged { page: Some(i + 1), reason: "page object missing" })?;
+        let page = doc
+            .get_dictionary(*id)
+            .map_err(|_| PdfError::Damaged { page: Some(i + 1), reason: "page object missing" })?;
         let refs: Vec<ObjectId> = match page.get(b"Contents") {
             Ok(Object::Reference(r)) => match doc.get_object(*r) {
                 Ok(Object::Array(a)) => a.iter().filter_map(|o| o.as_reference().ok()).collect(),
@@ -155,7 +157,9 @@ pub struct Glyph {
 pub enum PageStatus {
     Ok,
     /// some glyphs have no Unicode mapping: text cannot be trusted
-    Unmapped { glyphs: usize },
+    Unmapped {
+        glyphs: usize,
+    },
     /// no text (or almost none) and images cover most of the page: a scan
     ImageOnly,
 }
@@ -260,7 +264,12 @@ pub fn redact(pdf: &LoadedPdf, pages: &[PageText], edits: &[PageEdit]) -> Result
 
 /// As `redact`; with `paint_labels` false the boxes are painted without their code or label
 /// text, for a caller that writes the labels itself in an embedded font (the bundle does).
-pub fn redact_with(pdf: &LoadedPdf, pages: &[PageText], edits: &[PageEdit], paint_labels: bool) -> Result<Redacted, PdfError> {
+pub fn redact_with(
+    pdf: &LoadedPdf,
+    pages: &[PageText],
+    edits: &[PageEdit],
+    paint_labels: bool,
+) -> Result<Redacted, PdfError> {
     let mut doc = pdf.doc.clone();
     let mut all_boxes: Vec<(usize, [f64; 4], String)> = Vec::new();
     for e in edits {
@@ -272,7 +281,8 @@ pub fn redact_with(pdf: &LoadedPdf, pages: &[PageText], edits: &[PageEdit], pain
     for (i, id) in pdf.pages.iter().enumerate() {
         guard(Some(i + 1), || {
             let scan = interp::scan_page(&pdf.doc, *id, i + 1)?;
-            let marks: Vec<Mark> = edits.iter().filter(|e| e.index == i).flat_map(|e| e.marks.iter().cloned()).collect();
+            let marks: Vec<Mark> =
+                edits.iter().filter(|e| e.index == i).flat_map(|e| e.marks.iter().cloned()).collect();
             let mut removed = vec![None; scan.glyphs.len()];
             if !marks.is_empty() {
                 let pt = pages.iter().find(|p| p.index == i).ok_or(PdfError::PageMismatch { page: i + 1 })?;
@@ -308,7 +318,9 @@ pub fn redact_with(pdf: &LoadedPdf, pages: &[PageText], edits: &[PageEdit], pain
     for (i, n) in over_images {
         if let Some(v) = verdicts.iter_mut().find(|v| v.index == i) {
             v.ok = false;
-            v.problems.push(format!("{n} removed glyphs were an invisible layer over an image: the image pixels are not redacted"));
+            v.problems.push(format!(
+                "{n} removed glyphs were an invisible layer over an image: the image pixels are not redacted"
+            ));
         }
     }
     Ok(Redacted { doc, sanitized, verdicts, boxes: all_boxes })

@@ -36,7 +36,14 @@ fn dict_has_text(entries: &[(Vec<u8>, Operand)]) -> bool {
 }
 
 /// Rebuild one text-showing op without the removed glyphs.
-fn rebuild_op(content: &[u8], op: &super::lexer::Op, glyphs: &[&RawGlyph], removed: &HashSet<usize>, gidx: &[usize], page_no: usize) -> Result<Vec<u8>, PdfError> {
+fn rebuild_op(
+    content: &[u8],
+    op: &super::lexer::Op,
+    glyphs: &[&RawGlyph],
+    removed: &HashSet<usize>,
+    gidx: &[usize],
+    page_no: usize,
+) -> Result<Vec<u8>, PdfError> {
     let mut items: Vec<Vec<u8>> = Vec::new();
     let mut cur: Vec<u8> = Vec::new();
     let mut pending: f64 = 0.0;
@@ -47,7 +54,13 @@ fn rebuild_op(content: &[u8], op: &super::lexer::Op, glyphs: &[&RawGlyph], remov
             cur.clear();
         }
     };
-    let show_elem = |k: usize, s: &[u8], items: &mut Vec<Vec<u8>>, cur: &mut Vec<u8>, pending: &mut f64, have_pending: &mut bool| -> Result<(), PdfError> {
+    let show_elem = |k: usize,
+                     s: &[u8],
+                     items: &mut Vec<Vec<u8>>,
+                     cur: &mut Vec<u8>,
+                     pending: &mut f64,
+                     have_pending: &mut bool|
+     -> Result<(), PdfError> {
         for (g, gi) in glyphs.iter().zip(gidx.iter()).filter(|(g, _)| g.elem == k) {
             let bytes = s.get(g.byte_start..g.byte_start + g.byte_len).unwrap_or(&[]);
             if removed.contains(gi) {
@@ -130,7 +143,13 @@ fn unique_name(d: Option<&Dictionary>, prefix: &str, n: &mut usize) -> Vec<u8> {
 }
 
 /// Resources dict (direct) with extra XObject entries and optionally the label font.
-fn extend_resources(doc: &Document, base: &Dictionary, xobjs: &[(Vec<u8>, ObjectId)], unused: &[Vec<u8>], label_font: Option<ObjectId>) -> Dictionary {
+fn extend_resources(
+    doc: &Document,
+    base: &Dictionary,
+    xobjs: &[(Vec<u8>, ObjectId)],
+    unused: &[Vec<u8>],
+    label_font: Option<ObjectId>,
+) -> Dictionary {
     let mut res = base.clone();
     if !xobjs.is_empty() {
         let mut xd = res.get(b"XObject").ok().map(|o| deref(doc, o)).and_then(as_dict).cloned().unwrap_or_default();
@@ -152,10 +171,17 @@ fn extend_resources(doc: &Document, base: &Dictionary, xobjs: &[(Vec<u8>, Object
 
 /// XObject names whose every `Do` was redirected to a copy (so the original can be pruned).
 fn unused_names(inst: &super::interp::Instance, replaced_ops: &[usize]) -> Vec<Vec<u8>> {
-    let mut names: Vec<Vec<u8>> = replaced_ops.iter().filter_map(|i| inst.ops[*i].name_operand().map(|n| n.to_vec())).collect();
+    let mut names: Vec<Vec<u8>> =
+        replaced_ops.iter().filter_map(|i| inst.ops[*i].name_operand().map(|n| n.to_vec())).collect();
     names.sort();
     names.dedup();
-    names.retain(|nm| !inst.ops.iter().enumerate().any(|(i, op)| op.is("Do") && !replaced_ops.contains(&i) && op.name_operand() == Some(nm.as_slice())));
+    names.retain(|nm| {
+        !inst
+            .ops
+            .iter()
+            .enumerate()
+            .any(|(i, op)| op.is("Do") && !replaced_ops.contains(&i) && op.name_operand() == Some(nm.as_slice()))
+    });
     names
 }
 
@@ -300,7 +326,10 @@ pub fn rewrite_page(
             }
             let content = apply_edits(&inst.content, &mut edits[i]);
             let unused = unused_names(inst, &replaced[i]);
-            dict.set("Resources", Object::Dictionary(extend_resources(doc, &inst.resources, &extra_x[i], &unused, None)));
+            dict.set(
+                "Resources",
+                Object::Dictionary(extend_resources(doc, &inst.resources, &extra_x[i], &unused, None)),
+            );
             let new_id = doc.add_object(Object::Stream(Stream::new(dict, content)));
             let (p, do_op) = inst.parent.expect("form has parent");
             let pres = &scan.instances[p].resources;

@@ -20,7 +20,9 @@ pub fn sanitize(doc: &mut Document, earlier_revisions: bool) -> Sanitized {
         let names_kinds: Vec<&'static str> = {
             let mut v = vec![];
             if let Ok(cat) = doc.get_dictionary(cid) {
-                if let Some(names) = cat.get(b"Names").ok().map(|o| super::font::deref(doc, o)).and_then(super::font::as_dict) {
+                if let Some(names) =
+                    cat.get(b"Names").ok().map(|o| super::font::deref(doc, o)).and_then(super::font::as_dict)
+                {
                     for (k, _) in names.iter() {
                         v.push(match k.as_slice() {
                             b"EmbeddedFiles" => "embedded-files",
@@ -59,11 +61,19 @@ pub fn sanitize(doc: &mut Document, earlier_revisions: bool) -> Sanitized {
             ];
             for (k, kind) in table {
                 if cat.remove(k).is_some()
-                    && (*k != b"Names" || !kinds.iter().any(|x| ["embedded-files", "javascript", "named-destinations"].contains(x))) {
-                        kinds.insert(kind);
-                    }
+                    && (*k != b"Names"
+                        || !kinds.iter().any(|x| ["embedded-files", "javascript", "named-destinations"].contains(x)))
+                {
+                    kinds.insert(kind);
+                }
             }
-            if cat.get(b"PageMode").ok().and_then(|o| o.as_name().ok()).map(|n| n == b"UseOutlines" || n == b"UseAttachments" || n == b"UseOC").unwrap_or(false) {
+            if cat
+                .get(b"PageMode")
+                .ok()
+                .and_then(|o| o.as_name().ok())
+                .map(|n| n == b"UseOutlines" || n == b"UseAttachments" || n == b"UseOC")
+                .unwrap_or(false)
+            {
                 cat.remove(b"PageMode");
             }
         }

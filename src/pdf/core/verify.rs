@@ -30,14 +30,19 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
         Err(e) => {
             return original
                 .iter()
-                .map(|p| PageVerdict { index: p.index, ok: false, problems: vec![format!("redacted document unreadable: {}", kind_of(&e))] })
+                .map(|p| PageVerdict {
+                    index: p.index,
+                    ok: false,
+                    problems: vec![format!("redacted document unreadable: {}", kind_of(&e))],
+                })
                 .collect()
         }
     };
     let mut out = Vec::new();
     for orig in original {
         let mut problems = Vec::new();
-        let marks: Vec<super::Mark> = edits.iter().filter(|e| e.index == orig.index).flat_map(|e| e.marks.iter().cloned()).collect();
+        let marks: Vec<super::Mark> =
+            edits.iter().filter(|e| e.index == orig.index).flat_map(|e| e.marks.iter().cloned()).collect();
         let Some(pid) = loaded.pages.get(orig.index) else {
             out.push(PageVerdict { index: orig.index, ok: false, problems: vec!["page missing".into()] });
             continue;
@@ -45,7 +50,11 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
         let red = match read_doc(&loaded.doc, std::slice::from_ref(pid)) {
             Ok(mut v) => v.remove(0),
             Err(e) => {
-                out.push(PageVerdict { index: orig.index, ok: false, problems: vec![format!("page unreadable: {}", kind_of(&e))] });
+                out.push(PageVerdict {
+                    index: orig.index,
+                    ok: false,
+                    problems: vec![format!("page unreadable: {}", kind_of(&e))],
+                });
                 continue;
             }
         };
@@ -125,14 +134,17 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
         }
         // 3. kept glyphs in the same places (same order; label glyphs come last)
         let removed = removed_glyphs(orig, &marks);
-        let kept: Vec<&super::Glyph> = orig.glyphs.iter().zip(&removed).filter(|(_, r)| r.is_none()).map(|(g, _)| g).collect();
+        let kept: Vec<&super::Glyph> =
+            orig.glyphs.iter().zip(&removed).filter(|(_, r)| r.is_none()).map(|(g, _)| g).collect();
         if red.glyphs.len() < kept.len() {
             problems.push(format!("{} glyphs lost", kept.len() - red.glyphs.len()));
         } else {
             let moved = kept
                 .iter()
                 .zip(&red.glyphs)
-                .filter(|(a, b)| a.unicode != b.unicode || a.bbox.iter().zip(b.bbox.iter()).any(|(x, y)| (x - y).abs() > 0.5))
+                .filter(|(a, b)| {
+                    a.unicode != b.unicode || a.bbox.iter().zip(b.bbox.iter()).any(|(x, y)| (x - y).abs() > 0.5)
+                })
                 .count();
             if moved > 0 {
                 problems.push(format!("{moved} glyphs moved or changed"));

@@ -36,8 +36,8 @@ impl Font {
     /// The shared, lazily parsed font.
     pub(crate) fn get() -> Result<&'static Font, String> {
         FONT.get_or_init(|| {
-            let face = ttf_parser::Face::parse(FONT_DATA, 0)
-                .map_err(|e| format!("embedded font cannot be parsed: {e}"))?;
+            let face =
+                ttf_parser::Face::parse(FONT_DATA, 0).map_err(|e| format!("embedded font cannot be parsed: {e}"))?;
             let upem = face.units_per_em() as f32;
             let fallback = face.glyph_index('?').map(|g| g.0).unwrap_or(0);
             let mut font = Font { face, upem, fallback, fast: Vec::new() };
@@ -171,8 +171,7 @@ pub(crate) fn write_font(
 ) -> Result<Subset, String> {
     let gids: Vec<u16> = usage.glyphs.keys().copied().collect();
     let remapper = subsetter::GlyphRemapper::new_from_glyphs_sorted(&gids);
-    let program = subsetter::subset(FONT_DATA, 0, &remapper)
-        .map_err(|e| format!("font subsetting failed: {e:?}"))?;
+    let program = subsetter::subset(FONT_DATA, 0, &remapper).map_err(|e| format!("font subsetting failed: {e:?}"))?;
     let mut map = BTreeMap::new();
     for &g in &gids {
         if let Some(n) = remapper.get(g) {
@@ -194,11 +193,7 @@ pub(crate) fn write_font(
     let cmap_ref = next.bump();
     let file_ref = next.bump();
 
-    let system_info = SystemInfo {
-        registry: Str(b"Adobe"),
-        ordering: Str(b"Identity"),
-        supplement: 0,
-    };
+    let system_info = SystemInfo { registry: Str(b"Adobe"), ordering: Str(b"Identity"), supplement: 0 };
 
     pdf.type0_font(type0)
         .base_font(Name(base_font.as_bytes()))
@@ -215,10 +210,7 @@ pub(crate) fn write_font(
         .font_descriptor(desc_ref)
         .default_width(0.0)
         .cid_to_gid_map_predefined(Name(b"Identity"));
-    let widths: Vec<f32> = remapper
-        .remapped_gids()
-        .map(|old| font.advance_milli(old).round())
-        .collect();
+    let widths: Vec<f32> = remapper.remapped_gids().map(|old| font.advance_milli(old).round()).collect();
     cid_font.widths().consecutive(0, widths);
     cid_font.finish();
 
@@ -227,12 +219,7 @@ pub(crate) fn write_font(
     pdf.font_descriptor(desc_ref)
         .name(Name(base_font.as_bytes()))
         .flags(FontFlags::SYMBOLIC)
-        .bbox(Rect::new(
-            bbox.x_min as f32 * s,
-            bbox.y_min as f32 * s,
-            bbox.x_max as f32 * s,
-            bbox.y_max as f32 * s,
-        ))
+        .bbox(Rect::new(bbox.x_min as f32 * s, bbox.y_min as f32 * s, bbox.x_max as f32 * s, bbox.y_max as f32 * s))
         .italic_angle(0.0)
         .ascent((font.ascender() * 1000.0).round())
         .descent((font.descender() * 1000.0).round())

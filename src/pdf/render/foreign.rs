@@ -75,15 +75,17 @@ fn rect(doc: &Document, o: &Object) -> Option<[f32; 4]> {
 
 pub(crate) fn geometry(doc: &Document, page: ObjectId) -> Result<Geometry, String> {
     doc.get_dictionary(page).map_err(|e| format!("page {page:?}: {e}"))?;
-    let media = inherited(doc, page, b"MediaBox")
-        .and_then(|o| rect(doc, o))
-        .unwrap_or([0.0, 0.0, 612.0, 792.0]);
+    let media = inherited(doc, page, b"MediaBox").and_then(|o| rect(doc, o)).unwrap_or([0.0, 0.0, 612.0, 792.0]);
     let crop = inherited(doc, page, b"CropBox").and_then(|o| rect(doc, o));
     // visible area: CropBox clipped to MediaBox
     let b = match crop {
         Some(c) => {
             let r = [c[0].max(media[0]), c[1].max(media[1]), c[2].min(media[2]), c[3].min(media[3])];
-            if r[2] - r[0] > 1.0 && r[3] - r[1] > 1.0 { r } else { media }
+            if r[2] - r[0] > 1.0 && r[3] - r[1] > 1.0 {
+                r
+            } else {
+                media
+            }
         }
         None => media,
     };
@@ -150,9 +152,8 @@ impl Copier {
         if let Some(r) = self.pages.get(&key) {
             return Ok(*r);
         }
-        let content = doc
-            .get_page_content_with_limit(page, MAX_CONTENT)
-            .map_err(|e| format!("page {page:?} content: {e}"))?;
+        let content =
+            doc.get_page_content_with_limit(page, MAX_CONTENT).map_err(|e| format!("page {page:?} content: {e}"))?;
         let data = deflate(&content);
         let xref = next.bump();
         let resources = inherited(doc, page, b"Resources").cloned();

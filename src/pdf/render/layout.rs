@@ -28,11 +28,39 @@ const DATE_COL: f32 = 74.0;
 
 #[derive(Clone, Debug)]
 pub(crate) enum Item {
-    Text { x: f32, y: f32, size: f32, gray: f32, bold: bool, text: String },
-    Rect { x: f32, y: f32, w: f32, h: f32, fill: Option<f32>, stroke: Option<(f32, f32)> },
-    Line { x1: f32, y1: f32, x2: f32, y2: f32, gray: f32, width: f32, dotted: bool },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        gray: f32,
+        bold: bool,
+        text: String,
+    },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        fill: Option<f32>,
+        stroke: Option<(f32, f32)>,
+    },
+    Line {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        gray: f32,
+        width: f32,
+        dotted: bool,
+    },
     /// Page label of `anchor`, right-aligned at `x_right` (resolved later).
-    Label { x_right: f32, y: f32, size: f32, gray: f32, anchor: String },
+    Label {
+        x_right: f32,
+        y: f32,
+        size: f32,
+        gray: f32,
+        anchor: String,
+    },
 }
 
 pub(crate) enum PageKind {
@@ -243,7 +271,8 @@ impl Ctx<'_> {
             match seg {
                 Seg::Mark { text, light, w } => {
                     if *w > max + 0.01 {
-                        self.warnings.push(format!("a redaction mark ({text}) is wider than the line and was shortened to fit"));
+                        self.warnings
+                            .push(format!("a redaction mark ({text}) is wider than the line and was shortened to fit"));
                     }
                     let w = w.min(max);
                     if !cur.segs.is_empty() && cur.width + w > max + 0.01 {
@@ -455,7 +484,15 @@ impl Flow<'_, '_> {
                 if level == 1 {
                     // hairline under top-level headings
                     let y = self.y - 3.0;
-                    self.push(Item::Line { x1: MARGIN_X, y1: y, x2: PAGE_W - MARGIN_X, y2: y, gray: 0.78, width: 0.6, dotted: false });
+                    self.push(Item::Line {
+                        x1: MARGIN_X,
+                        y1: y,
+                        x2: PAGE_W - MARGIN_X,
+                        y2: y,
+                        gray: 0.78,
+                        width: 0.6,
+                        dotted: false,
+                    });
                     self.y -= 4.0;
                 }
                 self.y -= after;
@@ -478,12 +515,7 @@ impl Flow<'_, '_> {
             Block::Meta { pairs } => {
                 let size = 9.0;
                 let lh = size * 1.4;
-                let key_w = pairs
-                    .iter()
-                    .map(|(k, _)| self.ctx.w(k, size))
-                    .fold(0.0f32, f32::max)
-                    .min(120.0)
-                    + 12.0;
+                let key_w = pairs.iter().map(|(k, _)| self.ctx.w(k, size)).fold(0.0f32, f32::max).min(120.0) + 12.0;
                 self.gap(1.0);
                 for (k, v) in pairs {
                     let key = self.ctx.clean(k);
@@ -519,7 +551,14 @@ impl Flow<'_, '_> {
                 self.gap(4.0);
                 self.ensure(h);
                 let top = self.y;
-                self.push(Item::Rect { x: MARGIN_X, y: top - h, w: cw, h, fill: Some(0.94), stroke: Some((0.72, 0.6)) });
+                self.push(Item::Rect {
+                    x: MARGIN_X,
+                    y: top - h,
+                    w: cw,
+                    h,
+                    fill: Some(0.94),
+                    stroke: Some((0.72, 0.6)),
+                });
                 // left accent bar
                 self.push(Item::Rect { x: MARGIN_X, y: top - h, w: 3.0, h, fill: Some(0.55), stroke: None });
                 self.y -= pad;
@@ -553,7 +592,15 @@ impl Flow<'_, '_> {
                 let lx1 = title_x + line.width + 5.0;
                 let lx2 = label_right - LABEL_COL + 2.0;
                 if lx2 > lx1 {
-                    self.push(Item::Line { x1: lx1, y1: base + 0.5, x2: lx2, y2: base + 0.5, gray: 0.6, width: 0.9, dotted: true });
+                    self.push(Item::Line {
+                        x1: lx1,
+                        y1: base + 0.5,
+                        x2: lx2,
+                        y2: base + 0.5,
+                        gray: 0.6,
+                        width: 0.9,
+                        dotted: true,
+                    });
                 }
                 self.push(Item::Label { x_right: label_right, y: base, size, gray: INK, anchor: target.clone() });
                 let rect = [MARGIN_X - 2.0, top - lh, label_right + 2.0, top];
@@ -566,7 +613,15 @@ impl Flow<'_, '_> {
                 self.gap(8.0);
                 self.ensure(1.0);
                 let y = self.y;
-                self.push(Item::Line { x1: MARGIN_X, y1: y, x2: PAGE_W - MARGIN_X, y2: y, gray: 0.8, width: 0.5, dotted: false });
+                self.push(Item::Line {
+                    x1: MARGIN_X,
+                    y1: y,
+                    x2: PAGE_W - MARGIN_X,
+                    y2: y,
+                    gray: 0.8,
+                    width: 0.5,
+                    dotted: false,
+                });
                 self.y -= 12.0;
             }
             Block::Spacer(h) => {
@@ -658,7 +713,8 @@ impl Flow<'_, '_> {
             return;
         }
         let cw = self.content_width();
-        let mut fr: Vec<f32> = (0..n).map(|i| widths.get(i).copied().filter(|w| w.is_finite() && *w > 0.0).unwrap_or(0.0)).collect();
+        let mut fr: Vec<f32> =
+            (0..n).map(|i| widths.get(i).copied().filter(|w| w.is_finite() && *w > 0.0).unwrap_or(0.0)).collect();
         if fr.iter().any(|w| *w <= 0.0) {
             fr = vec![1.0; n];
         }
@@ -697,7 +753,15 @@ impl Flow<'_, '_> {
                 }
                 x += cols[i];
             }
-            fl.push(Item::Line { x1: MARGIN_X, y1: top - h, x2: MARGIN_X + cw, y2: top - h, gray: if bold { 0.55 } else { 0.85 }, width: if bold { 0.8 } else { 0.4 }, dotted: false });
+            fl.push(Item::Line {
+                x1: MARGIN_X,
+                y1: top - h,
+                x2: MARGIN_X + cw,
+                y2: top - h,
+                gray: if bold { 0.55 } else { 0.85 },
+                width: if bold { 0.8 } else { 0.4 },
+                dotted: false,
+            });
             fl.y = top - h;
         };
 
@@ -715,7 +779,9 @@ impl Flow<'_, '_> {
                 self.new_page();
                 draw_row(self, &head, head_h, true, Some(0.9));
                 if !self.fits(h) {
-                    self.ctx.warnings.push(format!("table row {} is taller than a page and runs into the bottom margin", ri + 1));
+                    self.ctx
+                        .warnings
+                        .push(format!("table row {} is taller than a page and runs into the bottom margin", ri + 1));
                 }
             }
             let shade = if ri % 2 == 1 { Some(0.965) } else { None };
@@ -747,7 +813,14 @@ fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<Item> {
                 if s.trim().is_empty() {
                     continue;
                 }
-                out.push(Item::Text { x: x0 + dx, y: base, size: st.size, gray: st.gray, bold: *bold || st.bold, text: s.clone() });
+                out.push(Item::Text {
+                    x: x0 + dx,
+                    y: base,
+                    size: st.size,
+                    gray: st.gray,
+                    bold: *bold || st.bold,
+                    text: s.clone(),
+                });
             }
             Seg::Mark { text, light, w } => {
                 let size = st.size;
@@ -784,11 +857,23 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
         let first_page = out.pages.len();
         let part_idx = out.outline.len();
         if let Some(t) = &part.outline {
-            out.outline.push(OutlineEntry { level: 0, title: t.clone(), page: first_page, top: PAGE_H, part_start: true });
+            out.outline.push(OutlineEntry {
+                level: 0,
+                title: t.clone(),
+                page: first_page,
+                top: PAGE_H,
+                part_start: true,
+            });
         }
         match &part.content {
             PartContent::Flow(blocks) => {
-                let mut fl = Flow { ctx: Ctx { font, missing: std::mem::take(&mut missing), warnings: Vec::new() }, out: &mut out, part: pi, y: BODY_TOP, fresh: true };
+                let mut fl = Flow {
+                    ctx: Ctx { font, missing: std::mem::take(&mut missing), warnings: Vec::new() },
+                    out: &mut out,
+                    part: pi,
+                    y: BODY_TOP,
+                    fresh: true,
+                };
                 fl.new_page();
                 for (i, b) in blocks.iter().enumerate() {
                     fl.block(b, blocks.get(i + 1))?;
@@ -808,9 +893,22 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
                         out.anchor_order.push(a.clone());
                     }
                     if let Some(t) = &fp.outline {
-                        out.outline.push(OutlineEntry { level: 2, title: t.clone(), page: idx, top: geo.height, part_start: false });
+                        out.outline.push(OutlineEntry {
+                            level: 2,
+                            title: t.clone(),
+                            page: idx,
+                            top: geo.height,
+                            part_start: false,
+                        });
                     }
-                    out.pages.push(Page { part: pi, width: geo.width, height: geo.height, kind: PageKind::Foreign { fp: fp.clone(), geo }, items: Vec::new(), links: Vec::new() });
+                    out.pages.push(Page {
+                        part: pi,
+                        width: geo.width,
+                        height: geo.height,
+                        kind: PageKind::Foreign { fp: fp.clone(), geo },
+                        items: Vec::new(),
+                        links: Vec::new(),
+                    });
                 }
             }
         }

@@ -45,7 +45,8 @@ fn first_page(d: &Arc<lopdf::Document>) -> lopdf::ObjectId {
     *d.get_pages().get(&1).expect("fixture has a page")
 }
 
-const RECORD_TYPES: &[&str] = &["Case note", "Home visit", "Strategy discussion", "Email", "Supervision note", "Phone call", "Assessment"];
+const RECORD_TYPES: &[&str] =
+    &["Case note", "Home visit", "Strategy discussion", "Email", "Supervision note", "Phone call", "Assessment"];
 
 fn record_text(i: usize) -> Vec<Run> {
     let mut runs = vec![t(&format!(
@@ -106,21 +107,42 @@ pub(crate) fn sample_doc() -> Doc {
         } else {
             vec![t(&format!("{}: record {i}", RECORD_TYPES[i % RECORD_TYPES.len()]))]
         };
-        index.push(Block::IndexEntry { runs: title, date: format!("{:02}/0{}/2025", i, 1 + i % 9), target: format!("rec-{i}") });
+        index.push(Block::IndexEntry {
+            runs: title,
+            date: format!("{:02}/0{}/2025", i, 1 + i % 9),
+            target: format!("rec-{i}"),
+        });
     }
-    index.push(Block::IndexEntry { runs: vec![t("Police protection notification (attachment)")], date: "14/03/2025".into(), target: "att-ppn".into() });
+    index.push(Block::IndexEntry {
+        runs: vec![t("Police protection notification (attachment)")],
+        date: "14/03/2025".into(),
+        target: "att-ppn".into(),
+    });
 
     let mut records = Vec::new();
     for i in 1..=40usize {
         if i == 1 || i == 21 {
             let y = if i == 1 { "2024" } else { "2025" };
-            records.push(Block::Heading { level: 1, text: vec![t(&format!("Records from {y}"))], anchor: None, outline: Some(format!("Records from {y}")) });
+            records.push(Block::Heading {
+                level: 1,
+                text: vec![t(&format!("Records from {y}"))],
+                anchor: None,
+                outline: Some(format!("Records from {y}")),
+            });
         }
         let kind = RECORD_TYPES[i % RECORD_TYPES.len()];
         let heading = format!("{kind}: record {i}");
-        records.push(Block::Heading { level: 2, text: vec![t(&heading)], anchor: Some(format!("rec-{i}")), outline: Some(heading.clone()) });
+        records.push(Block::Heading {
+            level: 2,
+            text: vec![t(&heading)],
+            anchor: Some(format!("rec-{i}")),
+            outline: Some(heading.clone()),
+        });
         if i % 9 == 0 {
-            records.push(Block::Placeholder { text: "This record has been withheld because it contains information about other people.".into(), code: "TP".into() });
+            records.push(Block::Placeholder {
+                text: "This record has been withheld because it contains information about other people.".into(),
+                code: "TP".into(),
+            });
             continue;
         }
         records.push(Block::Meta {
@@ -142,8 +164,20 @@ pub(crate) fn sample_doc() -> Doc {
     }
 
     let attachments = vec![
-        ForeignPage { page: first_page(&ppn), doc: ppn.clone(), anchor: Some("att-ppn".into()), outline: Some("Police protection notification".into()), overlays: vec![] },
-        ForeignPage { page: first_page(&school), doc: school.clone(), anchor: Some("att-school".into()), outline: Some("School report".into()), overlays: vec![] },
+        ForeignPage {
+            page: first_page(&ppn),
+            doc: ppn.clone(),
+            anchor: Some("att-ppn".into()),
+            outline: Some("Police protection notification".into()),
+            overlays: vec![],
+        },
+        ForeignPage {
+            page: first_page(&school),
+            doc: school.clone(),
+            anchor: Some("att-school".into()),
+            outline: Some("School report".into()),
+            overlays: vec![],
+        },
     ];
 
     let mut rows = Vec::new();
@@ -160,21 +194,45 @@ pub(crate) fn sample_doc() -> Doc {
         ]);
     }
     let schedule = vec![
-        Block::Heading { level: 1, text: vec![t("Schedule of redactions")], anchor: Some("schedule".into()), outline: None },
+        Block::Heading {
+            level: 1,
+            text: vec![t("Schedule of redactions")],
+            anchor: Some("schedule".into()),
+            outline: None,
+        },
         Block::Para { runs: vec![t("Every redaction in this bundle is listed below with the reason for it.")] },
-        Block::Table { header: vec!["Page".into(), "Record".into(), "Code".into(), "Reason".into()], rows, widths: vec![0.1, 0.15, 0.1, 0.65] },
+        Block::Table {
+            header: vec!["Page".into(), "Record".into(), "Code".into(), "Reason".into()],
+            rows,
+            widths: vec![0.1, 0.15, 0.1, 0.65],
+        },
     ];
 
     let glossary = vec![
         Block::Heading { level: 1, text: vec![t("Glossary")], anchor: None, outline: None },
-        Block::Heading { level: 3, text: vec![t("Codes used for removed information")], anchor: None, outline: Some("Codes".into()) },
+        Block::Heading {
+            level: 3,
+            text: vec![t("Codes used for removed information")],
+            anchor: None,
+            outline: Some("Codes".into()),
+        },
         Block::Para { runs: vec![mark("TP", None, "xx"), t("  Information about another person (third party).")] },
         Block::Para { runs: vec![mark("3P", None, "xx"), t("  Information given by a professional in confidence.")] },
         Block::Para { runs: vec![mark("LPP", None, "xx"), t("  Legal advice (legal professional privilege).")] },
         Block::Rule,
         Block::Heading { level: 3, text: vec![t("Words used in the records")], anchor: None, outline: None },
-        Block::Para { runs: vec![b("Strategy discussion"), t(" – a meeting between professionals to decide whether to make enquiries about a child's safety.")] },
-        Block::Para { runs: vec![b("Chronology"), t(" – a list of important events in date order. Ünïcødé check: café, naïve, “quotes”, €, Ł, Ω.")] },
+        Block::Para {
+            runs: vec![
+                b("Strategy discussion"),
+                t(" – a meeting between professionals to decide whether to make enquiries about a child's safety."),
+            ],
+        },
+        Block::Para {
+            runs: vec![
+                b("Chronology"),
+                t(" – a list of important events in date order. Ünïcødé check: café, naïve, “quotes”, €, Ł, Ω."),
+            ],
+        },
     ];
 
     Doc {
@@ -187,9 +245,21 @@ pub(crate) fn sample_doc() -> Doc {
         parts: vec![
             Part { label: LabelStyle::Arabic, outline: Some("Cover letter".into()), content: PartContent::Flow(cover) },
             Part { label: LabelStyle::Arabic, outline: Some("Index".into()), content: PartContent::Flow(index) },
-            Part { label: LabelStyle::Court { letter: 'A' }, outline: Some("Case records".into()), content: PartContent::Flow(records) },
-            Part { label: LabelStyle::Court { letter: 'B' }, outline: Some("Attachments".into()), content: PartContent::Foreign(attachments) },
-            Part { label: LabelStyle::Arabic, outline: Some("Schedule of redactions".into()), content: PartContent::Flow(schedule) },
+            Part {
+                label: LabelStyle::Court { letter: 'A' },
+                outline: Some("Case records".into()),
+                content: PartContent::Flow(records),
+            },
+            Part {
+                label: LabelStyle::Court { letter: 'B' },
+                outline: Some("Attachments".into()),
+                content: PartContent::Foreign(attachments),
+            },
+            Part {
+                label: LabelStyle::Arabic,
+                outline: Some("Schedule of redactions".into()),
+                content: PartContent::Flow(schedule),
+            },
             Part { label: LabelStyle::Arabic, outline: Some("Glossary".into()), content: PartContent::Flow(glossary) },
         ],
     }
@@ -197,7 +267,9 @@ pub(crate) fn sample_doc() -> Doc {
 
 fn tool(name: &str, args: &[&str]) -> std::process::Output {
     let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!("required external tool `{name}` could not be run ({e}); install it (poppler-utils / qpdf / mupdf-tools)")
+        panic!(
+            "required external tool `{name}` could not be run ({e}); install it (poppler-utils / qpdf / mupdf-tools)"
+        )
     });
     out
 }
@@ -262,11 +334,19 @@ fn deterministic_bytes() {
 fn unknown_and_duplicate_anchors_are_errors() {
     let mut doc = sample_doc();
     doc.parts.truncate(2);
-    doc.parts[1].content = PartContent::Flow(vec![Block::IndexEntry { runs: vec![t("x")], date: "d".into(), target: "nowhere".into() }]);
+    doc.parts[1].content =
+        PartContent::Flow(vec![Block::IndexEntry { runs: vec![t("x")], date: "d".into(), target: "nowhere".into() }]);
     assert_eq!(render(&doc).unwrap_err(), RenderError::UnknownAnchor("nowhere".into()));
 
     let h = |a: &str| Block::Heading { level: 2, text: vec![t("H")], anchor: Some(a.into()), outline: None };
-    let doc = Doc { parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Flow(vec![h("x"), h("x")]) }], ..sample_doc() };
+    let doc = Doc {
+        parts: vec![Part {
+            label: LabelStyle::Arabic,
+            outline: None,
+            content: PartContent::Flow(vec![h("x"), h("x")]),
+        }],
+        ..sample_doc()
+    };
     assert_eq!(render(&doc).unwrap_err(), RenderError::DuplicateAnchor("x".into()));
 
     let doc = Doc { parts: vec![], ..sample_doc() };
@@ -353,7 +433,10 @@ fn sample_bundle_checks_with_real_tools() {
     }
     let ours: Vec<&&str> = font_lines.iter().filter(|l| l.contains("+DejaVuSans")).collect();
     assert_eq!(ours.len(), 1, "{fonts}");
-    assert!(ours[0].contains("CID TrueType") && ours[0].contains("Identity-H") && ours[0].contains("yes yes yes"), "{fonts}");
+    assert!(
+        ours[0].contains("CID TrueType") && ours[0].contains("Identity-H") && ours[0].contains("yes yes yes"),
+        "{fonts}"
+    );
     assert!(fonts.contains("LiberationSerif"), "foreign fonts missing: {fonts}");
 
     // text
@@ -371,11 +454,27 @@ fn sample_bundle_checks_with_real_tools() {
         let h = format!("{kind}: record {i}");
         assert!(text.contains(&h), "heading {h:?} missing");
     }
-    for h in ["Your subject access request", "Index of records", "Records from 2024", "Records from 2025", "Schedule of redactions", "Glossary", "Manager's comments"] {
+    for h in [
+        "Your subject access request",
+        "Index of records",
+        "Records from 2024",
+        "Records from 2025",
+        "Schedule of redactions",
+        "Glossary",
+        "Manager's comments",
+    ] {
         assert!(text.contains(h), "heading {h:?} missing");
     }
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for s in ["[your brother]", "[a health professional]", "TP", "LPP", "3P", "[TP] This record has been withheld", "Ünïcødé check: café, naïve, “quotes”, €, Ł, Ω."] {
+    for s in [
+        "[your brother]",
+        "[a health professional]",
+        "TP",
+        "LPP",
+        "3P",
+        "[TP] This record has been withheld",
+        "Ünïcødé check: café, naïve, “quotes”, €, Ł, Ω.",
+    ] {
         assert!(flat.contains(s), "{s:?} missing from text");
     }
     // the foreign pages' own text survives
@@ -407,7 +506,18 @@ fn sample_bundle_checks_with_real_tools() {
     // outline (mutool)
     let outline = tool_ok("mutool", &["show", pdf_s, "outline"]);
     println!("{outline}");
-    for e in ["Cover letter", "Index", "Case records", "Records from 2024", "Attachments", "Police protection notification", "School report", "Schedule of redactions", "Glossary", "Codes"] {
+    for e in [
+        "Cover letter",
+        "Index",
+        "Case records",
+        "Records from 2024",
+        "Attachments",
+        "Police protection notification",
+        "School report",
+        "Schedule of redactions",
+        "Glossary",
+        "Codes",
+    ] {
         assert!(outline.contains(e), "outline lacks {e:?}:\n{outline}");
     }
     let depth = |title: &str| -> usize {
@@ -423,11 +533,8 @@ fn sample_bundle_checks_with_real_tools() {
     let out = lopdf::Document::load_mem(&r.bytes).expect("lopdf reads our output");
     let page_ids: Vec<lopdf::ObjectId> = out.get_pages().values().copied().collect();
     assert_eq!(page_ids.len(), n);
-    let anchor_page: std::collections::HashMap<String, usize> = r
-        .anchors
-        .iter()
-        .map(|(a, l)| (a.clone(), label_index(&r, &doc, l)))
-        .collect();
+    let anchor_page: std::collections::HashMap<String, usize> =
+        r.anchors.iter().map(|(a, l)| (a.clone(), label_index(&r, &doc, l))).collect();
     let mut links = Vec::new();
     for (pi, pid) in page_ids.iter().enumerate() {
         let page = out.get_dictionary(*pid).unwrap();
@@ -456,7 +563,12 @@ fn sample_bundle_checks_with_real_tools() {
 
     // document information
     let info = tool_ok("pdfinfo", &[pdf_s]);
-    for s in ["Title:           Subject access request SAR-2026-0147", "Author:          Northbrook Council", "Creator:         disclose", "CreationDate:    Fri Nov 20 09:30:00 2026 UTC"] {
+    for s in [
+        "Title:           Subject access request SAR-2026-0147",
+        "Author:          Northbrook Council",
+        "Creator:         disclose",
+        "CreationDate:    Fri Nov 20 09:30:00 2026 UTC",
+    ] {
         assert!(info.contains(s), "pdfinfo lacks {s:?}:\n{info}");
     }
     let cat = out.catalog().unwrap();
@@ -467,13 +579,47 @@ fn sample_bundle_checks_with_real_tools() {
     let prev = preview_dir();
     let rec_page = anchor_page["rec-4"] + 1;
     let att_page = anchor_page["att-ppn"] + 1;
-    for (p, name) in [(1, "page-01-cover"), (2, "page-02-index"), (rec_page, "page-record"), (att_page, "page-foreign"), (n, "page-last")] {
+    for (p, name) in [
+        (1, "page-01-cover"),
+        (2, "page-02-index"),
+        (rec_page, "page-record"),
+        (att_page, "page-foreign"),
+        (n, "page-last"),
+    ] {
         let stem = prev.join(name);
-        tool_ok("pdftoppm", &["-r", "60", "-png", "-singlefile", "-f", &p.to_string(), "-l", &p.to_string(), pdf_s, stem.to_str().unwrap()]);
+        tool_ok(
+            "pdftoppm",
+            &[
+                "-r",
+                "60",
+                "-png",
+                "-singlefile",
+                "-f",
+                &p.to_string(),
+                "-l",
+                &p.to_string(),
+                pdf_s,
+                stem.to_str().unwrap(),
+            ],
+        );
     }
     let table_page = anchor_page["schedule"] + 2;
     let stem = prev.join("page-table-continued");
-    tool_ok("pdftoppm", &["-r", "60", "-png", "-singlefile", "-f", &table_page.to_string(), "-l", &table_page.to_string(), pdf_s, stem.to_str().unwrap()]);
+    tool_ok(
+        "pdftoppm",
+        &[
+            "-r",
+            "60",
+            "-png",
+            "-singlefile",
+            "-f",
+            &table_page.to_string(),
+            "-l",
+            &table_page.to_string(),
+            pdf_s,
+            stem.to_str().unwrap(),
+        ],
+    );
 }
 
 /// Footer text expected on every page (recomputed independently).
@@ -521,11 +667,25 @@ fn foreign_rotation_dedup_and_court_numbering() {
     let pid = first_page(&school);
     rotated.get_dictionary_mut(pid).unwrap().set("Rotate", 90);
     let rotated = Arc::new(rotated);
-    let fp = |d: &Arc<lopdf::Document>, a: Option<&str>| ForeignPage { page: first_page(d), doc: d.clone(), anchor: a.map(|s| s.to_string()), outline: a.map(|s| s.to_string()), overlays: vec![] };
+    let fp = |d: &Arc<lopdf::Document>, a: Option<&str>| ForeignPage {
+        page: first_page(d),
+        doc: d.clone(),
+        anchor: a.map(|s| s.to_string()),
+        outline: a.map(|s| s.to_string()),
+        overlays: vec![],
+    };
     let doc = Doc {
         parts: vec![
-            Part { label: LabelStyle::Court { letter: 'C' }, outline: Some("One".into()), content: PartContent::Flow(vec![Block::Para { runs: vec![t("first")] }]) },
-            Part { label: LabelStyle::Court { letter: 'C' }, outline: None, content: PartContent::Foreign(vec![fp(&rotated, Some("rot")), fp(&ppn, Some("p1")), fp(&ppn, None)]) },
+            Part {
+                label: LabelStyle::Court { letter: 'C' },
+                outline: Some("One".into()),
+                content: PartContent::Flow(vec![Block::Para { runs: vec![t("first")] }]),
+            },
+            Part {
+                label: LabelStyle::Court { letter: 'C' },
+                outline: None,
+                content: PartContent::Foreign(vec![fp(&rotated, Some("rot")), fp(&ppn, Some("p1")), fp(&ppn, None)]),
+            },
         ],
         ..sample_doc()
     };
@@ -541,7 +701,15 @@ fn foreign_rotation_dedup_and_court_numbering() {
     let out = lopdf::Document::load_mem(&r.bytes).unwrap();
     let pages: Vec<_> = out.get_pages().values().copied().collect();
     let mb = |i: usize| -> Vec<f32> {
-        out.get_dictionary(pages[i]).unwrap().get(b"MediaBox").unwrap().as_array().unwrap().iter().map(|o| o.as_float().unwrap()).collect()
+        out.get_dictionary(pages[i])
+            .unwrap()
+            .get(b"MediaBox")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_float().unwrap())
+            .collect()
     };
     assert_eq!(mb(1), vec![0.0, 0.0, 792.0, 612.0], "rotated page presented upright (landscape)");
     assert!(out.get_dictionary(pages[1]).unwrap().get(b"Rotate").is_err());
@@ -549,7 +717,11 @@ fn foreign_rotation_dedup_and_court_numbering() {
     let forms = out
         .objects
         .values()
-        .filter(|o| o.as_stream().map(|s| s.dict.get(b"Subtype").and_then(|n| n.as_name()).ok() == Some(b"Form".as_slice())).unwrap_or(false))
+        .filter(|o| {
+            o.as_stream()
+                .map(|s| s.dict.get(b"Subtype").and_then(|n| n.as_name()).ok() == Some(b"Form".as_slice()))
+                .unwrap_or(false)
+        })
         .count();
     assert_eq!(forms, 2);
     let text = tool_ok("pdftotext", &["-enc", "UTF-8", p, "-"]);
@@ -557,17 +729,43 @@ fn foreign_rotation_dedup_and_court_numbering() {
         assert!(text.contains(l), "footer {l} missing");
     }
     let prev = preview_dir();
-    tool_ok("pdftoppm", &["-r", "40", "-png", "-singlefile", "-f", "2", "-l", "2", p, prev.join("page-foreign-rotated").to_str().unwrap()]);
+    tool_ok(
+        "pdftoppm",
+        &[
+            "-r",
+            "40",
+            "-png",
+            "-singlefile",
+            "-f",
+            "2",
+            "-l",
+            "2",
+            p,
+            prev.join("page-foreign-rotated").to_str().unwrap(),
+        ],
+    );
 }
 
 #[test]
 fn large_flow_renders_quickly() {
     let mut blocks = Vec::new();
     for i in 0..1500 {
-        blocks.push(Block::Heading { level: 2, text: vec![t(&format!("Record {i}"))], anchor: Some(format!("r{i}")), outline: Some(format!("Record {i}")) });
+        blocks.push(Block::Heading {
+            level: 2,
+            text: vec![t(&format!("Record {i}"))],
+            anchor: Some(format!("r{i}")),
+            outline: Some(format!("Record {i}")),
+        });
         blocks.push(Block::Para { runs: record_text(i) });
     }
-    let doc = Doc { parts: vec![Part { label: LabelStyle::Arabic, outline: Some("All".into()), content: PartContent::Flow(blocks) }], ..sample_doc() };
+    let doc = Doc {
+        parts: vec![Part {
+            label: LabelStyle::Arabic,
+            outline: Some("All".into()),
+            content: PartContent::Flow(blocks),
+        }],
+        ..sample_doc()
+    };
     let start = std::time::Instant::now();
     let _ = layout::layout(&doc, font::Font::get().unwrap(), &mut Vec::new()).unwrap();
     println!("layout {:?}", start.elapsed());
@@ -586,8 +784,13 @@ fn foreign_inheritance_multi_stream_and_stripping() {
     use lopdf::{dictionary, Object, Stream};
     let mut src = lopdf::Document::with_version("1.5");
     let pages_id = src.new_object_id();
-    let meta = src.add_object(Stream::new(dictionary! { "Type" => "Metadata", "Subtype" => "XML" }, b"<x>SECRET-XMP-AUTHOR</x>".to_vec()));
-    let font = src.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Metadata" => meta });
+    let meta = src.add_object(Stream::new(
+        dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
+        b"<x>SECRET-XMP-AUTHOR</x>".to_vec(),
+    ));
+    let font = src.add_object(
+        dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Metadata" => meta },
+    );
     let c1 = src.add_object(Stream::new(dictionary! {}, b"BT /F1 12 Tf 72 700 Td".to_vec()));
     let c2 = src.add_object(Stream::new(dictionary! {}, b"(Inherited resources work) Tj ET".to_vec()));
     let annot = src.add_object(dictionary! { "Type" => "Annot", "Subtype" => "Text", "Contents" => Object::string_literal("SECRET-NOTE"), "Rect" => vec![0.into(), 0.into(), 10.into(), 10.into()] });
@@ -598,17 +801,30 @@ fn foreign_inheritance_multi_stream_and_stripping() {
         "Annots" => vec![annot.into()],
         "Metadata" => meta,
     });
-    src.objects.insert(pages_id, Object::Dictionary(dictionary! {
-        "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
-        "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
-    }));
+    src.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+        }),
+    );
     let cat = src.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     src.trailer.set("Root", cat);
     let src = Arc::new(src);
 
     let doc = Doc {
-        parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Foreign(vec![ForeignPage { doc: src.clone(), page, anchor: None, outline: None, overlays: vec![] }]) }],
+        parts: vec![Part {
+            label: LabelStyle::Arabic,
+            outline: None,
+            content: PartContent::Foreign(vec![ForeignPage {
+                doc: src.clone(),
+                page,
+                anchor: None,
+                outline: None,
+                overlays: vec![],
+            }]),
+        }],
         ..sample_doc()
     };
     let r = render(&doc).unwrap();
@@ -622,7 +838,16 @@ fn foreign_inheritance_multi_stream_and_stripping() {
     assert!(text.contains("Page 1 of 1"), "{text}");
     let out = lopdf::Document::load_mem(&r.bytes).unwrap();
     let pid = *out.get_pages().get(&1).unwrap();
-    let mb: Vec<f32> = out.get_dictionary(pid).unwrap().get(b"MediaBox").unwrap().as_array().unwrap().iter().map(|o| o.as_float().unwrap()).collect();
+    let mb: Vec<f32> = out
+        .get_dictionary(pid)
+        .unwrap()
+        .get(b"MediaBox")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_float().unwrap())
+        .collect();
     assert_eq!(mb, vec![0.0, 0.0, 350.0, 700.0]);
     let qdf = out_dir().join("synthetic-qdf.pdf");
     tool_ok("qpdf", &["--qdf", "--object-streams=disable", p, qdf.to_str().unwrap()]);

@@ -56,7 +56,12 @@ fn text(x: f32, y: f32, size: f32, gray: f32, s: String) -> Item {
     Item::Text { x, y, size, gray, bold: false, text: s }
 }
 
-pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<String>) -> Result<Rendered, RenderError> {
+pub(crate) fn write(
+    doc: &Doc,
+    font: &Font,
+    mut lay: Layout,
+    mut warnings: Vec<String>,
+) -> Result<Rendered, RenderError> {
     let labels = labels(doc, &lay);
     let mut missing = Vec::new();
     let title = super::font::clean_text(font, &doc.title, &mut missing);
@@ -66,7 +71,8 @@ pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<S
     for (i, page) in lay.pages.iter_mut().enumerate() {
         for it in page.items.iter_mut() {
             if let Item::Label { x_right, y, size, gray, anchor } = it {
-                let (target, _) = anchors.get(anchor.as_str()).copied().ok_or_else(|| RenderError::UnknownAnchor(anchor.clone()))?;
+                let (target, _) =
+                    anchors.get(anchor.as_str()).copied().ok_or_else(|| RenderError::UnknownAnchor(anchor.clone()))?;
                 let s = labels.label[target].clone();
                 let w = font.width(&s, *size);
                 *it = text(*x_right - w, *y, *size, *gray, s);
@@ -89,7 +95,15 @@ pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<S
                         t.push('…');
                     }
                     page.items.push(text(MARGIN_X, page.height - 40.0, hs, 0.5, t));
-                    page.items.push(Item::Line { x1: MARGIN_X, y1: page.height - 47.0, x2: page.width - MARGIN_X, y2: page.height - 47.0, gray: 0.85, width: 0.4, dotted: false });
+                    page.items.push(Item::Line {
+                        x1: MARGIN_X,
+                        y1: page.height - 47.0,
+                        x2: page.width - MARGIN_X,
+                        y2: page.height - 47.0,
+                        gray: 0.85,
+                        width: 0.4,
+                        dotted: false,
+                    });
                 }
                 page.items.push(text(cx - fw / 2.0, 34.0, fs, 0.42, footer));
             }
@@ -97,8 +111,9 @@ pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<S
                 // Mark labels over the boxes painted in the source page.
                 let m = geo.matrix;
                 for (r, label) in &fp.overlays {
-                    let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])]
-                        .map(|(x, y)| (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5]));
+                    let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])].map(|(x, y)| {
+                        (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5])
+                    });
                     let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
                     let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max);
                     let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min);
@@ -118,7 +133,14 @@ pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<S
                 // white-backed stamp on top of the embedded page
                 let (bw, bh) = (fw + 14.0, fs + 8.0);
                 let y0 = 12.0;
-                page.items.push(Item::Rect { x: cx - bw / 2.0, y: y0, w: bw, h: bh, fill: Some(1.0), stroke: Some((0.6, 0.5)) });
+                page.items.push(Item::Rect {
+                    x: cx - bw / 2.0,
+                    y: y0,
+                    w: bw,
+                    h: bh,
+                    fill: Some(1.0),
+                    stroke: Some((0.6, 0.5)),
+                });
                 page.items.push(text(cx - fw / 2.0, y0 + 4.0 + 0.12 * fs, fs, 0.25, footer));
             }
         }
@@ -152,9 +174,7 @@ pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<S
         let mut content = Content::new();
         let mut xobj = None;
         if let PageKind::Foreign { fp, geo } = &page.kind {
-            let x = copier
-                .page_xobject(&mut pdf, &fp.doc, fp.page, geo, &mut next)
-                .map_err(RenderError::Foreign)?;
+            let x = copier.page_xobject(&mut pdf, &fp.doc, fp.page, geo, &mut next).map_err(RenderError::Foreign)?;
             xobj = Some(x);
             content.save_state();
             content.transform(geo.matrix);
@@ -266,13 +286,11 @@ pub(crate) fn write(doc: &Doc, font: &Font, mut lay: Layout, mut warnings: Vec<S
     pdf.set_file_id((id.clone(), id));
 
     if !missing.is_empty() {
-        warnings.push("the document title contains characters not in the font (shown as '?' in the running header)".into());
+        warnings
+            .push("the document title contains characters not in the font (shown as '?' in the running header)".into());
     }
-    let anchors_out = lay
-        .anchor_order
-        .iter()
-        .map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone()))
-        .collect();
+    let anchors_out =
+        lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect();
     let pages = lay.pages.len();
     Ok(Rendered { bytes: pdf.finish(), pages, anchors: anchors_out, warnings })
 }
@@ -360,7 +378,11 @@ fn write_outline(pdf: &mut Pdf, entries: &[OutlineEntry], root: Ref, page_refs: 
     let open = |i: usize| entries[i].level == 0;
     let count = |i: usize| -> i32 {
         let c = children[i].len() as i32;
-        if open(i) { c } else { -c }
+        if open(i) {
+            c
+        } else {
+            -c
+        }
     };
     let visible: i32 = roots.iter().map(|&r| 1 + if open(r) { children[r].len() as i32 } else { 0 }).sum();
     pdf.outline(root).first(refs[roots[0]]).last(refs[*roots.last().unwrap()]).count(visible);
