@@ -3,6 +3,7 @@
 //! Data flows one way, one module per stage:
 //! `import` -> `store` -> `file` -> `detect` -> `policy` -> `redact` -> `pdf` -> `seal` / `audit`.
 
+pub mod audit;
 pub mod cli;
 pub mod detect;
 pub mod export;
@@ -12,4 +13,5 @@ pub mod model;
 pub mod pdf;
 pub mod policy;
 pub mod redact;
+pub mod seal;
 pub mod store;

@@ -66,7 +66,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(a) => {
-            let store = open_existing(&a.db)?;
+            let mut store = open_existing(&a.db)?;
             let req = ExportRequest {
                 subject: PersonId(a.subject),
                 requester: a.requester.map(PersonId),
@@ -75,8 +75,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 export: a.export.map(ExportId),
                 date: a.date,
                 officer: a.officer,
+                sign: a.sign_key.zip(a.sign_cert),
             };
-            let o = export::run(&store, &req)?;
+            let o = export::run(&mut store, &req)?;
+            for w in &o.warnings {
+                eprintln!("warning: {w}");
+            }
             println!("{}", export::summary(&o));
             for f in &o.files {
                 println!("wrote {}", f.display());
@@ -91,7 +95,80 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out } => demo(&out),
+        Command::Keygen { out, name, org, from, to } => {
+            let (key, cert) = disclose::seal::keygen(&name, &org, &from, &to)?;
+            std::fs::create_dir_all(&out)?;
+            export::write_all(&out, &[("signing-key.pem", key.into_bytes()), ("signing-cert.pem", cert.into_bytes())])?;
+            println!(
+                "wrote {} and {} (valid {from} to {to}); keep the key private",
+                out.join("signing-key.pem").display(),
+                out.join("signing-cert.pem").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { dir, db, trust } => verify(&dir, db.as_deref(), trust.as_deref()),
+        Command::Audit { db, verify } => {
+            let store = open_existing(&db)?;
+            for s in disclose::audit::list(&store)? {
+                match serde_json::from_str::<disclose::audit::AuditEntry>(&s.entry_json) {
+                    Ok(e) => println!(
+                        "{:>4}  {}  {} -> {}  policy {}  officer {}  bundle {}{}",
+                        s.seq,
+                        e.run_at,
+                        e.subject,
+                        e.requester,
+                        e.policy,
+                        e.officer,
+                        &e.bundle_sha256[..16.min(e.bundle_sha256.len())],
+                        if e.signed { " (signed)" } else { "" }
+                    ),
+                    Err(_) => println!("{:>4}  (unreadable entry)", s.seq),
+                }
+            }
+            if verify {
+                match disclose::audit::verify_chain(&store)? {
+                    Ok(n) => println!("audit chain intact: {n} entries"),
+                    Err(why) => {
+                        eprintln!("error: audit chain broken: {why}");
+                        return Ok(ExitCode::from(1));
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `disclose verify`: every check printed; exit 0 only when all hold.
+fn verify(dir: &std::path::Path, db: Option<&std::path::Path>, trust: Option<&std::path::Path>) -> Result<ExitCode> {
+    let trusted = match trust {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+        None => None,
+    };
+    let (m, mut checks) = disclose::seal::manifest::verify_dir(dir, trusted.as_deref())?;
+    if let Some(db) = db {
+        let store = open_existing(db)?;
+        let bundle = std::fs::read(dir.join("bundle.pdf"))?;
+        let (found, of) = export::leak_check(&store, &bundle, &m.core_sha256)?;
+        let known = disclose::audit::list(&store)?.iter().any(|s| s.entry_json.contains(&m.core_sha256));
+        checks.push(disclose::seal::manifest::Check {
+            name: "leak check".into(),
+            ok: found == 0 && known,
+            detail: if !known {
+                "this export is not in the audit trail of that case store".into()
+            } else if found == 0 {
+                format!("none of the {of} removed spans is in the bundle's text")
+            } else {
+                format!("{found} removed span(s) can be read in the bundle")
+            },
+        });
+    }
+    let mut ok = true;
+    for c in &checks {
+        println!("{} {:<22} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
+        ok &= c.ok;
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn open_existing(db: &std::path::Path) -> Result<Store> {
@@ -128,8 +205,9 @@ fn demo(out: &std::path::Path) -> Result<ExitCode> {
             export: None,
             date: None,
             officer: Some("demo".into()),
+            sign: None,
         };
-        let o = export::run(&store, &req)?;
+        let o = export::run(&mut store, &req)?;
         println!("\n{}", export::summary(&o));
         println!("outputs in {}", req.out.display());
     }

@@ -227,7 +227,11 @@ fn golden_text_dump_of_the_northbrook_bundle() {
         std::fs::write(&golden, &dump).unwrap();
     }
     let want = std::fs::read_to_string(&golden).expect("golden dump exists (run with UPDATE_GOLDEN=1 once)");
-    assert_eq!(dump, want, "the bundle's text or outline changed; inspect and run with UPDATE_GOLDEN=1 if intended");
+    if dump != want {
+        let (i, (a, b)) =
+            dump.lines().zip(want.lines()).enumerate().find(|(_, (a, b))| a != b).unwrap_or((0, ("", "")));
+        panic!("the bundle's text or outline changed at line {}: got {a:?}, golden {b:?}; inspect and run with UPDATE_GOLDEN=1 if intended", i + 1);
+    }
 }
 
 #[test]

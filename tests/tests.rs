@@ -8,3 +8,5 @@ mod import;
 mod pdf;
 mod resolve;
 mod rules;
+mod seal;
+mod sealed;

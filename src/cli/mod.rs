@@ -43,6 +43,40 @@ pub enum Command {
     },
     /// Disclose one child's file: write plan.json, preview.txt, schedule.csv and bundle.pdf to --out.
     Export(ExportArgs),
+    /// Write a trial signing key and self-signed certificate (signing-key.pem, signing-cert.pem).
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+        /// The certificate's common name.
+        #[arg(long, default_value = "disclose trial signing key")]
+        name: String,
+        /// The certificate's organisation.
+        #[arg(long, default_value = "Information Governance (trial)")]
+        org: String,
+        /// First valid day (YYYY-MM-DD); defaults to 2020-01-01 so trial bundles of past requests verify.
+        #[arg(long, default_value = "2020-01-01")]
+        from: String,
+        /// Last valid day (YYYY-MM-DD).
+        #[arg(long, default_value = "2035-12-31")]
+        to: String,
+    },
+    /// Check an output folder: the signature, that it covers the whole file, and the manifest
+    /// hashes; with --db, also look for removed text in the bundle again.
+    Verify {
+        dir: PathBuf,
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Require the bundle to be signed with this certificate (PEM).
+        #[arg(long)]
+        trust: Option<PathBuf>,
+    },
+    /// List the audit trail of exports; with --verify, check its hash chain.
+    Audit {
+        #[arg(long, default_value = "disclose.db")]
+        db: PathBuf,
+        #[arg(long)]
+        verify: bool,
+    },
     /// Import the bundled Northbrook example into a temporary store and disclose it.
     Demo {
         /// Where to write the demo bundles.
@@ -78,4 +112,10 @@ pub struct ExportArgs {
     /// The officer releasing the disclosure (defaults to the OS user).
     #[arg(long)]
     pub officer: Option<String>,
+    /// Sign bundle.pdf with this private key (PEM: PKCS#8, SEC1 or PKCS#1).
+    #[arg(long, requires = "sign_cert")]
+    pub sign_key: Option<PathBuf>,
+    /// The certificate of the signing key (PEM).
+    #[arg(long, requires = "sign_key")]
+    pub sign_cert: Option<PathBuf>,
 }

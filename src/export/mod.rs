@@ -1,15 +1,20 @@
 //! `disclose export`: the pipeline for one request, stage by stage (store -> file -> detect ->
-//! decide -> redact -> outputs). Every output is written under a temporary name in the output
-//! folder and renamed into place, so a failed run leaves no half-written file.
+//! decide -> redact -> PDF -> seal -> audit). The signing key is checked before anything is
+//! written; every output is written under a temporary name in the output folder and renamed, so a
+//! failed run leaves no half-written file.
 
+use crate::audit::{self, AuditEntry};
 use crate::detect::Detector;
 use crate::file::CaseFile;
 use crate::model::*;
-use crate::policy::{self, AttachmentInput, Plan, Policy};
+use crate::pdf::bundle::{self, Bundle, BundleInput};
+use crate::policy::{self, Action, AttachmentInput, Plan, Policy};
 use crate::redact::{self, RedactedFile};
+use crate::seal::manifest::{self, sha256_hex, Manifest, ManifestCore};
+use crate::seal::{self, Signer};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// A resolved export request.
@@ -22,6 +27,8 @@ pub struct ExportRequest {
     pub export: Option<ExportId>,
     pub date: Option<String>,
     pub officer: Option<String>,
+    /// PEM private key and certificate to sign the bundle with.
+    pub sign: Option<(PathBuf, PathBuf)>,
 }
 
 /// What a run produced.
@@ -29,10 +36,54 @@ pub struct ExportOutcome {
     pub plan: Plan,
     pub redacted: RedactedFile,
     pub files: Vec<PathBuf>,
+    pub manifest: Manifest,
+    pub warnings: Vec<String>,
 }
 
-/// Run one request against the store.
-pub fn run(store: &Store, req: &ExportRequest) -> Result<ExportOutcome> {
+/// The outputs of one request, in memory, before anything is written.
+pub struct Outputs {
+    pub plan: Plan,
+    pub redacted: RedactedFile,
+    pub files: Vec<(&'static str, Vec<u8>)>,
+    pub manifest: Manifest,
+    pub removed: Vec<(String, String, usize)>,
+    pub inputs: BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+}
+
+/// Run one request against the store: build, write, and record it in the audit trail.
+pub fn run(store: &mut Store, req: &ExportRequest) -> Result<ExportOutcome> {
+    let o = build(store, req)?;
+    let files = write_all(&req.out, &o.files)?;
+    let p = &o.plan;
+    let entry = AuditEntry {
+        run_at: time::now_utc(),
+        export: p.request.export.to_string(),
+        subject: p.request.subject.to_string(),
+        requester: p.request.requester.to_string(),
+        policy: p.request.policy.clone(),
+        policy_sha256: p.request.policy_sha256.clone(),
+        officer: req.officer.clone().unwrap_or_else(os_user),
+        date: p.request.date.clone(),
+        inputs: o.inputs.clone(),
+        manifest_sha256: o.manifest.core_sha256.clone(),
+        bundle_sha256: o.manifest.bundle_sha256.clone(),
+        signed: o.manifest.signed,
+        counts: p.counts(),
+        review: p.review.iter().map(|r| r.location.describe()).collect(),
+        verification_failures: p.verification_failures,
+    };
+    audit::record(store, &entry, &o.removed)?;
+    Ok(ExportOutcome { plan: o.plan, redacted: o.redacted, files, manifest: o.manifest, warnings: o.warnings })
+}
+
+/// The officer from the OS, when `--officer` is not given.
+pub fn os_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+/// Build every output of one request in memory (no file is written, the store is only read).
+pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     let export = store.export_of(&req.subject, req.export.as_ref())?;
     let fam = store.load_family(&export)?;
     let requester = req.requester.clone().unwrap_or_else(|| req.subject.clone());
@@ -47,12 +98,22 @@ pub fn run(store: &Store, req: &ExportRequest) -> Result<ExportOutcome> {
         }
         None => fam.header.exported_at.date().map(|d| d.iso()).unwrap_or_else(|| "1970-01-01".into()),
     };
+    // The key is checked before any work or output (wrong key, mismatched or expired certificate).
+    let signer = match &req.sign {
+        Some((k, c)) => {
+            let key = std::fs::read(k).with_context(|| format!("reading the signing key {}", k.display()))?;
+            let cert = std::fs::read(c).with_context(|| format!("reading the signing certificate {}", c.display()))?;
+            Some(seal::load_signer(&key, &cert, &date)?)
+        }
+        None => None,
+    };
+    let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();
     let file = CaseFile::build(&fam, &req.subject)?;
     let det = Detector::new(&fam);
     let read = read_attachments(store, &file)?;
-    let inputs: HashMap<AttachmentId, AttachmentInput> =
+    let inputs_text: HashMap<AttachmentId, AttachmentInput> =
         read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
-    let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs);
+    let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs_text);
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
     let atts = crate::pdf::redact_attachments(&plan, &read);
     plan.sanitized = atts.sanitized.clone();
@@ -72,7 +133,7 @@ pub fn run(store: &Store, req: &ExportRequest) -> Result<ExportOutcome> {
         plan.decisions.push(policy::Decision {
             location: loc,
             span: None,
-            action: policy::Action::Review,
+            action: Action::Review,
             reason: Some("REV".into()),
             rule: "R3.verification".into(),
             label: None,
@@ -81,18 +142,109 @@ pub fn run(store: &Store, req: &ExportRequest) -> Result<ExportOutcome> {
         });
     }
     plan.verification_failures = atts.failed.len();
-    let redacted = redact::redact(&file, &plan, &policy, &inputs);
-    let bundle = crate::pdf::bundle::build(&crate::pdf::bundle::BundleInput {
+    let redacted = redact::redact(&file, &plan, &policy, &inputs_text);
+    let seal_line = signer.as_ref().map(|s| {
+        format!(
+            "sealed by {} with a digital signature. Check it with `disclose verify` or any PDF reader that shows signatures (certificate SHA-256 {}).",
+            s.subject_common_name(),
+            &s.cert_sha256()[..16]
+        )
+    });
+    let bundle = bundle::build(&BundleInput {
         file: &redacted,
         plan: &plan,
         policy: &policy,
         family: &fam,
         attachments: &atts.pages,
-        seal_line: None,
+        seal_line,
     })
     .map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
-    let files = write_outputs(&req.out, &plan, &redacted, &policy, &bundle)?;
-    Ok(ExportOutcome { plan, redacted, files })
+    warnings.extend(bundle.warnings.iter().cloned());
+    let plan_json = serde_json::to_string_pretty(&plan)? + "\n";
+    let preview = redact::preview(&redacted, &plan);
+    let schedule = redact::schedule_csv(&plan, &policy, &|loc| bundle::page_of(&bundle.anchors, loc));
+    // Inputs that went in.
+    let mut inputs = BTreeMap::new();
+    inputs.insert(format!("export {export}"), store.export_source_hash(&export)?);
+    for a in file.attachments() {
+        if let Some(h) = fam.attachment_blobs.get(a) {
+            inputs.insert(format!("attachment {a}"), h.clone());
+        }
+    }
+    inputs.insert(format!("policy {}", policy.source), policy.sha256.clone());
+    let mut request = BTreeMap::new();
+    request.insert("export".to_string(), export.to_string());
+    request.insert("subject".to_string(), req.subject.to_string());
+    request.insert("requester".to_string(), requester.to_string());
+    request.insert("policy".to_string(), policy.name.clone());
+    request.insert("date".to_string(), date.clone());
+    let mut outputs = BTreeMap::new();
+    outputs.insert("plan.json".to_string(), sha256_hex(plan_json.as_bytes()));
+    outputs.insert("preview.txt".to_string(), sha256_hex(preview.as_bytes()));
+    outputs.insert("schedule.csv".to_string(), sha256_hex(schedule.as_bytes()));
+    let core = ManifestCore {
+        tool: format!("disclose {}", env!("CARGO_PKG_VERSION")),
+        request,
+        inputs: inputs.clone(),
+        outputs,
+    };
+    let core_sha256 = core.hash();
+    let bundle_bytes = sign(&bundle, signer.as_ref(), &core_sha256, &date, &fam)?;
+    let manifest = Manifest {
+        bundle_sha256: sha256_hex(&bundle_bytes),
+        core,
+        core_sha256,
+        signed: signer.is_some(),
+        signer: signer.as_ref().map(|s| s.subject_common_name()),
+        signer_cert_sha256: signer.as_ref().map(|s| s.cert_sha256()),
+    };
+    let removed = removed_hashes(&plan, &fam, &inputs_text, &preview);
+    let manifest_json = serde_json::to_string_pretty(&manifest)? + "\n";
+    let files = vec![
+        ("plan.json", plan_json.into_bytes()),
+        ("preview.txt", preview.into_bytes()),
+        ("schedule.csv", schedule.into_bytes()),
+        ("bundle.pdf", bundle_bytes),
+        ("manifest.json", manifest_json.into_bytes()),
+    ];
+    Ok(Outputs { plan, redacted, files, manifest, removed, inputs, warnings })
+}
+
+fn sign(b: &Bundle, signer: Option<&Signer>, core_sha256: &str, date: &str, fam: &Family) -> Result<Vec<u8>> {
+    let Some(s) = signer else { return Ok(b.bytes.clone()) };
+    let opts = seal::SignOptions {
+        signing_time: format!("{date}T12:00:00Z"),
+        reason: format!(
+            "Disclosure bundle released by {}; manifest sha256 {core_sha256}",
+            fam.header.local_authority.name
+        ),
+        location: fam.header.local_authority.name.clone(),
+        contact: String::new(),
+        name: s.subject_common_name(),
+    };
+    Ok(seal::sign_pdf(&b.bytes, s, &opts)?)
+}
+
+/// Hashes of the words removed by each redaction, for a later leak check; a run of words that
+/// is still disclosed elsewhere in the file is left out (finding it again would not be a leak).
+fn removed_hashes(
+    plan: &Plan,
+    fam: &Family,
+    inputs: &HashMap<AttachmentId, AttachmentInput>,
+    preview: &str,
+) -> Vec<(String, String, usize)> {
+    let kept = format!(" {} ", manifest::words(preview).join(" "));
+    let mut out = Vec::new();
+    for d in plan.decisions.iter().filter(|d| d.action == Action::Redact) {
+        let (Some(span), Some(text)) = (d.span, redact::unit_text(fam, inputs, &d.location)) else { continue };
+        let Some(removed) = text.get(span.start()..span.end()) else { continue };
+        let w = manifest::words(removed);
+        if w.is_empty() || kept.contains(&format!(" {} ", w.join(" "))) {
+            continue;
+        }
+        out.push((d.location.describe(), manifest::words_hash(&w), w.len()));
+    }
+    out
 }
 
 type ReadMap = HashMap<AttachmentId, Result<crate::pdf::ReadAttachment, crate::pdf::core::PdfError>>;
@@ -112,37 +264,47 @@ fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<ReadMap> {
     Ok(out)
 }
 
-fn write_outputs(
-    out: &Path,
-    plan: &Plan,
-    rf: &RedactedFile,
-    policy: &Policy,
-    bundle: &crate::pdf::bundle::Bundle,
-) -> Result<Vec<PathBuf>> {
+/// Write every file under a temporary name, then rename them all into place.
+pub fn write_all(out: &Path, files: &[(&'static str, Vec<u8>)]) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).with_context(|| format!("creating output folder {}", out.display()))?;
-    let plan_json = serde_json::to_string_pretty(plan)? + "\n";
-    let preview = redact::preview(rf, plan);
-    let schedule = redact::schedule_csv(plan, policy, &|loc| crate::pdf::bundle::page_of(&bundle.anchors, loc));
-    let mut files = Vec::new();
-    for (name, bytes) in [
-        ("plan.json", plan_json.as_bytes()),
-        ("preview.txt", preview.as_bytes()),
-        ("schedule.csv", schedule.as_bytes()),
-        ("bundle.pdf", bundle.bytes.as_slice()),
-    ] {
-        files.push(write_atomic(&out.join(name), bytes)?);
+    let mut tmp = Vec::new();
+    for (name, bytes) in files {
+        let t = out.join(format!(".{name}.partial"));
+        std::fs::write(&t, bytes).with_context(|| format!("writing {}", t.display()))?;
+        tmp.push((t, out.join(name)));
     }
-    Ok(files)
+    let mut done = Vec::new();
+    for (t, f) in tmp {
+        std::fs::rename(&t, &f).with_context(|| format!("renaming into {}", f.display()))?;
+        done.push(f);
+    }
+    Ok(done)
 }
 
-/// Write `bytes` to a temporary name beside `path`, then rename it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(path.to_path_buf())
+/// Look for removed text in a bundle again: read its text with our own reader and compare every
+/// run of words with the hashes kept in the store. Returns how many stored spans were found.
+pub fn leak_check(store: &Store, bundle_pdf: &[u8], manifest_sha256: &str) -> Result<(usize, usize)> {
+    let spans = audit::removed_spans(store, manifest_sha256)?;
+    let pdf = crate::pdf::core::load(bundle_pdf).map_err(|e| anyhow::anyhow!("reading the bundle: {e}"))?;
+    let pages = crate::pdf::core::read_text(&pdf).map_err(|e| anyhow::anyhow!("reading the bundle: {e}"))?;
+    let text: String = pages.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n");
+    let w = manifest::words(&text);
+    let mut by_len: BTreeMap<usize, std::collections::HashSet<&str>> = BTreeMap::new();
+    for (h, n) in &spans {
+        by_len.entry(*n).or_default().insert(h.as_str());
+    }
+    let mut found = 0;
+    for (n, hashes) in &by_len {
+        if *n == 0 || *n > w.len() {
+            continue;
+        }
+        for win in w.windows(*n) {
+            if hashes.contains(manifest::words_hash(win).as_str()) {
+                found += 1;
+            }
+        }
+    }
+    Ok((found, spans.len()))
 }
 
 /// A one-paragraph summary of a run for the terminal (ids and counts only).
@@ -150,7 +312,7 @@ pub fn summary(o: &ExportOutcome) -> String {
     let p = &o.plan;
     let counts: Vec<String> = p.counts().iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!(
-        "disclosed the file of {} to {} under {}: {} decisions; marks by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; share of the child's own narrative removed: {:.1}%",
+        "disclosed the file of {} to {} under {}: {} decisions; marks by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; {}; share of the child's own narrative removed: {:.1}%",
         p.request.subject,
         p.request.requester,
         p.request.policy,
@@ -159,6 +321,7 @@ pub fn summary(o: &ExportOutcome) -> String {
         p.review.len(),
         p.consult.len(),
         p.verification_failures,
+        if o.manifest.signed { "signed" } else { "not signed" },
         p.narrative_removed_percent
     )
 }

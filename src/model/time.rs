@@ -51,6 +51,30 @@ impl Date {
     }
 }
 
+/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`. Only the audit log reads the clock; outputs
+/// take their date from the request.
+pub fn now_utc() -> String {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let d = civil_from_days(days);
+    format!("{}T{:02}:{:02}:{:02}Z", d.iso(), rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// The date `days` after 1970-01-01 (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> Date {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    Date { year: (if m <= 2 { y + 1 } else { y }) as i32, month: m as u8, day: d as u8 }
+}
+
 fn is_leap(y: i32) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
@@ -200,5 +224,8 @@ mod tests {
         assert!(Instant("2024-01-09T25:00".into()).utc_seconds().is_none());
         assert!(Instant("yesterday".into()).utc_seconds().is_none());
         assert_eq!(a.display(), "09/01/2024 01:40");
+        let d = Date::parse("2024-02-29").unwrap();
+        assert_eq!(civil_from_days(d.days()), d);
+        assert_eq!(now_utc().len(), 20);
     }
 }

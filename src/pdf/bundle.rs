@@ -72,7 +72,8 @@ fn runs(t: &RText) -> Vec<Run> {
             Seg::Mark { code, label, chars } => Run::Mark {
                 code: code.clone(),
                 label: label.as_ref().map(|l| format!("{code}: {l}")),
-                width_of: "n".repeat(*chars),
+                // A long span (a sentence) keeps a box of at most a line's width.
+                width_of: "n".repeat((*chars).min(48)),
             },
         })
         .collect()

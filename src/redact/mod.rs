@@ -564,3 +564,31 @@ fn csv_cell(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// The text a plan location refers to (for hashing what was removed), if it is a text.
+pub fn unit_text(
+    fam: &Family,
+    inputs: &std::collections::HashMap<AttachmentId, AttachmentInput>,
+    loc: &Location,
+) -> Option<String> {
+    if let (Some(a), Part::AttachmentPage { page }) = (&loc.attachment, &loc.part) {
+        return match inputs.get(a) {
+            Some(AttachmentInput::Pages(p)) => p.get(*page).map(|p| p.text.clone()),
+            _ => None,
+        };
+    }
+    if let (Some(a), Part::AttachmentTitle) = (&loc.attachment, &loc.part) {
+        return fam.attachment(a).map(|x| x.title.clone());
+    }
+    let r = fam.record(loc.record.as_ref()?)?;
+    match &loc.part {
+        Part::Title => Some(r.title.clone()),
+        Part::Heading { section } => r.sections.iter().find(|s| &s.id == section).and_then(|s| s.heading.clone()),
+        Part::Body { section } => Some(fam.body(&r.id, section).to_string()),
+        Part::Field { section, key } => {
+            r.sections.iter().find(|s| &s.id == section).and_then(|s| s.fields.get(key)).map(field_text)
+        }
+        Part::Appendment { id } => r.appendments.iter().find(|a| &a.id == id).map(|a| a.body.clone()),
+        _ => None,
+    }
+}

@@ -103,6 +103,14 @@ const MIGRATIONS: &[&str] = &[
         span_hash TEXT NOT NULL
      );
      CREATE INDEX removed_span_by_run ON removed_span(run_hash);",
+    // 3: the number of words of each removed span (for the leak check's sliding window), and the
+    // head of the audit chain (so that deleting the last entries is detectable too).
+    "ALTER TABLE removed_span ADD COLUMN words INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+     );",
 ];
 
 /// Everything the importer hands to the store for one export, already validated.
