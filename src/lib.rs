@@ -4,6 +4,7 @@
 //! `import` -> `store` -> `file` -> `detect` -> `policy` -> `redact` -> `pdf` -> `seal` / `audit`.
 
 pub mod audit;
+pub mod batch;
 pub mod cli;
 pub mod detect;
 pub mod export;
@@ -15,3 +16,4 @@ pub mod policy;
 pub mod redact;
 pub mod seal;
 pub mod store;
+pub mod synth;

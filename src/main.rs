@@ -106,6 +106,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Batch { requests, db, out, jobs, sign_key, sign_cert } => {
+            batch(&requests, &db, &out, jobs, sign_key.zip(sign_cert))
+        }
+        Command::Synth { out, records, attachments, pages, people } => {
+            disclose::synth::write_family(
+                &out,
+                disclose::synth::Size { records, attachments, pages_per_attachment: pages, people },
+            )?;
+            println!(
+                "wrote a synthetic family of {records} records and {attachments} attachments to {}",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Verify { dir, db, trust } => verify(&dir, db.as_deref(), trust.as_deref()),
         Command::Audit { db, verify } => {
             let store = open_existing(&db)?;
@@ -137,6 +151,51 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `disclose batch`: a progress bar on a terminal, plain lines otherwise; the exit code is the
+/// number of failed requests (capped at 100), 0 when all succeeded.
+fn batch(
+    requests: &std::path::Path,
+    db: &std::path::Path,
+    out: &std::path::Path,
+    jobs: usize,
+    sign: Option<(std::path::PathBuf, std::path::PathBuf)>,
+) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    let _ = open_existing(db)?;
+    let text = std::fs::read_to_string(requests).with_context(|| format!("reading {}", requests.display()))?;
+    let rows = disclose::batch::parse_csv(&text, &requests.display().to_string())?;
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(rows.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} requests built ({elapsed})")
+                .expect("template"),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let progress = |r: &disclose::batch::Row| match &bar {
+        Some(b) => b.inc(1),
+        None => eprintln!("built line {} ({} for {})", r.line, r.policy, r.subject),
+    };
+    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut failed = 0;
+    for r in &results {
+        match &r.result {
+            Ok(s) => println!("ok    line {}: {} -> {} ({s})", r.row.line, r.row.subject, r.out.display()),
+            Err(e) => {
+                failed += 1;
+                println!("FAIL  line {}: {}: {e:#}", r.row.line, r.row.subject);
+            }
+        }
+    }
+    println!("{} requests, {} failed", results.len(), failed);
+    Ok(ExitCode::from(failed.min(100) as u8))
 }
 
 /// `disclose verify`: every check printed; exit 0 only when all hold.

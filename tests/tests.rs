@@ -3,6 +3,8 @@
 
 mod util;
 
+mod batch;
+
 mod bundle;
 mod import;
 mod pdf;

@@ -77,6 +77,34 @@ pub enum Command {
         #[arg(long)]
         verify: bool,
     },
+    /// Run many requests from a CSV (subject,policy,requester[,officer,output]) in parallel.
+    Batch {
+        requests: PathBuf,
+        #[arg(long, default_value = "disclose.db")]
+        db: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        #[arg(long, requires = "sign_cert")]
+        sign_key: Option<PathBuf>,
+        #[arg(long, requires = "sign_key")]
+        sign_cert: Option<PathBuf>,
+    },
+    /// Write a synthetic family (export.json and attachment PDFs) for load tests and benches.
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        records: usize,
+        #[arg(long, default_value_t = 40)]
+        attachments: usize,
+        #[arg(long, default_value_t = 5)]
+        pages: usize,
+        #[arg(long, default_value_t = 50)]
+        people: usize,
+    },
     /// Import the bundled Northbrook example into a temporary store and disclose it.
     Demo {
         /// Where to write the demo bundles.

@@ -55,6 +55,12 @@ pub struct Outputs {
 pub fn run(store: &mut Store, req: &ExportRequest) -> Result<ExportOutcome> {
     let o = build(store, req)?;
     let files = write_all(&req.out, &o.files)?;
+    audit_outputs(store, req, &o)?;
+    Ok(ExportOutcome { plan: o.plan, redacted: o.redacted, files, manifest: o.manifest, warnings: o.warnings })
+}
+
+/// Record a written export in the audit trail, with the hashes of the text it removed.
+pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Result<()> {
     let p = &o.plan;
     let entry = AuditEntry {
         run_at: time::now_utc(),
@@ -74,7 +80,7 @@ pub fn run(store: &mut Store, req: &ExportRequest) -> Result<ExportOutcome> {
         verification_failures: p.verification_failures,
     };
     audit::record(store, &entry, &o.removed)?;
-    Ok(ExportOutcome { plan: o.plan, redacted: o.redacted, files, manifest: o.manifest, warnings: o.warnings })
+    Ok(())
 }
 
 /// The officer from the OS, when `--officer` is not given.
