@@ -196,7 +196,7 @@ pub fn family(size: Size) -> Value {
         let mut sections = vec![];
         let mut body = String::new();
         for _ in 0..4 {
-            body.push_str(*r.pick(SENTENCES));
+            body.push_str(r.pick::<&str>(SENTENCES));
             body.push(' ');
         }
         let third = kids + 2 + (n % (people - kids - 2));
@@ -212,7 +212,7 @@ pub fn family(size: Size) -> Value {
         if group {
             for (k, c) in members.iter().enumerate() {
                 let mut b = format!("{} talked about school. ", GIVEN[*c % GIVEN.len()]);
-                b.push_str(*r.pick(SENTENCES));
+                b.push_str(r.pick::<&str>(SENTENCES));
                 let mut s = json!({"id": format!("s{}", k + 2), "scope": {"children": [format!("p-{c}")]}, "heading": GIVEN[*c % GIVEN.len()], "body": b});
                 if n % 7 == 0 && k == 0 {
                     s["sensitivity"] = json!([{"flag": "special_category_health", "subject": format!("p-{c}")}]);
