@@ -239,18 +239,26 @@ fn removed_hashes(
     inputs: &HashMap<AttachmentId, AttachmentInput>,
     preview: &str,
 ) -> Vec<(String, String, usize)> {
-    let kept = format!(" {} ", manifest::words(preview).join(" "));
-    let mut out = Vec::new();
+    let mut spans = Vec::new();
     for d in plan.decisions.iter().filter(|d| d.action == Action::Redact) {
         let (Some(span), Some(text)) = (d.span, redact::unit_text(fam, inputs, &d.location)) else { continue };
         let Some(removed) = text.get(span.start()..span.end()) else { continue };
         let w = manifest::words(removed);
-        if w.is_empty() || kept.contains(&format!(" {} ", w.join(" "))) {
-            continue;
+        if !w.is_empty() {
+            spans.push((d.location.describe(), manifest::words_hash(&w), w.len()));
         }
-        out.push((d.location.describe(), manifest::words_hash(&w), w.len()));
     }
-    out
+    // Hashes of every run of disclosed words, for each length a removed span has: one pass each.
+    let kept_words = manifest::words(preview);
+    let lengths: std::collections::BTreeSet<usize> = spans.iter().map(|s| s.2).collect();
+    let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for n in lengths {
+        if n <= kept_words.len() {
+            kept.extend(kept_words.windows(n).map(manifest::words_hash));
+        }
+    }
+    spans.retain(|s| !kept.contains(&s.1));
+    spans
 }
 
 type ReadMap = HashMap<AttachmentId, Result<crate::pdf::ReadAttachment, crate::pdf::core::PdfError>>;

@@ -101,8 +101,7 @@ fn att_anchor(a: &AttachmentId) -> String {
 
 /// Build and render the bundle (two passes: the second fills the schedule's page column).
 pub fn build(inp: &BundleInput<'_>) -> Result<Bundle, render::RenderError> {
-    let first = render::render(&doc(inp, &HashMap::new()))?;
-    let anchors: HashMap<String, String> = first.anchors.iter().cloned().collect();
+    let anchors: HashMap<String, String> = render::anchor_labels(&doc(inp, &HashMap::new()))?.into_iter().collect();
     let second = render::render(&doc(inp, &anchors))?;
     Ok(Bundle {
         bytes: second.bytes,

@@ -63,6 +63,11 @@ pub struct RedactedAttachments {
     pub failed: Vec<FailedPage>,
 }
 
+/// The record an attachment's decisions are located under (as `decide` writes them).
+fn plan_record(plan: &Plan, a: &AttachmentId) -> Option<crate::model::RecordId> {
+    plan.decisions.iter().find(|d| d.location.attachment.as_ref() == Some(a)).and_then(|d| d.location.record.clone())
+}
+
 /// Redact every attachment the plan keeps: remove the planned glyphs, sanitise every other
 /// channel, verify by reading the result again. A page that fails verification is withheld.
 pub fn redact_attachments(
@@ -70,6 +75,7 @@ pub fn redact_attachments(
     read: &HashMap<AttachmentId, Result<ReadAttachment, core::PdfError>>,
 ) -> RedactedAttachments {
     let mut out = RedactedAttachments::default();
+    let index = crate::policy::PlanIndex::new(plan);
     let mut ids: Vec<&AttachmentId> = read.keys().collect();
     ids.sort();
     for a in ids {
@@ -82,13 +88,10 @@ pub fn redact_attachments(
         }
         let mut edits = Vec::new();
         let mut held = Vec::new();
+        let record = plan_record(plan, a);
         for (i, _) in r.pages.iter().enumerate() {
             let loc = Location { record: None, attachment: Some(a.clone()), part: Part::AttachmentPage { page: i } };
-            let here: Vec<_> = plan
-                .decisions
-                .iter()
-                .filter(|d| d.location.attachment.as_ref() == Some(a) && d.location.part == loc.part)
-                .collect();
+            let here: Vec<_> = index.at(&Location { record: record.clone(), ..loc.clone() }).collect();
             if here.iter().any(|d| d.span.is_none() && d.action.removes()) {
                 held.push(i);
                 continue;

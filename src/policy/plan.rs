@@ -220,3 +220,29 @@ impl Plan {
         m
     }
 }
+
+/// The plan's decisions indexed by location, built once, so that looking up the decisions of one
+/// piece of text does not scan the whole plan.
+pub struct PlanIndex<'a> {
+    by_loc: std::collections::HashMap<&'a Location, Vec<&'a Decision>>,
+}
+
+impl<'a> PlanIndex<'a> {
+    pub fn new(plan: &'a Plan) -> PlanIndex<'a> {
+        let mut by_loc: std::collections::HashMap<&'a Location, Vec<&'a Decision>> = std::collections::HashMap::new();
+        for d in &plan.decisions {
+            by_loc.entry(&d.location).or_default().push(d);
+        }
+        PlanIndex { by_loc }
+    }
+
+    /// Decisions at one location, in plan order.
+    pub fn at(&self, loc: &Location) -> impl Iterator<Item = &'a Decision> + '_ {
+        self.by_loc.get(loc).into_iter().flat_map(|v| v.iter().copied())
+    }
+
+    /// The whole-element decision (withhold or review) for a location, if any.
+    pub fn withheld(&self, loc: &Location) -> Option<&'a Decision> {
+        self.at(loc).find(|d| d.span.is_none() && matches!(d.action, Action::Withhold | Action::Review))
+    }
+}

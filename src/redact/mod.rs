@@ -5,7 +5,7 @@
 
 use crate::file::{CaseFile, Entry, FileRecord, RefKind};
 use crate::model::*;
-use crate::policy::{field_text, Action, AttachmentInput, Decision, Location, Part, Plan, Policy};
+use crate::policy::{field_text, Action, AttachmentInput, Decision, Location, Part, Plan, PlanIndex, Policy};
 use std::fmt::Write;
 
 /// A piece of disclosed text: kept words and marks.
@@ -146,7 +146,7 @@ pub fn apply(text: &str, ds: &[&Decision]) -> RText {
 
 struct Ctx<'a, 'f> {
     file: &'a CaseFile<'f>,
-    plan: &'a Plan,
+    plan: PlanIndex<'a>,
     policy: &'a Policy,
 }
 
@@ -184,7 +184,7 @@ pub fn redact(
     policy: &Policy,
     attachments: &std::collections::HashMap<AttachmentId, AttachmentInput>,
 ) -> RedactedFile {
-    let c = Ctx { file, plan, policy };
+    let c = Ctx { file, plan: PlanIndex::new(plan), policy };
     let fam = file.family;
     let mut entries = Vec::new();
     for e in &file.entries {

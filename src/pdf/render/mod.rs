@@ -201,5 +201,14 @@ pub fn render(doc: &Doc) -> Result<Rendered, RenderError> {
     write::write(doc, font, lay, warnings)
 }
 
+/// Lay out only, and give the page label of every anchor (in document order): what a caller needs
+/// to fill in page numbers before the real render.
+pub fn anchor_labels(doc: &Doc) -> Result<Vec<(String, String)>, RenderError> {
+    let font = font::Font::get().map_err(RenderError::Font)?;
+    let mut warnings = Vec::new();
+    let lay = layout::layout(doc, font, &mut warnings)?;
+    Ok(write::anchor_labels(doc, &lay))
+}
+
 #[cfg(test)]
 mod tests;

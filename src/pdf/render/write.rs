@@ -295,6 +295,12 @@ pub(crate) fn write(
     Ok(Rendered { bytes: pdf.finish(), pages, anchors: anchors_out, warnings })
 }
 
+/// The page label of every anchor, from a layout alone (nothing is written).
+pub(crate) fn anchor_labels(doc: &Doc, lay: &Layout) -> Vec<(String, String)> {
+    let labels = labels(doc, lay);
+    lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect()
+}
+
 fn draw(c: &mut Content, it: &Item, font: &Font, subset: &super::font::Subset) {
     match it {
         Item::Text { x, y, size, gray, bold, text } => {
