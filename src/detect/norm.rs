@@ -14,33 +14,51 @@ impl Normalized {
         let mut text = String::with_capacity(src.len());
         let mut map = Vec::with_capacity(src.len() + 1);
         let mut in_ws = false;
-        for (i, c) in src.char_indices() {
-            if c.is_whitespace() {
+        let b = src.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            // ASCII fast path: most case text is ASCII.
+            if c < 0x80 {
+                if c.is_ascii_whitespace() {
+                    if !in_ws {
+                        text.push(' ');
+                        map.push(i);
+                        in_ws = true;
+                    }
+                } else {
+                    in_ws = false;
+                    text.push(if c == b'`' { '\'' } else { c.to_ascii_lowercase() as char });
+                    map.push(i);
+                }
+                i += 1;
+                continue;
+            }
+            let ch = src[i..].chars().next().expect("char boundary");
+            let len = ch.len_utf8();
+            if ch.is_whitespace() {
                 if !in_ws {
                     text.push(' ');
                     map.push(i);
                     in_ws = true;
                 }
+                i += len;
                 continue;
             }
             in_ws = false;
-            let c = match c {
-                '\u{2019}' | '\u{2018}' | '\u{02BC}' | '`' => '\'',
+            let ch = match ch {
+                '\u{2019}' | '\u{2018}' | '\u{02BC}' => '\'',
                 '\u{2010}' | '\u{2011}' => '-',
-                _ => c,
+                _ => ch,
             };
-            if c.is_ascii() {
-                text.push(c.to_ascii_lowercase());
-                map.push(i);
-            } else {
-                for lc in c.to_lowercase() {
-                    let before = text.len();
-                    text.push(lc);
-                    for _ in before..text.len() {
-                        map.push(i);
-                    }
+            for lc in ch.to_lowercase() {
+                let before = text.len();
+                text.push(lc);
+                for _ in before..text.len() {
+                    map.push(i);
                 }
             }
+            i += len;
         }
         map.push(src.len());
         Normalized { text, map }

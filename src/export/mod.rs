@@ -7,9 +7,9 @@ use crate::audit::{self, AuditEntry};
 use crate::detect::Detector;
 use crate::file::CaseFile;
 use crate::model::*;
-use crate::pdf::bundle::{self, Bundle, BundleInput};
+use crate::pdf::bundle::{self, BundleInput};
 use crate::policy::{self, Action, AttachmentInput, Plan, Policy};
-use crate::redact::{self, RedactedFile};
+use crate::redact;
 use crate::seal::manifest::{self, sha256_hex, Manifest, ManifestCore};
 use crate::seal::{self, Signer};
 use crate::store::Store;
@@ -34,7 +34,6 @@ pub struct ExportRequest {
 /// What a run produced.
 pub struct ExportOutcome {
     pub plan: Plan,
-    pub redacted: RedactedFile,
     pub files: Vec<PathBuf>,
     pub manifest: Manifest,
     pub warnings: Vec<String>,
@@ -43,7 +42,6 @@ pub struct ExportOutcome {
 /// The outputs of one request, in memory, before anything is written.
 pub struct Outputs {
     pub plan: Plan,
-    pub redacted: RedactedFile,
     pub files: Vec<(&'static str, Vec<u8>)>,
     pub manifest: Manifest,
     pub removed: Vec<(String, String, usize)>,
@@ -56,7 +54,7 @@ pub fn run(store: &mut Store, req: &ExportRequest) -> Result<ExportOutcome> {
     let o = build(store, req)?;
     let files = write_all(&req.out, &o.files)?;
     audit_outputs(store, req, &o)?;
-    Ok(ExportOutcome { plan: o.plan, redacted: o.redacted, files, manifest: o.manifest, warnings: o.warnings })
+    Ok(ExportOutcome { plan: o.plan, files, manifest: o.manifest, warnings: o.warnings })
 }
 
 /// Record a written export in the audit trail, with the hashes of the text it removed.
@@ -148,6 +146,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         });
     }
     plan.verification_failures = atts.failed.len();
+    drop(read); // the glyph lists of every attachment page are no longer needed
     let redacted = redact::redact(&file, &plan, &policy, &inputs_text);
     let seal_line = signer.as_ref().map(|s| {
         format!(
@@ -166,8 +165,10 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     })
     .map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
     warnings.extend(bundle.warnings.iter().cloned());
-    let plan_json = serde_json::to_string_pretty(&plan)? + "\n";
+    // One decision per line: readable, and a fraction of the size of pretty-printed JSON.
+    let plan_json = plan_json(&plan)?;
     let preview = redact::preview(&redacted, &plan);
+    drop(redacted);
     let schedule = redact::schedule_csv(&plan, &policy, &|loc| bundle::page_of(&bundle.anchors, loc));
     // Inputs that went in.
     let mut inputs = BTreeMap::new();
@@ -195,7 +196,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         outputs,
     };
     let core_sha256 = core.hash();
-    let bundle_bytes = sign(&bundle, signer.as_ref(), &core_sha256, &date, &fam)?;
+    let bundle_bytes = sign(bundle.bytes, signer.as_ref(), &core_sha256, &date, &fam)?;
     let manifest = Manifest {
         bundle_sha256: sha256_hex(&bundle_bytes),
         core,
@@ -213,11 +214,30 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         ("bundle.pdf", bundle_bytes),
         ("manifest.json", manifest_json.into_bytes()),
     ];
-    Ok(Outputs { plan, redacted, files, manifest, removed, inputs, warnings })
+    Ok(Outputs { plan, files, manifest, removed, inputs, warnings })
 }
 
-fn sign(b: &Bundle, signer: Option<&Signer>, core_sha256: &str, date: &str, fam: &Family) -> Result<Vec<u8>> {
-    let Some(s) = signer else { return Ok(b.bytes.clone()) };
+/// plan.json: the plan as JSON with each decision on its own line.
+fn plan_json(plan: &Plan) -> Result<String> {
+    let mut v = serde_json::to_value(plan)?;
+    let decisions = v.as_object_mut().and_then(|o| o.remove("decisions")).unwrap_or_default();
+    let head = serde_json::to_string_pretty(&v)?;
+    let mut out = String::with_capacity(plan.decisions.len() * 200 + head.len());
+    out.push_str(head.trim_end().trim_end_matches('}').trim_end());
+    out.push_str(",\n  \"decisions\": [\n");
+    if let serde_json::Value::Array(ds) = decisions {
+        for (i, d) in ds.iter().enumerate() {
+            out.push_str("    ");
+            out.push_str(&serde_json::to_string(d)?);
+            out.push_str(if i + 1 < ds.len() { ",\n" } else { "\n" });
+        }
+    }
+    out.push_str("  ]\n}\n");
+    Ok(out)
+}
+
+fn sign(bytes: Vec<u8>, signer: Option<&Signer>, core_sha256: &str, date: &str, fam: &Family) -> Result<Vec<u8>> {
+    let Some(s) = signer else { return Ok(bytes) };
     let opts = seal::SignOptions {
         signing_time: format!("{date}T12:00:00Z"),
         reason: format!(
@@ -228,7 +248,7 @@ fn sign(b: &Bundle, signer: Option<&Signer>, core_sha256: &str, date: &str, fam:
         contact: String::new(),
         name: s.subject_common_name(),
     };
-    Ok(seal::sign_pdf(&b.bytes, s, &opts)?)
+    Ok(seal::sign_pdf(&bytes, s, &opts)?)
 }
 
 /// Hashes of the words removed by each redaction, for a later leak check; a run of words that

@@ -316,15 +316,15 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
             "You asked to see the records {} holds about {whose}. This bundle is our answer. It holds {n_rec} records and {n_doc} documents from {file_of}, in the order things happened, with an index after this letter.",
             inp.file.council
         )),
-        para("We know that reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps. We are happy to go through the records with you."),
-        para("Some words have been taken out, and a few parts held back. We have done this only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code in it; sometimes the box also says who the words were about, such as [your brother]. Where a part was held back there is a grey line that says what kind of thing it was and why."),
+        para("Reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps; we are happy to go through them with you."),
+        para("Some words have been taken out, and a few parts held back, only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code, and sometimes who the words were about, such as [your brother]. Where a part was held back a grey line says what kind of thing it was and why."),
     ];
     let used: BTreeSet<String> = plan.counts().keys().cloned().collect();
     if !used.is_empty() {
         b.push(Block::Heading { level: 2, text: vec![t("What the codes mean")], anchor: None, outline: None });
         let pairs = used.iter().map(|c| (c.clone(), vec![t(pol.words(c))])).collect();
         b.push(Block::Meta { pairs });
-        b.push(para("The schedule at the end of this bundle lists every place where something was taken out or held back, with the page, the code and the rule we applied. It never shows the words themselves."));
+        b.push(para("The schedule at the end lists every place where something was taken out or held back, with the page, the code and the rule we applied, never the words themselves."));
     }
     if !plan.review.is_empty() {
         b.push(para(&format!(
@@ -346,9 +346,7 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
         b.push(Block::Spacer(6.0));
         b.push(Block::Meta { pairs: vec![("Sealed".into(), vec![t(line)])] });
     }
-    b.push(Block::Spacer(10.0));
-    b.push(para("Yours sincerely,"));
-    b.push(para(&format!("Information Governance Team\n{}", inp.file.council)));
+    b.push(para(&format!("Yours sincerely,\nInformation Governance Team, {}", inp.file.council)));
     b
 }
 
