@@ -255,3 +255,37 @@ fn the_schedule_names_pages_and_never_the_removed_text() {
         assert!(!csv.contains(s));
     }
 }
+
+/// What a person sees: leakscan with --ocr reads the rendered pages (Tesseract), scanned and
+/// redacted attachment pages included, and finds nothing forbidden; the kept text of the
+/// attachments is still in the text layer.
+#[test]
+fn ocr_of_the_rendered_pages_finds_nothing_forbidden() {
+    need("tesseract");
+    need("pdftoppm");
+    let fam = northbrook();
+    let v = read_json(&fam);
+    let sc = v["test_scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "sar-leah-own").unwrap();
+    let o = export(&fam, "p-leah", "p-leah", "sar-self");
+    let pdf = o.out.join("bundle.pdf");
+    let terms = o.out.join("forbid.txt");
+    let list: Vec<&str> = sc["forbid"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    std::fs::write(&terms, list.join("\n") + "\n").unwrap();
+    let script = root().join("fixtures/tools/leakscan.py");
+    let r = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&pdf)
+        .arg("--forbid")
+        .arg(&terms)
+        .arg("--ocr")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(0), "leakscan --ocr: {}{}", stdout(&r), stderr(&r));
+    // Kept words of the redacted attachments (police notification, letter) are still there.
+    let text = fold(&pdftotext(&pdf));
+    for kept in
+        ["the children were seen by officers", "supervised family time with tyler and maisie", "dc 4417 mark rowe"]
+    {
+        assert!(text.contains(kept), "lost attachment text: {kept}");
+    }
+}

@@ -165,6 +165,12 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     })
     .map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
     warnings.extend(bundle.warnings.iter().cloned());
+    if policy.audience == policy::Audience::Court && bundle.pages > 350 {
+        warnings.push(format!(
+            "the court bundle has {} pages, more than the 350 that FPR PD27A allows without the court's permission",
+            bundle.pages
+        ));
+    }
     // One decision per line: readable, and a fraction of the size of pretty-printed JSON.
     let plan_json = plan_json(&plan)?;
     let preview = redact::preview(&redacted, &plan);
@@ -285,17 +291,18 @@ type ReadMap = HashMap<AttachmentId, Result<crate::pdf::ReadAttachment, crate::p
 
 /// Read every attachment on the file once (scans are not read: they are held for review).
 fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<ReadMap> {
-    let mut out = HashMap::new();
+    let mut blobs = Vec::new();
     for a in file.attachments() {
         let Some(att) = file.family.attachment(a) else { continue };
         if !att.text_layer {
             continue;
         }
         let Some(hash) = file.family.attachment_blobs.get(a) else { continue };
-        let bytes = store.blob(hash)?;
-        out.insert(a.clone(), crate::pdf::read_attachment(&bytes));
+        blobs.push((a.clone(), store.blob(hash)?));
     }
-    Ok(out)
+    // Read in parallel; the result is a map, so the order of work does not matter.
+    use rayon::prelude::*;
+    Ok(blobs.into_par_iter().map(|(a, bytes)| (a, crate::pdf::read_attachment(&bytes))).collect())
 }
 
 /// Write every file under a temporary name, then rename them all into place.

@@ -74,72 +74,86 @@ pub fn redact_attachments(
     plan: &Plan,
     read: &HashMap<AttachmentId, Result<ReadAttachment, core::PdfError>>,
 ) -> RedactedAttachments {
-    let mut out = RedactedAttachments::default();
+    use rayon::prelude::*;
     let index = crate::policy::PlanIndex::new(plan);
     let mut ids: Vec<&AttachmentId> = read.keys().collect();
     ids.sort();
-    for a in ids {
-        let Ok(r) = &read[a] else { continue };
-        let whole = plan.decisions.iter().find(|d| {
-            d.location.attachment.as_ref() == Some(a) && d.location.part == Part::Attachment && d.span.is_none()
-        });
-        if whole.is_some_and(|d| d.action.removes()) {
+    // Each attachment is redacted on its own (in parallel), then merged in id order.
+    let results: Vec<RedactedAttachments> = ids.par_iter().map(|a| redact_one(plan, &index, a, &read[*a])).collect();
+    let mut out = RedactedAttachments::default();
+    for r in results {
+        out.pages.extend(r.pages);
+        out.sanitized.extend(r.sanitized);
+        out.failed.extend(r.failed);
+    }
+    out
+}
+
+fn redact_one(
+    plan: &Plan,
+    index: &crate::policy::PlanIndex<'_>,
+    a: &AttachmentId,
+    read: &Result<ReadAttachment, core::PdfError>,
+) -> RedactedAttachments {
+    let mut out = RedactedAttachments::default();
+    let Ok(r) = read else { return out };
+    let whole = plan
+        .decisions
+        .iter()
+        .find(|d| d.location.attachment.as_ref() == Some(a) && d.location.part == Part::Attachment && d.span.is_none());
+    if whole.is_some_and(|d| d.action.removes()) {
+        return out;
+    }
+    let mut edits = Vec::new();
+    let mut held = Vec::new();
+    let record = plan_record(plan, a);
+    for (i, _) in r.pages.iter().enumerate() {
+        let loc = Location { record: None, attachment: Some(a.clone()), part: Part::AttachmentPage { page: i } };
+        let here: Vec<_> = index.at(&Location { record: record.clone(), ..loc.clone() }).collect();
+        if here.iter().any(|d| d.span.is_none() && d.action.removes()) {
+            held.push(i);
             continue;
         }
-        let mut edits = Vec::new();
-        let mut held = Vec::new();
-        let record = plan_record(plan, a);
-        for (i, _) in r.pages.iter().enumerate() {
-            let loc = Location { record: None, attachment: Some(a.clone()), part: Part::AttachmentPage { page: i } };
-            let here: Vec<_> = index.at(&Location { record: record.clone(), ..loc.clone() }).collect();
-            if here.iter().any(|d| d.span.is_none() && d.action.removes()) {
-                held.push(i);
-                continue;
-            }
-            let marks: Vec<core::Mark> = here
-                .iter()
-                .filter(|d| d.action == Action::Redact)
-                .filter_map(|d| {
-                    let s = d.span?;
-                    let code = d.reason.clone().unwrap_or_default();
-                    // Every box carries its code; the label too where the box is wide enough to read it.
-                    let label =
-                        d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
-                    Some(core::Mark { range: s.start()..s.end(), code, label })
-                })
-                .collect();
-            if !marks.is_empty() {
-                edits.push(core::PageEdit { index: i, marks });
-            }
+        let marks: Vec<core::Mark> = here
+            .iter()
+            .filter(|d| d.action == Action::Redact)
+            .filter_map(|d| {
+                let s = d.span?;
+                let code = d.reason.clone().unwrap_or_default();
+                // Every box carries its code; the label too where the box is wide enough to read it.
+                let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
+                Some(core::Mark { range: s.start()..s.end(), code, label })
+            })
+            .collect();
+        if !marks.is_empty() {
+            edits.push(core::PageEdit { index: i, marks });
         }
-        match core::redact_with(&r.loaded, &r.pages, &edits, false) {
-            Ok(red) => {
-                let mut failed_here: Vec<usize> = Vec::new();
-                for v in red.verdicts.iter().filter(|v| !v.ok) {
-                    failed_here.push(v.index);
-                    out.failed.push(FailedPage { attachment: a.clone(), page: v.index, problems: v.problems.clone() });
-                }
-                out.sanitized.push((a.clone(), red.sanitized.kinds.clone()));
-                let page_ids: Vec<lopdf::ObjectId> = red.doc.get_pages().values().copied().collect();
-                let keep: Vec<(usize, lopdf::ObjectId)> = page_ids
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(i, _)| !held.contains(i) && !failed_here.contains(i))
-                    .collect();
-                out.pages.insert(
-                    a.clone(),
-                    bundle::AttachmentPages { doc: Arc::new(red.doc), pages: keep, boxes: red.boxes },
-                );
+    }
+    match core::redact_with(&r.loaded, &r.pages, &edits, false) {
+        Ok(red) => {
+            let mut failed_here: Vec<usize> = Vec::new();
+            for v in red.verdicts.iter().filter(|v| !v.ok) {
+                failed_here.push(v.index);
+                out.failed.push(FailedPage { attachment: a.clone(), page: v.index, problems: v.problems.clone() });
             }
-            Err(e) => {
-                // The whole document fails closed.
-                for i in 0..r.pages.len() {
-                    out.failed.push(FailedPage {
-                        attachment: a.clone(),
-                        page: i,
-                        problems: vec![format!("redaction failed: {e}")],
-                    });
-                }
+            out.sanitized.push((a.clone(), red.sanitized.kinds.clone()));
+            let page_ids: Vec<lopdf::ObjectId> = red.doc.get_pages().values().copied().collect();
+            let keep: Vec<(usize, lopdf::ObjectId)> = page_ids
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !held.contains(i) && !failed_here.contains(i))
+                .collect();
+            out.pages
+                .insert(a.clone(), bundle::AttachmentPages { doc: Arc::new(red.doc), pages: keep, boxes: red.boxes });
+        }
+        Err(e) => {
+            // The whole document fails closed.
+            for i in 0..r.pages.len() {
+                out.failed.push(FailedPage {
+                    attachment: a.clone(),
+                    page: i,
+                    problems: vec![format!("redaction failed: {e}")],
+                });
             }
         }
     }
