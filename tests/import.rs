@@ -311,6 +311,7 @@ fn html_bodies_become_text_with_an_offset_map() {
         let (_, _, pt) = v.section_text.iter().find(|(rr, ss, _)| rr == &r.id && ss == &s.id).unwrap();
         assert!(!pt.text.contains('<') || !pt.text.contains('>'), "tags left in {}:{}", r.id, s.id);
         assert!(!pt.text.contains("&amp;") && !pt.text.contains("&#39;"));
+        assert!(!pt.is_identity());
         assert_eq!(pt.text.len(), pt.map.len());
         let body = s.body.as_deref().unwrap();
         // Every word of the text is found at its mapped place in the source.

@@ -223,22 +223,30 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     Ok(Outputs { plan, files, manifest, removed, inputs, warnings })
 }
 
-/// plan.json: the plan as JSON with each decision on its own line.
+/// plan.json: the plan as JSON with each decision on its own line, written field by field so
+/// that no JSON tree of the whole plan is ever held in memory.
 fn plan_json(plan: &Plan) -> Result<String> {
-    let mut v = serde_json::to_value(plan)?;
-    let decisions = v.as_object_mut().and_then(|o| o.remove("decisions")).unwrap_or_default();
-    let head = serde_json::to_string_pretty(&v)?;
-    let mut out = String::with_capacity(plan.decisions.len() * 200 + head.len());
-    out.push_str(head.trim_end().trim_end_matches('}').trim_end());
-    out.push_str(",\n  \"decisions\": [\n");
-    if let serde_json::Value::Array(ds) = decisions {
-        for (i, d) in ds.iter().enumerate() {
-            out.push_str("    ");
-            out.push_str(&serde_json::to_string(d)?);
-            out.push_str(if i + 1 < ds.len() { ",\n" } else { "\n" });
+    use serde_json::to_string as j;
+    let mut out = String::with_capacity(plan.decisions.len() * 220 + 4096);
+    out.push_str(&format!("{{\n  \"request\": {},\n", j(&plan.request)?));
+    out.push_str(&format!("  \"narrative_removed_percent\": {},\n", j(&plan.narrative_removed_percent)?));
+    out.push_str(&format!("  \"verification_failures\": {},\n", plan.verification_failures));
+    for (name, items) in [
+        ("review", plan.review.iter().map(j).collect::<Result<Vec<_>, _>>()?),
+        ("consult", plan.consult.iter().map(j).collect::<Result<Vec<_>, _>>()?),
+        ("narrative", plan.narrative.iter().map(j).collect::<Result<Vec<_>, _>>()?),
+        ("sanitized", plan.sanitized.iter().map(j).collect::<Result<Vec<_>, _>>()?),
+        ("decisions", plan.decisions.iter().map(j).collect::<Result<Vec<_>, _>>()?),
+    ] {
+        out.push_str(&format!("  \"{name}\": ["));
+        for (i, it) in items.iter().enumerate() {
+            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            out.push_str(it);
         }
+        out.push_str(if items.is_empty() { "]" } else { "\n  ]" });
+        out.push_str(if name == "decisions" { "\n" } else { ",\n" });
     }
-    out.push_str("  ]\n}\n");
+    out.push_str("}\n");
     Ok(out)
 }
 

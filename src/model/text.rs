@@ -2,6 +2,7 @@
 //! offset map back to the source, so a redaction found in the text can be located in the original.
 
 /// A body converted to plain text, with `map[i]` = byte offset in the source of text byte `i`.
+/// An empty map means the identity (a plain-text body), which keeps plain files small.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlainText {
     pub text: String,
@@ -9,13 +10,21 @@ pub struct PlainText {
 }
 
 impl PlainText {
-    /// Plain text stays as it is (identity map).
+    /// Plain text stays as it is (identity map, not stored).
     pub fn plain(s: &str) -> PlainText {
-        PlainText { text: s.to_string(), map: (0..s.len() as u32).collect() }
+        PlainText { text: s.to_string(), map: Vec::new() }
+    }
+
+    /// Whether the text is the source itself.
+    pub fn is_identity(&self) -> bool {
+        self.map.is_empty()
     }
 
     /// Where text byte `i` came from in the source body.
     pub fn source_offset(&self, i: usize) -> usize {
+        if self.is_identity() {
+            return i;
+        }
         self.map.get(i).map(|&o| o as usize).unwrap_or_else(|| self.map.last().map(|&o| o as usize + 1).unwrap_or(0))
     }
 }
@@ -182,6 +191,7 @@ mod tests {
     #[test]
     fn plain_is_identity() {
         let pt = PlainText::plain("abc");
+        assert!(pt.is_identity());
         assert_eq!(pt.source_offset(2), 2);
     }
 }
