@@ -51,25 +51,7 @@ const NAME_USES: &[&str] = &["official", "usual", "nickname", "maiden", "old", "
 const CONTACT_TYPES: &[&str] = &["mobile", "landline", "work_phone", "email"];
 const RESIDENCE_USES: &[&str] =
     &["home", "placement", "refuge", "temporary", "previous", "correspondence", "bail", "other"];
-const FLAGS: &[&str] = &[
-    "confidential_address",
-    "location_revealing",
-    "do_not_disclose",
-    "restricted_record",
-    "referrer_identity",
-    "third_party_source",
-    "third_party_confidential",
-    "special_category_health",
-    "criminal_offence",
-    "immigration",
-    "child_confidence",
-    "withheld_from_family",
-    "serious_harm",
-    "crime_prevention",
-    "legal_privilege",
-    "court_material",
-    "adoption_record",
-];
+const FLAGS: &[&str] = crate::model::SENSITIVITY_FLAGS;
 const AUDIENCES: &[&str] = &["all", "professionals_only"];
 const DIRECTIONS: &[&str] = &["incoming", "outgoing", "internal"];
 

@@ -170,6 +170,28 @@ pub struct ContactPoint {
     pub sensitivity: Vec<Sensitivity>,
 }
 
+/// The sensitivity flag vocabulary of CASE-EXPORT.md section 9 (the importer accepts only these;
+/// a policy needs a rule for each).
+pub const SENSITIVITY_FLAGS: &[&str] = &[
+    "confidential_address",
+    "location_revealing",
+    "do_not_disclose",
+    "restricted_record",
+    "referrer_identity",
+    "third_party_source",
+    "third_party_confidential",
+    "special_category_health",
+    "criminal_offence",
+    "immigration",
+    "child_confidence",
+    "withheld_from_family",
+    "serious_harm",
+    "crime_prevention",
+    "legal_privilege",
+    "court_material",
+    "adoption_record",
+];
+
 /// A sensitivity flag on the narrowest element it applies to.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Sensitivity {

@@ -185,31 +185,19 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
             });
         }
         for e in group {
-            match e {
+            // A record with its documents beside it, or a document on its own.
+            let (docs, level): (Vec<&RAttachment>, u8) = match e {
                 REntry::Record(r) => {
                     record_blocks(r, &mut blocks);
-                    for a in &r.attachments {
-                        attachment_blocks(a, &mut blocks, 2);
-                        if let Some(pages) = foreign(inp, a) {
-                            flush(&mut blocks, &mut parts, &mut first_part);
-                            parts.push(RPart {
-                                label: label_for(letter),
-                                outline: None,
-                                content: PartContent::Foreign(pages),
-                            });
-                        }
-                    }
+                    (r.attachments.iter().collect(), 2)
                 }
-                REntry::Attachment(a) => {
-                    attachment_blocks(a, &mut blocks, 1);
-                    if let Some(pages) = foreign(inp, a) {
-                        flush(&mut blocks, &mut parts, &mut first_part);
-                        parts.push(RPart {
-                            label: label_for(letter),
-                            outline: None,
-                            content: PartContent::Foreign(pages),
-                        });
-                    }
+                REntry::Attachment(a) => (vec![a], 1),
+            };
+            for a in docs {
+                attachment_blocks(a, &mut blocks, level);
+                if let Some(pages) = foreign(inp, a) {
+                    flush(&mut blocks, &mut parts, &mut first_part);
+                    parts.push(RPart { label: label_for(letter), outline: None, content: PartContent::Foreign(pages) });
                 }
             }
         }

@@ -202,25 +202,7 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("court", include_str!("../../policies/court.toml")),
 ];
 
-const KNOWN_FLAGS: &[&str] = &[
-    "confidential_address",
-    "location_revealing",
-    "do_not_disclose",
-    "restricted_record",
-    "referrer_identity",
-    "third_party_source",
-    "third_party_confidential",
-    "special_category_health",
-    "criminal_offence",
-    "immigration",
-    "child_confidence",
-    "withheld_from_family",
-    "serious_harm",
-    "crime_prevention",
-    "legal_privilege",
-    "court_material",
-    "adoption_record",
-];
+const KNOWN_FLAGS: &[&str] = crate::model::SENSITIVITY_FLAGS;
 
 impl Policy {
     /// Load a shipped policy by name, or a policy file by path.
