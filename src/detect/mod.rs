@@ -130,6 +130,8 @@ struct Lit {
 struct Literals {
     ac: AhoCorasick,
     infos: Vec<Vec<Lit>>,
+    /// Initials of each person's family names, to take "Glenys T." whole.
+    initials: HashMap<Target, Vec<char>>,
 }
 
 impl Literals {
@@ -165,6 +167,18 @@ impl Literals {
             }
             for idf in &p.identifiers {
                 if !matches!(idf.system.as_str(), "nhs_number" | "ni_number" | "upn" | "former_upn" | "upn_unknown") {
+                    // "MC/25/004471" is also written "MC 25 004471" and "MC25004471".
+                    for v in separator_variants(&idf.value) {
+                        add(
+                            &v,
+                            Lit {
+                                target: t.clone(),
+                                kind: Kind::Identifier(idf.system.clone()),
+                                form: "identifier, other spacing",
+                                gate: Gate::Any,
+                            },
+                        );
+                    }
                     add(
                         &idf.value,
                         Lit {
@@ -240,8 +254,32 @@ impl Literals {
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(pats.iter().map(|p| p.0.as_str()))
             .expect("literal patterns always build");
-        Literals { ac, infos: pats.into_iter().map(|p| p.1).collect() }
+        let mut initials: HashMap<Target, Vec<char>> = HashMap::new();
+        for p in &f.persons {
+            let v: Vec<char> = p
+                .names
+                .iter()
+                .filter_map(|n| n.family.as_ref()?.chars().next())
+                .flat_map(|c| c.to_uppercase())
+                .collect();
+            initials.insert(Target::Person(p.id.clone()), v);
+        }
+        for p in &f.professionals {
+            let v: Vec<char> =
+                p.name.family.iter().filter_map(|n| n.chars().next()).flat_map(|c| c.to_uppercase()).collect();
+            initials.insert(Target::Professional(p.id.clone()), v);
+        }
+        Literals { ac, infos: pats.into_iter().map(|p| p.1).collect(), initials }
     }
+}
+
+/// An identifier with its separators (/ - . space) written as spaces, and with none.
+fn separator_variants(v: &str) -> Vec<String> {
+    let parts: Vec<&str> = v.split(['/', '-', '.', ' ']).filter(|p| !p.is_empty()).collect();
+    if parts.len() < 2 {
+        return Vec::new();
+    }
+    vec![parts.join(" "), parts.concat(), parts.join("/"), parts.join("-")]
 }
 
 fn is_unit_word(w: &str) -> bool {
@@ -344,6 +382,8 @@ fn name_forms(
             }
         }
         add(fam, lit("family name", gate_for(fam)));
+        // "the Penhallows", "the Penhallows' house"
+        add(&format!("{fam}s"), lit("family name, plural", gate_for(fam)));
         // Parts of a hyphenated family name are names people write on their own.
         if fam.contains('-') {
             for part in fam.split('-') {
@@ -395,6 +435,9 @@ fn date_forms(d: Date) -> Vec<String> {
         format!("{dd:02}.{m:02}.{y}"),
         format!("{dd:02}-{m:02}-{y}"),
         format!("{dd:02}/{m:02}/{yy:02}"),
+        format!("{dd}/{m}/{yy:02}"),
+        format!("{dd}/{m:02}/{yy:02}"),
+        format!("{dd:02}/{m}/{yy:02}"),
         format!("{y}-{m:02}-{dd:02}"),
         format!("{dd} {mon} {y}"),
         format!("{dd}{suf} {mon} {y}"),
@@ -454,8 +497,23 @@ impl Recognizer for Literals {
             } else {
                 kept[0].form.to_string()
             };
+            // A given name followed by the initial of the person's family name ("Glenys T.").
+            let mut end = oe;
+            if kind == Kind::Name {
+                let rest = &src[oe..];
+                let mut it = rest.chars();
+                if let (Some(' '), Some(c)) = (it.next(), it.next()) {
+                    let after = rest[1 + c.len_utf8()..].chars().next();
+                    let initial_ok = c.is_uppercase()
+                        && after.is_none_or(|a| !a.is_alphanumeric())
+                        && targets.iter().all(|t| self.initials.get(t).is_some_and(|v| v.contains(&c)));
+                    if initial_ok {
+                        end = oe + 1 + c.len_utf8() + usize::from(rest[1 + c.len_utf8()..].starts_with('.'));
+                    }
+                }
+            }
             out.push(Finding {
-                span: Span::new(start, oe),
+                span: Span::new(start, end),
                 kind,
                 targets,
                 recognizer: if gate == Gate::Neighbour {
@@ -500,9 +558,12 @@ fn used_as_name(src: &str, s: usize, e: usize) -> bool {
     }
     let all_caps = word.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase())
         && word.chars().filter(|c| c.is_alphabetic()).count() > 1;
-    let head = src[..s].trim_end_matches([' ', '\t', '"', '\'', '(', '\u{201c}', '\u{2018}']);
-    let sentence_start =
-        head.is_empty() || head.ends_with(['.', '!', '?', '\n', ':', ';', '-', '\u{2013}']) || src[..s].ends_with('\n');
+    // A line break alone does not start a sentence (text wraps); a blank line does.
+    let before = &src[..s];
+    let paragraph = before.trim_end_matches([' ', '\t']).ends_with("\n\n");
+    let head =
+        before.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | '\u{201c}' | '\u{2018}'));
+    let sentence_start = head.is_empty() || paragraph || head.ends_with(['.', '!', '?', ':', ';', '-', '\u{2013}']);
     // The whole text is this name (a heading such as "Rose").
     if src.trim() == word {
         return true;
@@ -512,8 +573,12 @@ fn used_as_name(src: &str, s: usize, e: usize) -> bool {
         tail.trim_start().chars().take_while(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
     let list_next = tail.trim_start().starts_with(',') || next_word == "and";
     if all_caps {
-        // Upper case is how forms write names, but also how headings shout words: only with a verb.
-        return words::PERSON_VERBS.contains(&next_word.as_str()) || list_next;
+        // Upper case is how forms write names, but also how headings shout: a word in capitals is
+        // a name unless the words around it are in capitals too.
+        let prev_word: String = head.chars().rev().take_while(|c| c.is_alphabetic()).collect();
+        let next_raw: String = tail.trim_start().chars().take_while(|c| c.is_alphabetic()).collect();
+        let shouting = |w: &str| w.chars().count() > 1 && w.chars().all(|c| c.is_uppercase());
+        return !(shouting(&prev_word) || shouting(&next_raw)) || words::PERSON_VERBS.contains(&next_word.as_str());
     }
     if !sentence_start {
         return true;
@@ -566,8 +631,8 @@ impl Shaped {
         }
         let re = Regex::new(concat!(
             r"(?P<email>[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})",
-            r"|(?P<phone>(?:\+44 ?(?:\(0\) ?)?|(?-u:\b)0)[0-9](?:[ -]?[0-9]){8,9}(?-u:\b))",
-            r"|(?P<nhs>(?-u:\b)[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?-u:\b))",
+            r"|(?P<phone>(?:(?:\+|(?-u:\b)00) ?44 ?(?:\(0\) ?)?|\(?(?-u:\b)0)[0-9](?:[ )-]{0,2}[0-9]){8,9}(?-u:\b))",
+            r"|(?P<nhs>(?-u:\b)[0-9](?:[ -]?[0-9]){9}(?-u:\b))",
             r"|(?P<ni>(?-u:\b)[a-z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[a-d](?-u:\b))",
             r"|(?P<upn>(?-u:\b)[a-z][0-9]{11}[a-z0-9](?-u:\b))",
             r"|(?P<postcode>(?-u:\b)[a-z]{1,2}[0-9][a-z[0-9]]? ?[0-9][a-z]{2}(?-u:\b))",
@@ -799,8 +864,11 @@ fn settle(text: &str, mut v: Vec<Finding>) -> Vec<Finding> {
     for f in out {
         if let Some(last) = joined.last_mut() {
             let gap = &text[last.span.end()..f.span.start()];
-            let same_addr = address_of(last).is_some() && address_of(last) == address_of(&f);
-            if same_addr && gap.chars().all(|c| c == ',' || c.is_whitespace()) && gap.len() <= 4 {
+            // Parts of one address: their candidate addresses intersect (a town or a street may
+            // be shared by several addresses; the joined part belongs to the common ones).
+            let common: Vec<Target> = addresses(last).into_iter().filter(|t| addresses(&f).contains(t)).collect();
+            if !common.is_empty() && gap.chars().all(|c| c == ',' || c.is_whitespace()) && gap.len() <= 4 {
+                last.targets = common;
                 last.span = last.span.union(&f.span);
                 if last.kind == Kind::Town || f.kind == Kind::AddressLine {
                     last.kind = Kind::AddressLine;
@@ -816,11 +884,9 @@ fn settle(text: &str, mut v: Vec<Finding>) -> Vec<Finding> {
     joined
 }
 
-fn address_of(f: &Finding) -> Option<&AddressId> {
-    match f.targets.as_slice() {
-        [Target::Address(a)] => Some(a),
-        _ => None,
-    }
+/// The address candidates of a finding (empty for findings about anything else).
+fn addresses(f: &Finding) -> Vec<Target> {
+    f.targets.iter().filter(|t| matches!(t, Target::Address(_))).cloned().collect()
 }
 
 #[cfg(test)]

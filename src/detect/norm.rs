@@ -20,6 +20,27 @@ impl Normalized {
             let c = b[i];
             // ASCII fast path: most case text is ASCII.
             if c < 0x80 {
+                // A word hyphenated across a line break: "Penhal-\nlow" reads "penhallow";
+                // a hyphenated name broken after its hyphen, "Okafor-\nMarwick", keeps the hyphen.
+                if c == b'-' {
+                    let mut j = i + 1;
+                    let mut newline = false;
+                    while j < b.len() && b[j].is_ascii_whitespace() {
+                        newline |= b[j] == b'\n';
+                        j += 1;
+                    }
+                    if newline && j < b.len() && b[j].is_ascii_alphabetic() && i > 0 && b[i - 1].is_ascii_alphabetic() {
+                        if b[j].is_ascii_lowercase() {
+                            i = j;
+                        } else {
+                            text.push('-');
+                            map.push(i);
+                            i = j;
+                        }
+                        in_ws = false;
+                        continue;
+                    }
+                }
                 if c.is_ascii_whitespace() {
                     if !in_ws {
                         text.push(' ');
@@ -46,6 +67,11 @@ impl Normalized {
                 continue;
             }
             in_ws = false;
+            if ch == '\u{00AD}' {
+                // A soft hyphen is invisible: "Salt\u{ad}mouth" is "saltmouth".
+                i += len;
+                continue;
+            }
             let ch = match ch {
                 '\u{2019}' | '\u{2018}' | '\u{02BC}' => '\'',
                 '\u{2010}' | '\u{2011}' => '-',
@@ -96,5 +122,7 @@ mod tests {
         let s = n.text.find("gwen aldous").unwrap();
         let (a, b) = n.original(s, s + "gwen aldous".len(), src);
         assert_eq!(&src[a..b], "Gwen\n  Aldous");
+        let n = Normalized::new("Mr Penhal-\nlow and Okafor-\n  Marwick, Salt\u{ad}mouth");
+        assert_eq!(n.text, "mr penhallow and okafor-marwick, saltmouth");
     }
 }

@@ -16,7 +16,9 @@ pub fn sentences(text: &str) -> Vec<Span> {
     while i < b.len() {
         let c = b[i];
         let mut end_here = None;
-        if c == b'\n' && i + 1 < b.len() && b[i + 1] == b'\n' {
+        if c == b'\n' && i + 1 < b.len() && (b[i + 1] == b'\n' || field_label(&text[i + 1..])) {
+            // A blank line, or a new line that starts a form field ("Subject children: ..."):
+            // forms have no full stops, and one field is one sentence.
             end_here = Some(i);
         } else if c == b'.' || c == b'!' || c == b'?' {
             // Include closing quotes/brackets.
@@ -49,6 +51,19 @@ pub fn sentences(text: &str) -> Vec<Span> {
     out
 }
 
+/// Whether a line starts like a form field: a capitalised label of up to five words and a colon.
+fn field_label(line: &str) -> bool {
+    let line = line.trim_start_matches([' ', '\t']);
+    let Some(colon) = line.find(':') else { return false };
+    let label = &line[..colon];
+    label.chars().next().is_some_and(|c| c.is_uppercase())
+        && label.len() <= 40
+        && label.split_whitespace().count() <= 5
+        && label
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || c == '\'' || c == '/' || c == '-' || c == '(' || c == ')')
+}
+
 fn push(text: &str, s: usize, e: usize, out: &mut Vec<Span>) {
     let seg = &text[s..e];
     let lead = seg.len() - seg.trim_start().len();
@@ -68,5 +83,11 @@ mod tests {
         let t = "Mr. Okafor came. Dr Kaur said 'no.' Then R. Smith left! Done";
         let s: Vec<&str> = sentences(t).iter().map(|sp| &t[sp.start()..sp.end()]).collect();
         assert_eq!(s, vec!["Mr. Okafor came.", "Dr Kaur said 'no.'", "Then R. Smith left!", "Done"]);
+        let t = "Suspect: Ryan Okafor\nSubject children: Leah\nCircumstances: officers attended\nthe address";
+        let s: Vec<&str> = sentences(t).iter().map(|sp| &t[sp.start()..sp.end()]).collect();
+        assert_eq!(
+            s,
+            vec!["Suspect: Ryan Okafor", "Subject children: Leah", "Circumstances: officers attended\nthe address"]
+        );
     }
 }

@@ -175,3 +175,24 @@ fn relationship_words_resolve_to_people() {
     check(&det, &leah, "with her sister", &[("sister", pid("p-maisie"))], true);
     check(&det, &leah, "the children's grandmother", &[("grandmother", pid("p-pauline"))], true);
 }
+
+#[test]
+fn more_forms_people_write() {
+    let f = family();
+    let det = Detector::new(&f);
+    let ctx = Context::default();
+    let gwen = pid("p-gwen");
+    let ryan = pid("p-ryan");
+    let d = pid("p-danielle");
+    // A name hyphenated across a line, a plural, an initial after a given name, a line start.
+    check(&det, &ctx, "Spoke to Mrs Al-\ndous today.", &[("Mrs Al-\ndous", gwen.clone())], false);
+    check(&det, &ctx, "at the Aldouses' gate", &[], false);
+    check(&det, &ctx, "Gwen A. rang again.", &[("Gwen A.", gwen.clone())], false);
+    check(&det, &ctx, "the Okafors' car", &[("Okafors", ryan.clone())], false);
+    // Identifiers in more spellings.
+    check(&det, &ctx, "call 0044 7700 900417 now", &[("0044 7700 900417", d.clone())], false);
+    check(&det, &ctx, "call (07700) 900417 now", &[("(07700) 900417", d.clone())], false);
+    check(&det, &ctx, "NHS 999 0001 014 noted", &[("999 0001 014", d.clone())], false);
+    check(&det, &ctx, "born 14/8/92 in", &[("14/8/92", d.clone())], false);
+    check(&det, &ctx, "ref NP 24 001417 noted", &[("NP 24 001417", ryan.clone())], false);
+}

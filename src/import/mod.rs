@@ -28,7 +28,7 @@ pub enum ImportError {
     Syntax { path: String, line: usize, column: usize, kind: &'static str },
     #[error("{path}: `format` is not \"csc-case-export\"; this is not a case export")]
     WrongFormat { path: String },
-    #[error("{path}: format_version {found} is not supported (this disclose reads 0.x); export in format 0.1")]
+    #[error("{path}: format_version {found} is not supported (this disclose reads 0.1.x); export in format 0.1")]
     WrongVersion { path: String, found: String },
     #[error("{path}: {json_path}: {msg}")]
     Shape { path: String, json_path: String, msg: String },
@@ -106,8 +106,14 @@ pub fn parse_and_validate(path: &Path) -> Result<Validated, ImportError> {
     if value.get("format").and_then(|f| f.as_str()) != Some("csc-case-export") {
         return Err(ImportError::WrongFormat { path: shown });
     }
-    let version = value.get("format_version").and_then(|f| f.as_str()).unwrap_or("").to_string();
-    if version.split('.').next() != Some("0") || version.split('.').count() < 2 {
+    let version = match value.get("format_version") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(_) => "(not a string)".to_string(),
+    };
+    // Before 1.0 a minor version is a breaking one: this disclose reads 0.1.x.
+    let mut parts = version.split('.');
+    if parts.next() != Some("0") || parts.next() != Some("1") {
         // Version strings are schema, not personal data; still cap their length.
         let found: String = version.chars().take(20).collect();
         return Err(ImportError::WrongVersion {

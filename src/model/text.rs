@@ -168,6 +168,7 @@ fn decode_entity(e: &str) -> Option<char> {
         "rdquo" => '”',
         "pound" => '£',
         "hellip" => '…',
+        "shy" => '\u{00AD}',
         _ => return None,
     })
 }

@@ -305,7 +305,7 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
             inp.file.council
         )),
         para("Reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps; we are happy to go through them with you."),
-        para("Some words have been taken out, and a few parts held back, only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code, and sometimes who the words were about, such as [your brother]. Where a part was held back a grey line says what kind of thing it was and why."),
+        para(&format!("Some words have been taken out, and a few parts held back, only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code, and sometimes who the words were about, such as [{} brother]. Where a part was held back a grey line says what kind of thing it was and why.", pol.label_owner)),
     ];
     let used: BTreeSet<String> = plan.counts().keys().cloned().collect();
     if !used.is_empty() {
@@ -579,6 +579,7 @@ fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Blo
 /// Social-care terms and abbreviations, in plain words.
 const GLOSSARY: &[(&str, &str)] = &[
     ("CIN", "Child in need: a child who needs extra help from services to be safe and well."),
+    ("Child in need", "A child who needs extra help from services to be safe and well."),
     ("CP", "Child protection: work to keep a child safe from significant harm."),
     ("CLA", "Child looked after: a child in the care of the council."),
     ("LAC", "Looked-after child: a child in the care of the council."),
@@ -588,6 +589,7 @@ const GLOSSARY: &[(&str, &str)] = &[
     ("Section 47", "The council's check, under the Children Act 1989, when it thinks a child may be at risk of significant harm."),
     ("Strategy discussion", "A meeting of social care, police and other professionals to decide what to do when a child may be at risk."),
     ("IRO", "Independent reviewing officer: checks the care plan of a child looked after."),
+    ("Looked-after", "In the care of the council."),
     ("PLO", "Public Law Outline: the steps a council takes before and during care proceedings."),
     ("MARAC", "Multi-agency risk assessment conference: a meeting about people at high risk of domestic abuse."),
     ("DSL", "Designated safeguarding lead: the member of school staff responsible for keeping children safe."),

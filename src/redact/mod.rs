@@ -440,7 +440,17 @@ pub fn type_words(kind: &str, subtype: Option<&str>) -> String {
         other => return other.replace('_', " "),
     };
     match subtype {
-        Some(s) if !s.is_empty() => format!("{base} ({})", s.replace('_', " ")),
+        Some(s) if !s.is_empty() => {
+            // Abbreviations in capitals, as the glossary explains them ("CIN visit", "IRO").
+            let words: Vec<String> = s
+                .split('_')
+                .map(|w| match w {
+                    "cin" | "cp" | "cla" | "iro" | "s47" | "taf" | "mash" | "plo" | "pep" | "sgo" => w.to_uppercase(),
+                    _ => w.to_string(),
+                })
+                .collect();
+            format!("{base} ({})", words.join(" "))
+        }
         _ => base.to_string(),
     }
 }

@@ -923,9 +923,12 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
                 e.top = out.pages[first_page].height;
             }
         }
-        // mark where nesting restarts
-        if let Some(e) = out.outline.get_mut(part_idx) {
-            e.part_start = true;
+        // mark where nesting restarts; a part without a bookmark of its own (the records after an
+        // attachment's pages) goes on nesting under the bookmark of the part before it
+        if part.outline.is_some() {
+            if let Some(e) = out.outline.get_mut(part_idx) {
+                e.part_start = true;
+            }
         }
     }
     if !missing.is_empty() {
