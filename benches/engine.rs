@@ -109,7 +109,7 @@ fn export_end_to_end(c: &mut Criterion) {
         export: None,
         date: None,
         officer: Some("bench".into()),
-        sign: Some((dir.path().join("k.pem"), dir.path().join("c.pem"))),
+        sign: Some(export::SignWith::Pem { key: dir.path().join("k.pem"), cert: dir.path().join("c.pem") }),
     };
     let mut g = c.benchmark_group("export");
     g.sample_size(10);

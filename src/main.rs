@@ -75,7 +75,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 export: a.export.map(ExportId),
                 date: a.date,
                 officer: a.officer,
-                sign: a.sign_key.zip(a.sign_cert),
+                sign: export::SignWith::from_flags(a.sign_key, a.sign_cert, &a.sign_password_env),
             };
             let o = export::run(&mut store, &req)?;
             for w in &o.warnings {
@@ -106,9 +106,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { requests, db, out, jobs, sign_key, sign_cert } => {
-            batch(&requests, &db, &out, jobs, sign_key.zip(sign_cert))
-        }
+        Command::Batch { requests, db, out, jobs, sign_key, sign_cert } => batch(
+            &requests,
+            &db,
+            &out,
+            jobs,
+            export::SignWith::from_flags(sign_key, sign_cert, "DISCLOSE_SIGN_PASSWORD"),
+        ),
         Command::Synth { out, records, attachments, pages, people } => {
             disclose::synth::write_family(
                 &out,
@@ -160,7 +164,7 @@ fn batch(
     db: &std::path::Path,
     out: &std::path::Path,
     jobs: usize,
-    sign: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    sign: Option<export::SignWith>,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     let _ = open_existing(db)?;

@@ -217,3 +217,54 @@ fn a_bad_key_or_certificate_is_refused_before_any_output() {
     let audit = run(&["audit", "--db", e.db.to_str().unwrap()]);
     assert!(stdout(&audit).trim().is_empty(), "a refused export was audited: {}", stdout(&audit));
 }
+
+#[test]
+fn a_council_pkcs12_key_signs_and_a_wrong_password_is_refused_before_output() {
+    let e = env();
+    let p12 = e.dir.path().join("council.p12");
+    let k = e.keys.join("signing-key.pem");
+    let c = e.keys.join("signing-cert.pem");
+    let o = tool(
+        "openssl",
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            k.to_str().unwrap(),
+            "-in",
+            c.to_str().unwrap(),
+            "-out",
+            p12.to_str().unwrap(),
+            "-passout",
+            "pass:s3cret",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = e.dir.path().join("p12-out");
+    let args = [
+        "export",
+        "--db",
+        e.db.to_str().unwrap(),
+        "--subject",
+        "p-leah",
+        "--policy",
+        "sar-self",
+        "--out",
+        out.to_str().unwrap(),
+        "--sign-key",
+        p12.to_str().unwrap(),
+        "--sign-password-env",
+        "TEST_P12_PASS",
+    ];
+    let ok = std::process::Command::new(bin()).args(args).env("TEST_P12_PASS", "s3cret").output().unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let v = e.verify(&out);
+    assert!(v.status.success(), "{}", stdout(&v));
+    let bad_out = e.dir.path().join("p12-bad");
+    let mut bad_args = args;
+    bad_args[8] = bad_out.to_str().unwrap();
+    let bad = std::process::Command::new(bin()).args(bad_args).env("TEST_P12_PASS", "wrong").output().unwrap();
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("check the password"), "{}", stderr(&bad));
+    assert!(!bad_out.exists());
+}

@@ -80,7 +80,7 @@ pub fn run(
     db: &Path,
     rows: &[Row],
     out_dir: &Path,
-    sign: Option<(PathBuf, PathBuf)>,
+    sign: Option<export::SignWith>,
     jobs: usize,
     progress: &(dyn Fn(&Row) + Sync),
 ) -> Result<Vec<RowResult>> {

@@ -87,7 +87,8 @@ pub enum Command {
         /// Worker threads (0: one per core).
         #[arg(long, default_value_t = 0)]
         jobs: usize,
-        #[arg(long, requires = "sign_cert")]
+        /// As for export: PEM key with --sign-cert, or a PKCS#12 file alone.
+        #[arg(long)]
         sign_key: Option<PathBuf>,
         #[arg(long, requires = "sign_key")]
         sign_cert: Option<PathBuf>,
@@ -140,10 +141,14 @@ pub struct ExportArgs {
     /// The officer releasing the disclosure (defaults to the OS user).
     #[arg(long)]
     pub officer: Option<String>,
-    /// Sign bundle.pdf with this private key (PEM: PKCS#8, SEC1 or PKCS#1).
-    #[arg(long, requires = "sign_cert")]
+    /// Sign bundle.pdf with this private key: PEM (PKCS#8, SEC1 or PKCS#1, with --sign-cert) or a
+    /// PKCS#12 file (.p12/.pfx, holding its certificate; password from --sign-password-env).
+    #[arg(long)]
     pub sign_key: Option<PathBuf>,
-    /// The certificate of the signing key (PEM).
+    /// The certificate of a PEM signing key (PEM).
     #[arg(long, requires = "sign_key")]
     pub sign_cert: Option<PathBuf>,
+    /// The environment variable that holds the PKCS#12 password (never given on the command line).
+    #[arg(long, default_value = "DISCLOSE_SIGN_PASSWORD")]
+    pub sign_password_env: String,
 }

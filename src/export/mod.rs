@@ -27,8 +27,52 @@ pub struct ExportRequest {
     pub export: Option<ExportId>,
     pub date: Option<String>,
     pub officer: Option<String>,
-    /// PEM private key and certificate to sign the bundle with.
-    pub sign: Option<(PathBuf, PathBuf)>,
+    /// How to sign the bundle, if at all.
+    pub sign: Option<SignWith>,
+}
+
+/// A signing key: PEM key and certificate, or a PKCS#12 file with the name of the environment
+/// variable that holds its password.
+#[derive(Clone, Debug)]
+pub enum SignWith {
+    Pem { key: PathBuf, cert: PathBuf },
+    Pkcs12 { file: PathBuf, password_env: String },
+}
+
+impl SignWith {
+    /// From the command line's flags: a key with a certificate is PEM; a key alone is PKCS#12.
+    pub fn from_flags(key: Option<PathBuf>, cert: Option<PathBuf>, password_env: &str) -> Option<SignWith> {
+        match (key, cert) {
+            (Some(key), Some(cert)) => Some(SignWith::Pem { key, cert }),
+            (Some(file), None) => Some(SignWith::Pkcs12 { file, password_env: password_env.to_string() }),
+            _ => None,
+        }
+    }
+
+    fn load(&self, date: &str) -> Result<Signer> {
+        match self {
+            SignWith::Pem { key, cert } => {
+                let k = std::fs::read(key).with_context(|| format!("reading the signing key {}", key.display()))?;
+                if !k.starts_with(b"-----") && !String::from_utf8_lossy(&k).contains("-----BEGIN") {
+                    bail!(
+                        "the signing key {} is not PEM; for a PKCS#12 file pass it alone as --sign-key",
+                        key.display()
+                    );
+                }
+                let c = std::fs::read(cert)
+                    .with_context(|| format!("reading the signing certificate {}", cert.display()))?;
+                Ok(seal::load_signer(&k, &c, date)?)
+            }
+            SignWith::Pkcs12 { file, password_env } => {
+                let p = std::fs::read(file).with_context(|| format!("reading the signing key {}", file.display()))?;
+                if String::from_utf8_lossy(&p).contains("-----BEGIN") {
+                    bail!("the signing key {} is PEM: pass its certificate with --sign-cert", file.display());
+                }
+                let pass = std::env::var(password_env).unwrap_or_default();
+                Ok(seal::load_signer_pkcs12(&p, &pass, date)?)
+            }
+        }
+    }
 }
 
 /// What a run produced.
@@ -104,11 +148,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     };
     // The key is checked before any work or output (wrong key, mismatched or expired certificate).
     let signer = match &req.sign {
-        Some((k, c)) => {
-            let key = std::fs::read(k).with_context(|| format!("reading the signing key {}", k.display()))?;
-            let cert = std::fs::read(c).with_context(|| format!("reading the signing certificate {}", c.display()))?;
-            Some(seal::load_signer(&key, &cert, &date)?)
-        }
+        Some(s) => Some(s.load(&date)?),
         None => None,
     };
     let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();

@@ -395,3 +395,21 @@ pub fn keygen(
     let cert_pem = self_signed_cert(key_pem.as_bytes(), common_name, organisation, not_before, not_after)?;
     Ok((key_pem, cert_pem))
 }
+
+/// Load a signer from a PKCS#12 (.p12 / .pfx) file, as councils' key stores export them: the
+/// first private key with its certificate, then the same checks as [`load_signer`].
+pub fn load_signer_pkcs12(p12: &[u8], password: &str, at: &str) -> Result<Signer, SealError> {
+    let store = p12_keystore::KeyStore::from_pkcs12(p12, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
+        .map_err(|e| SealError::BadKey(format!("cannot open the PKCS#12 file ({e}); check the password")))?;
+    let (_, chain) =
+        store.private_key_chain().ok_or_else(|| SealError::BadKey("the PKCS#12 file holds no private key".into()))?;
+    let cert = chain
+        .certs()
+        .first()
+        .ok_or_else(|| SealError::BadCert("the PKCS#12 file holds no certificate for its key".into()))?;
+    let key_pem = der::pem::encode_string("PRIVATE KEY", der::pem::LineEnding::LF, chain.key().as_der())
+        .map_err(|e| SealError::BadKey(e.to_string()))?;
+    let cert_pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, cert.as_der())
+        .map_err(|e| SealError::BadCert(e.to_string()))?;
+    load_signer(key_pem.as_bytes(), cert_pem.as_bytes(), at)
+}

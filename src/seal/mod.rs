@@ -21,7 +21,7 @@ pub mod manifest;
 mod sign;
 mod verify;
 
-pub use keys::{keygen, load_signer, self_signed_cert, Signer};
+pub use keys::{keygen, load_signer, load_signer_pkcs12, self_signed_cert, Signer};
 pub use sign::{sign_pdf, SignOptions};
 pub use verify::{verify_pdf, SigReport};
 
