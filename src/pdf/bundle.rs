@@ -573,6 +573,44 @@ fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Blo
         "Share of the child's own narrative taken out across the file: {:.1}%.",
         inp.plan.narrative_removed_percent
     )));
+    // Per record, where anything of the child's own narrative was taken out.
+    let titles: HashMap<&RecordId, String> = inp
+        .file
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            REntry::Record(r) => {
+                Some((&r.id, format!("{} {}", r.date.get(0..10).unwrap_or(""), outline_text(&r.title))))
+            }
+            _ => None,
+        })
+        .collect();
+    let rows: Vec<Vec<String>> = inp
+        .plan
+        .narrative
+        .iter()
+        .filter(|n| n.removed > 0)
+        .map(|n| {
+            vec![
+                page_of(anchors, &Location::record(&n.record, Part::Record)),
+                titles.get(&n.record).cloned().unwrap_or_else(|| n.record.to_string()),
+                format!("{:.1}%", n.percent),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        b.push(Block::Heading {
+            level: 2,
+            text: vec![t("How much of each record was taken out")],
+            anchor: None,
+            outline: None,
+        });
+        b.push(Block::Table {
+            header: vec!["Page".into(), "Record".into(), "Taken out".into()],
+            rows,
+            widths: vec![0.12, 0.7, 0.18],
+        });
+    }
     b
 }
 

@@ -340,12 +340,12 @@ fn record(
     }
     for (i, rf) in fr.refs.iter().enumerate() {
         let RefKind::Link(kind) = &rf.kind else { continue };
-        let words = kind.replace('_', " ");
+        let words = link_words(kind);
         let loc = Location::record(&r.id, Part::Link { index: i });
         let withheld = c.plan.at(&loc).find(|d| d.action == Action::Withhold).cloned();
         if let Some(d) = withheld {
             out.links.push(RText(vec![
-                Seg::Text(format!("{words}: a record that is not on this file ")),
+                Seg::Text(format!("{words}: a record kept on another file ")),
                 Seg::Mark { code: d.reason.clone().unwrap_or_default(), label: d.label.clone(), chars: 0 },
             ]));
         } else if let Some(t) = rf.target.as_ref().and_then(|t| fam.record(t)) {
@@ -406,6 +406,24 @@ fn attachment(
         }
     }
     Some(ra)
+}
+
+/// Plain words for a link between records.
+fn link_words(kind: &str) -> String {
+    match kind {
+        "follows" => "follows".into(),
+        "outcome_of" => "the outcome of".into(),
+        "part_of_plan" => "part of the plan in".into(),
+        "split_from" => "written up separately from a joint record".into(),
+        "appends" => "adds to".into(),
+        "amends" => "corrects".into(),
+        "supersedes" => "replaces".into(),
+        "copied_from" => "copied from".into(),
+        "refers_to" => "refers to".into(),
+        "minutes_of" => "the minutes of".into(),
+        "chronology_source" => "taken from".into(),
+        other => other.replace('_', " "),
+    }
 }
 
 /// Plain words for a record type.
