@@ -289,3 +289,48 @@ fn ocr_of_the_rendered_pages_finds_nothing_forbidden() {
         assert!(text.contains(kept), "lost attachment text: {kept}");
     }
 }
+
+/// FPR PD27A: a court bundle over 350 pages needs the court's permission; the export says so.
+#[test]
+fn a_court_bundle_over_350_pages_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let fam = dir.path().join("fam");
+    let o = run(&["synth", "--out", fam.to_str().unwrap(), "--records", "700", "--attachments", "0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let db = dir.path().join("case.db");
+    assert!(run(&["import", fam.join("export.json").to_str().unwrap(), "--db", db.to_str().unwrap()]).status.success());
+    let out = dir.path().join("out");
+    let o = run(&[
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--subject",
+        "p-0",
+        "--requester",
+        "p-4",
+        "--policy",
+        "court",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("more than the 350"), "{}", stderr(&o));
+    // A small court bundle does not warn.
+    let db2 = dir.path().join("nb.db");
+    assert!(run(&["import", northbrook().to_str().unwrap(), "--db", db2.to_str().unwrap()]).status.success());
+    let out2 = dir.path().join("nb-out");
+    let o = run(&[
+        "export",
+        "--db",
+        db2.to_str().unwrap(),
+        "--subject",
+        "p-leah",
+        "--requester",
+        "p-danielle",
+        "--policy",
+        "court",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success() && !stderr(&o).contains("350"), "{}", stderr(&o));
+}
