@@ -159,7 +159,25 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
     let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs_text);
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
-    let atts = crate::pdf::redact_attachments(&plan, &read);
+    let mut atts = crate::pdf::redact_attachments(&plan, &read);
+    // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
+    let mut unplaceable: Vec<AttachmentId> = Vec::new();
+    for (a, ap) in &atts.pages {
+        if let Err(why) = bundle::check_foreign(ap) {
+            for (i, _) in &ap.pages {
+                atts.failed.push(crate::pdf::FailedPage {
+                    attachment: a.clone(),
+                    page: *i,
+                    problems: vec![why.clone()],
+                });
+            }
+            unplaceable.push(a.clone());
+        }
+    }
+    for a in unplaceable {
+        atts.pages.remove(&a);
+    }
+    atts.failed.sort_by(|x, y| (&x.attachment, x.page).cmp(&(&y.attachment, y.page)));
     plan.sanitized = atts.sanitized.clone();
     for f in &atts.failed {
         let loc = policy::Location {

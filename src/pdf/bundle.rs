@@ -111,6 +111,39 @@ pub fn build(inp: &BundleInput<'_>) -> Result<Bundle, render::RenderError> {
     })
 }
 
+/// Whether an attachment's redacted pages can be placed in a bundle: render them alone first, so
+/// that one odd file is withheld (and reported) instead of failing the whole export.
+pub fn check_foreign(ap: &AttachmentPages) -> Result<(), String> {
+    let pages: Vec<render::ForeignPage> = ap
+        .pages
+        .iter()
+        .map(|(_, p)| render::ForeignPage {
+            doc: ap.doc.clone(),
+            page: *p,
+            anchor: None,
+            outline: None,
+            overlays: Vec::new(),
+        })
+        .collect();
+    if pages.is_empty() {
+        return Ok(());
+    }
+    let doc = Doc {
+        title: String::new(),
+        author: String::new(),
+        subject: String::new(),
+        date: render::Date { y: 2000, m: 1, d: 1, h: 0, mi: 0, s: 0 },
+        id_seed: [0; 32],
+        lang: "en-GB".into(),
+        parts: vec![RPart { label: LabelStyle::Arabic, outline: None, content: PartContent::Foreign(pages) }],
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render::render(&doc))) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the page could not be copied into the bundle".into()),
+    }
+}
+
 /// The page label where a plan location appears, from the anchors of a rendered bundle.
 pub fn page_of(anchors: &HashMap<String, String>, loc: &Location) -> String {
     if let (Some(a), Part::AttachmentPage { page }) = (&loc.attachment, &loc.part) {
