@@ -334,3 +334,71 @@ fn a_court_bundle_over_350_pages_warns() {
     ]);
     assert!(o.status.success() && !stderr(&o).contains("350"), "{}", stderr(&o));
 }
+
+/// The 31 sample PDFs of the corpus as attachments of one record: the whole pipeline reads,
+/// redacts, verifies and places each, or holds it for review with a reason; none stops the export.
+#[test]
+fn every_corpus_pdf_goes_through_the_whole_export_or_is_held_with_a_reason() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = read_json(&northbrook());
+    let mut files = Vec::new();
+    let mut stack = vec![root().join("fixtures/pdf/corpus")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "pdf") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 30, "the corpus is in fixtures/pdf/corpus");
+    std::fs::create_dir_all(dir.path().join("attachments")).unwrap();
+    let mut atts = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let name = format!("att-c{i:02}.pdf");
+        std::fs::copy(f, dir.path().join("attachments").join(&name)).unwrap();
+        let sha = disclose::import::hex(&sha2::Sha256::digest(std::fs::read(f).unwrap()));
+        atts.push(
+            serde_json::json!({"id": format!("att-c{i:02}"), "file": format!("attachments/{name}"), "text_layer": true,
+            "title": format!("Document {i}"), "record": "rec-014", "on_files": ["p-leah"], "sha256": sha}),
+        );
+    }
+    for r in v["records"].as_array_mut().unwrap() {
+        if r["id"] == "rec-014" {
+            r["attachments"] = serde_json::json!(atts.iter().map(|a| a["id"].clone()).collect::<Vec<_>>());
+        } else {
+            r.as_object_mut().unwrap().remove("attachments");
+        }
+    }
+    v["attachments"] = serde_json::json!(atts);
+    let p = dir.path().join("export.json");
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    let db = dir.path().join("case.db");
+    let o = run(&["import", p.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    let o = run(&[
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--subject",
+        "p-leah",
+        "--policy",
+        "sar-self",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), stderr(&o));
+    let q = tool("qpdf", &["--check", out.join("bundle.pdf").to_str().unwrap()]);
+    assert!(q.status.success(), "{}", stdout(&q));
+    let plan = read_json(&out.join("plan.json"));
+    let review = plan["review"].as_array().unwrap();
+    // The password-protected file is held as unreadable, the image-only files as scans.
+    assert!(review.iter().any(|r| r["rule"] == "R3.unreadable"), "no unreadable file held");
+    assert!(review.iter().filter(|r| r["rule"] == "R3.scan").count() >= 4, "scans not held");
+    assert!(review.iter().all(|r| !r["why"].as_str().unwrap_or("").is_empty()), "a hold without a reason");
+}
