@@ -88,13 +88,52 @@ pub(crate) struct OutlineEntry {
     pub part_start: bool,
 }
 
-pub(crate) struct Layout {
+/// Where finished pages go: each page is handed over (with its index) as soon as the next one
+/// starts, so a whole bundle never needs to be held laid out in memory.
+pub(crate) type PageSink<'s> = &'s mut dyn FnMut(usize, Page) -> Result<(), RenderError>;
+
+pub(crate) struct Layout<'s> {
+    /// Without a sink, every page; with one, only the page being filled.
     pub pages: Vec<Page>,
+    /// Pages started so far.
+    pub page_count: usize,
+    /// The part and the height of every page (small: kept for numbering and bookmarks).
+    pub page_parts: Vec<usize>,
+    pub page_heights: Vec<f32>,
     pub outline: Vec<OutlineEntry>,
     /// anchor -> (page index, y); plus document order.
     pub anchors: HashMap<String, (usize, f32)>,
     pub anchor_order: Vec<String>,
     pub link_targets: Vec<String>,
+    sink: Option<PageSink<'s>>,
+    /// The first error the sink returned; layout goes on, and the error is returned at the end.
+    sink_error: Option<RenderError>,
+}
+
+impl Layout<'_> {
+    /// Start a new page; with a sink, the page before it is finished and handed over.
+    fn push_page(&mut self, page: Page) {
+        self.emit_current();
+        self.page_parts.push(page.part);
+        self.page_heights.push(page.height);
+        self.pages.push(page);
+        self.page_count += 1;
+    }
+
+    fn emit_current(&mut self) {
+        let Some(sink) = self.sink.as_mut() else { return };
+        if let Some(prev) = self.pages.pop() {
+            if self.sink_error.is_none() {
+                if let Err(e) = sink(self.page_count - 1, prev) {
+                    self.sink_error = Some(e);
+                }
+            }
+        }
+    }
+
+    fn current(&mut self) -> &mut Page {
+        self.pages.last_mut().expect("page exists")
+    }
 }
 
 // ---------------------------------------------------------------- inline model
@@ -351,18 +390,18 @@ pub(crate) fn mark_text_size(size: f32) -> f32 {
 
 // ---------------------------------------------------------------- paginator
 
-struct Flow<'a, 'b> {
+struct Flow<'a, 'b, 's> {
     ctx: Ctx<'a>,
-    out: &'b mut Layout,
+    out: &'b mut Layout<'s>,
     part: usize,
     y: f32,
     /// Nothing placed on the current page yet.
     fresh: bool,
 }
 
-impl Flow<'_, '_> {
+impl Flow<'_, '_, '_> {
     fn new_page(&mut self) {
-        self.out.pages.push(Page {
+        self.out.push_page(Page {
             part: self.part,
             kind: PageKind::Flow,
             width: PAGE_W,
@@ -375,11 +414,11 @@ impl Flow<'_, '_> {
     }
 
     fn page(&mut self) -> &mut Page {
-        self.out.pages.last_mut().expect("page exists")
+        self.out.current()
     }
 
     fn idx(&self) -> usize {
-        self.out.pages.len() - 1
+        self.out.page_count - 1
     }
 
     fn fits(&self, h: f32) -> bool {
@@ -844,17 +883,44 @@ fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<Item> {
 
 // ---------------------------------------------------------------- entry point
 
-pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Result<Layout, RenderError> {
+/// Lay out the whole document and keep every page (for tests and small documents).
+#[cfg(test)]
+pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Result<Layout<'static>, RenderError> {
+    layout_into(doc, font, warnings, None)
+}
+
+/// Lay out the whole document, handing each finished page to `sink` in order; the returned
+/// layout keeps the anchors, bookmarks and page count but no page.
+pub(crate) fn layout_streamed<'s>(
+    doc: &Doc,
+    font: &Font,
+    warnings: &mut Vec<String>,
+    sink: PageSink<'s>,
+) -> Result<Layout<'static>, RenderError> {
+    layout_into(doc, font, warnings, Some(sink))
+}
+
+fn layout_into<'s>(
+    doc: &Doc,
+    font: &Font,
+    warnings: &mut Vec<String>,
+    sink: Option<PageSink<'s>>,
+) -> Result<Layout<'static>, RenderError> {
     let mut out = Layout {
         pages: Vec::new(),
+        page_count: 0,
+        page_parts: Vec::new(),
+        page_heights: Vec::new(),
         outline: Vec::new(),
         anchors: HashMap::new(),
         anchor_order: Vec::new(),
         link_targets: Vec::new(),
+        sink,
+        sink_error: None,
     };
     let mut missing = Vec::new();
     for (pi, part) in doc.parts.iter().enumerate() {
-        let first_page = out.pages.len();
+        let first_page = out.page_count;
         let part_idx = out.outline.len();
         if let Some(t) = &part.outline {
             out.outline.push(OutlineEntry {
@@ -866,7 +932,7 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
             });
         }
         match &part.content {
-            PartContent::Flow(blocks) => {
+            PartContent::Flow(_) | PartContent::Chunks(_) => {
                 let mut fl = Flow {
                     ctx: Ctx { font, missing: std::mem::take(&mut missing), warnings: Vec::new() },
                     out: &mut out,
@@ -875,8 +941,33 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
                     fresh: true,
                 };
                 fl.new_page();
-                for (i, b) in blocks.iter().enumerate() {
-                    fl.block(b, blocks.get(i + 1))?;
+                if let PartContent::Flow(blocks) = &part.content {
+                    for (i, b) in blocks.iter().enumerate() {
+                        fl.block(b, blocks.get(i + 1))?;
+                    }
+                } else if let PartContent::Chunks(chunks) = &part.content {
+                    // The chunk after the current one is made before the current one is laid
+                    // out: a block's keep-with-next looks at the block that follows it.
+                    let mut k = 0;
+                    let next_chunk = |k: &mut usize| -> Option<Vec<Block>> {
+                        while *k < chunks.count {
+                            let c = (chunks.make)(*k);
+                            *k += 1;
+                            if !c.is_empty() {
+                                return Some(c);
+                            }
+                        }
+                        None
+                    };
+                    let mut cur = next_chunk(&mut k);
+                    while let Some(blocks) = cur {
+                        let after = next_chunk(&mut k);
+                        for (i, b) in blocks.iter().enumerate() {
+                            let next = blocks.get(i + 1).or_else(|| after.as_ref().and_then(|c| c.first()));
+                            fl.block(b, next)?;
+                        }
+                        cur = after;
+                    }
                 }
                 missing = fl.ctx.missing;
                 warnings.extend(fl.ctx.warnings);
@@ -884,7 +975,7 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
             PartContent::Foreign(fps) => {
                 for fp in fps {
                     let geo = foreign::geometry(&fp.doc, fp.page).map_err(RenderError::Foreign)?;
-                    let idx = out.pages.len();
+                    let idx = out.page_count;
                     if let Some(a) = &fp.anchor {
                         if out.anchors.contains_key(a) {
                             return Err(RenderError::DuplicateAnchor(a.clone()));
@@ -901,7 +992,7 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
                             part_start: false,
                         });
                     }
-                    out.pages.push(Page {
+                    out.push_page(Page {
                         part: pi,
                         width: geo.width,
                         height: geo.height,
@@ -914,13 +1005,13 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
         }
         // the part bookmark points at the part's first page; empty parts
         // get no bookmark
-        if out.pages.len() == first_page {
+        if out.page_count == first_page {
             if part.outline.is_some() {
                 out.outline.remove(part_idx);
             }
         } else if let Some(e) = out.outline.get_mut(part_idx) {
             if part.outline.is_some() {
-                e.top = out.pages[first_page].height;
+                e.top = out.page_heights[first_page];
             }
         }
         // mark where nesting restarts; a part without a bookmark of its own (the records after an
@@ -941,5 +1032,21 @@ pub(crate) fn layout(doc: &Doc, font: &Font, warnings: &mut Vec<String>) -> Resu
             return Err(RenderError::UnknownAnchor(t.clone()));
         }
     }
-    Ok(out)
+    out.emit_current();
+    if let Some(e) = out.sink_error.take() {
+        return Err(e);
+    }
+    // The layout outlives the sink it handed pages to.
+    Ok(Layout {
+        pages: out.pages,
+        page_count: out.page_count,
+        page_parts: out.page_parts,
+        page_heights: out.page_heights,
+        outline: out.outline,
+        anchors: out.anchors,
+        anchor_order: out.anchor_order,
+        link_targets: out.link_targets,
+        sink: None,
+        sink_error: None,
+    })
 }

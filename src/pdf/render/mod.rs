@@ -82,7 +82,24 @@ pub enum LabelStyle {
 #[derive(Clone, Debug)]
 pub enum PartContent {
     Flow(Vec<Block>),
+    /// Flowing blocks made on demand, chunk by chunk, each time the part is laid out: a large
+    /// file's text is then never held as blocks all at once. Laid out exactly as the
+    /// concatenation of the chunks would be as a `Flow`.
+    Chunks(Chunks),
     Foreign(Vec<ForeignPage>),
+}
+
+/// `count` chunks of blocks; `make(i)` gives chunk `i` (it must give the same blocks every time).
+#[derive(Clone)]
+pub struct Chunks {
+    pub count: usize,
+    pub make: Arc<dyn Fn(usize) -> Vec<Block> + Send + Sync>,
+}
+
+impl fmt::Debug for Chunks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Chunks({})", self.count)
+    }
 }
 
 /// One page of an existing PDF, shown as its own bundle page.
@@ -174,6 +191,8 @@ pub enum RenderError {
     Font(String),
     /// The document has no pages.
     Empty,
+    /// The two layout passes disagree (a bug: layout must be a pure function of the document).
+    Inconsistent(String),
 }
 
 impl fmt::Display for RenderError {
@@ -184,30 +203,24 @@ impl fmt::Display for RenderError {
             RenderError::Foreign(m) => write!(f, "cannot embed foreign page: {m}"),
             RenderError::Font(m) => write!(f, "font error: {m}"),
             RenderError::Empty => write!(f, "the bundle has no pages"),
+            RenderError::Inconsistent(m) => write!(f, "internal error: {m}"),
         }
     }
 }
 
 impl std::error::Error for RenderError {}
 
-/// Lay out and write the bundle.
+/// Lay out and write the bundle (two layout passes; one laid-out page in memory at a time).
 pub fn render(doc: &Doc) -> Result<Rendered, RenderError> {
     let font = font::Font::get().map_err(RenderError::Font)?;
-    let mut warnings = Vec::new();
-    let lay = layout::layout(doc, font, &mut warnings)?;
-    if lay.pages.is_empty() {
-        return Err(RenderError::Empty);
-    }
-    write::write(doc, font, lay, warnings)
+    write::render(doc, font)
 }
 
 /// Lay out only, and give the page label of every anchor (in document order): what a caller needs
 /// to fill in page numbers before the real render.
 pub fn anchor_labels(doc: &Doc) -> Result<Vec<(String, String)>, RenderError> {
     let font = font::Font::get().map_err(RenderError::Font)?;
-    let mut warnings = Vec::new();
-    let lay = layout::layout(doc, font, &mut warnings)?;
-    Ok(write::anchor_labels(doc, &lay))
+    write::anchor_labels(doc, font)
 }
 
 #[cfg(test)]

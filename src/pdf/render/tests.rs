@@ -331,6 +331,36 @@ fn deterministic_bytes() {
 }
 
 #[test]
+fn chunked_parts_lay_out_exactly_as_flow_parts() {
+    // Every flow part of the sample, cut into chunks of 1, 2 and 3 blocks (and with empty chunks
+    // between), must give the same bytes: keep-with-next looks across chunk boundaries.
+    let doc = sample_doc();
+    let flat = render(&doc).unwrap();
+    for size in [1usize, 2, 3] {
+        let mut chunked = doc.clone();
+        let mut n_chunked = 0;
+        for part in chunked.parts.iter_mut() {
+            if let PartContent::Flow(blocks) = &part.content {
+                let mut pieces: Vec<Vec<Block>> = Vec::new();
+                for c in blocks.chunks(size) {
+                    pieces.push(c.to_vec());
+                    pieces.push(Vec::new());
+                }
+                let pieces = Arc::new(pieces);
+                part.content =
+                    PartContent::Chunks(Chunks { count: pieces.len(), make: Arc::new(move |i| pieces[i].clone()) });
+                n_chunked += 1;
+            }
+        }
+        assert!(n_chunked >= 2, "the sample has flow parts to cut");
+        let r = render(&chunked).unwrap();
+        assert_eq!(r.pages, flat.pages, "chunks of {size}: page count");
+        assert_eq!(r.anchors, flat.anchors, "chunks of {size}: anchors");
+        assert!(r.bytes == flat.bytes, "chunks of {size}: bytes differ from the flow part's");
+    }
+}
+
+#[test]
 fn unknown_and_duplicate_anchors_are_errors() {
     let mut doc = sample_doc();
     doc.parts.truncate(2);

@@ -10,9 +10,9 @@ use pdf_writer::types::{AnnotationFlags, AnnotationType, LineCapStyle, PageMode,
 use pdf_writer::{Content, Filter, Finish, Name, Null, Pdf, Rect, Ref, Str, TextStr};
 use sha2::{Digest, Sha256};
 
-use super::font::{deflate, write_font, Font, Usage, FONT_RES};
+use super::font::{deflate, write_font, Font, Subset, Usage, FONT_RES};
 use super::foreign::Copier;
-use super::layout::{Item, Layout, OutlineEntry, PageKind, MARGIN_X};
+use super::layout::{layout_streamed, Item, Layout, OutlineEntry, Page, PageKind, MARGIN_X};
 use super::{Doc, LabelStyle, RenderError, Rendered};
 
 const XOBJ_RES: Name<'static> = Name(b"X1");
@@ -27,12 +27,12 @@ struct Labels {
 }
 
 fn labels(doc: &Doc, lay: &Layout) -> Labels {
-    let total = lay.pages.len();
+    let total = lay.page_count;
     let mut counters: HashMap<char, usize> = HashMap::new();
     let mut out = Labels { label: Vec::new(), footer: Vec::new(), ranges: Vec::new() };
     let mut prev_part = usize::MAX;
-    for (i, p) in lay.pages.iter().enumerate() {
-        let style = doc.parts[p.part].label;
+    for (i, &part) in lay.page_parts.iter().enumerate() {
+        let style = doc.parts[part].label;
         let (label, footer, prefix, n) = match style {
             LabelStyle::Arabic => ((i + 1).to_string(), format!("Page {} of {}", i + 1, total), None, i + 1),
             LabelStyle::Court { letter } => {
@@ -42,9 +42,9 @@ fn labels(doc: &Doc, lay: &Layout) -> Labels {
                 (l.clone(), l, Some(letter), *c)
             }
         };
-        if p.part != prev_part {
+        if part != prev_part {
             out.ranges.push((i, prefix, n));
-            prev_part = p.part;
+            prev_part = part;
         }
         out.label.push(label);
         out.footer.push(footer);
@@ -56,185 +56,275 @@ fn text(x: f32, y: f32, size: f32, gray: f32, s: String) -> Item {
     Item::Text { x, y, size, gray, bold: false, text: s }
 }
 
-pub(crate) fn write(
-    doc: &Doc,
+/// The running header of flow pages: the document title, cut with an ellipsis to the width.
+fn header_title(font: &Font, title: &str, page_width: f32) -> Option<String> {
+    if title.trim().is_empty() {
+        return None;
+    }
+    let hs = 7.5;
+    let mut t = title.to_string();
+    let max = page_width - 2.0 * MARGIN_X;
+    if font.width(&t, hs) > max {
+        while !t.is_empty() && font.width(&t, hs) + font.width("…", hs) > max {
+            t.pop();
+        }
+        t.push('…');
+    }
+    Some(t)
+}
+
+/// Where the label of a redaction mark goes over a box painted in a foreign page: (x, y, size),
+/// or none when the box is too small to read.
+fn overlay_place(font: &Font, m: [f32; 6], r: &[f64; 4], label: &str) -> Option<(f32, f32, f32)> {
+    let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])]
+        .map(|(x, y)| (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5]));
+    let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
+    let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max);
+    let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min);
+    let y1 = pts.iter().map(|p| p.1).fold(f32::MIN, f32::max);
+    let (w, h) = (x1 - x0, y1 - y0);
+    let unit = font.width(label, 1.0);
+    if unit <= 0.0 || w <= 2.0 || h <= 2.0 {
+        return None;
+    }
+    let size = (h * 0.72).min((w - 2.0) / unit);
+    if size < 3.0 {
+        return None; // too small to read: the box stands alone
+    }
+    let tw = font.width(label, size);
+    Some((x0 + (w - tw) / 2.0, y0 + (h - 0.72 * size) / 2.0, size))
+}
+
+/// The glyphs a laid-out page will draw, before its page labels are known (those are added from
+/// the labels once every page is counted).
+fn page_usage(usage: &mut Usage, font: &Font, page: &Page, title: &str) {
+    for it in &page.items {
+        if let Item::Text { text, .. } = it {
+            usage.add_str(font, text);
+        }
+    }
+    match &page.kind {
+        PageKind::Flow => {
+            if let Some(t) = header_title(font, title, page.width) {
+                usage.add_str(font, &t);
+            }
+        }
+        PageKind::Foreign { fp, geo } => {
+            for (r, label) in &fp.overlays {
+                if overlay_place(font, geo.matrix, r, label).is_some() {
+                    usage.add_str(font, label);
+                }
+            }
+        }
+    }
+}
+
+/// Resolve a page's labels and add its running header and footer.
+fn finish_page(
+    i: usize,
+    page: &mut Page,
     font: &Font,
-    mut lay: Layout,
-    mut warnings: Vec<String>,
-) -> Result<Rendered, RenderError> {
-    let labels = labels(doc, &lay);
+    labels: &Labels,
+    anchors: &HashMap<String, (usize, f32)>,
+    title: &str,
+) -> Result<(), RenderError> {
+    for it in page.items.iter_mut() {
+        if let Item::Label { x_right, y, size, gray, anchor } = it {
+            let (target, _) =
+                anchors.get(anchor.as_str()).copied().ok_or_else(|| RenderError::UnknownAnchor(anchor.clone()))?;
+            let s = labels.label[target].clone();
+            let w = font.width(&s, *size);
+            *it = text(*x_right - w, *y, *size, *gray, s);
+        }
+    }
+    let footer = labels.footer[i].clone();
+    let fs = 8.0;
+    let fw = font.width(&footer, fs);
+    let cx = page.width / 2.0;
+    match &page.kind {
+        PageKind::Flow => {
+            if let Some(t) = header_title(font, title, page.width) {
+                page.items.push(text(MARGIN_X, page.height - 40.0, 7.5, 0.5, t));
+                page.items.push(Item::Line {
+                    x1: MARGIN_X,
+                    y1: page.height - 47.0,
+                    x2: page.width - MARGIN_X,
+                    y2: page.height - 47.0,
+                    gray: 0.85,
+                    width: 0.4,
+                    dotted: false,
+                });
+            }
+            page.items.push(text(cx - fw / 2.0, 34.0, fs, 0.42, footer));
+        }
+        PageKind::Foreign { fp, geo } => {
+            // Mark labels over the boxes painted in the source page.
+            let mut over = Vec::new();
+            for (r, label) in &fp.overlays {
+                if let Some((x, y, size)) = overlay_place(font, geo.matrix, r, label) {
+                    over.push(text(x, y, size, 1.0, label.clone()));
+                }
+            }
+            page.items.extend(over);
+            // white-backed stamp on top of the embedded page
+            let (bw, bh) = (fw + 14.0, fs + 8.0);
+            let y0 = 12.0;
+            page.items.push(Item::Rect {
+                x: cx - bw / 2.0,
+                y: y0,
+                w: bw,
+                h: bh,
+                fill: Some(1.0),
+                stroke: Some((0.6, 0.5)),
+            });
+            page.items.push(text(cx - fw / 2.0, y0 + 4.0 + 0.12 * fs, fs, 0.25, footer));
+        }
+    }
+    Ok(())
+}
+
+/// The fixed objects of the file, and the next free object number.
+struct Refs {
+    catalog: Ref,
+    tree: Ref,
+    info: Ref,
+    font: Ref,
+    outline_root: Ref,
+    pages: Vec<Ref>,
+    next: Ref,
+}
+
+/// Write one finished page: its embedded source page (if any), content stream, links and page
+/// object.
+#[allow(clippy::too_many_arguments)]
+fn write_page(
+    pdf: &mut Pdf,
+    copier: &mut Copier,
+    refs: &mut Refs,
+    i: usize,
+    page: &Page,
+    anchors: &HashMap<String, (usize, f32)>,
+    font: &Font,
+    subset: &Subset,
+) -> Result<(), RenderError> {
+    let mut content = Content::new();
+    let mut xobj = None;
+    if let PageKind::Foreign { fp, geo } = &page.kind {
+        let x = copier.page_xobject(pdf, &fp.doc, fp.page, geo, &mut refs.next).map_err(RenderError::Foreign)?;
+        xobj = Some(x);
+        content.save_state();
+        content.transform(geo.matrix);
+        content.x_object(XOBJ_RES);
+        content.restore_state();
+    }
+    for it in &page.items {
+        draw(&mut content, it, font, subset);
+    }
+    let data = deflate(&content.finish());
+    let content_ref = refs.next.bump();
+    pdf.stream(content_ref, &data).filter(Filter::FlateDecode);
+
+    let annot_refs: Vec<Ref> = page.links.iter().map(|_| refs.next.bump()).collect();
+    for ((rect, anchor), r) in page.links.iter().zip(&annot_refs) {
+        let (tp, ty) =
+            anchors.get(anchor.as_str()).copied().ok_or_else(|| RenderError::UnknownAnchor(anchor.clone()))?;
+        let mut a = pdf.annotation(*r);
+        a.subtype(AnnotationType::Link);
+        a.rect(Rect::new(rect[0], rect[1], rect[2], rect[3]));
+        a.border(0.0, 0.0, 0.0, None);
+        a.flags(AnnotationFlags::PRINT);
+        let mut d = a.insert(Name(b"Dest")).array();
+        d.item(refs.pages[tp]);
+        d.item(Name(b"XYZ"));
+        d.item(0.0f32);
+        d.item(ty);
+        d.item(Null);
+        d.finish();
+        a.finish();
+    }
+
+    let mut p = pdf.page(refs.pages[i]);
+    p.parent(refs.tree);
+    p.media_box(Rect::new(0.0, 0.0, page.width, page.height));
+    p.contents(content_ref);
+    {
+        let mut res = p.resources();
+        res.fonts().pair(FONT_RES, refs.font);
+        if let Some(x) = xobj {
+            res.x_objects().pair(XOBJ_RES, x);
+        }
+    }
+    if !annot_refs.is_empty() {
+        p.annotations(annot_refs.iter().copied());
+    }
+    p.finish();
+    Ok(())
+}
+
+/// Lay out and write the whole document in two passes over the layout: the first counts the
+/// pages, places every anchor and collects the glyphs (pages are dropped as they are finished);
+/// the second lays the pages out again and writes each one as soon as it is finished. Only one
+/// laid-out page is held at a time.
+pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
+    let mut warnings = Vec::new();
     let mut missing = Vec::new();
     let title = super::font::clean_text(font, &doc.title, &mut missing);
 
-    // ---- resolve labels, add running header and footer
-    let anchors = lay.anchors.clone();
-    for (i, page) in lay.pages.iter_mut().enumerate() {
-        for it in page.items.iter_mut() {
-            if let Item::Label { x_right, y, size, gray, anchor } = it {
-                let (target, _) =
-                    anchors.get(anchor.as_str()).copied().ok_or_else(|| RenderError::UnknownAnchor(anchor.clone()))?;
-                let s = labels.label[target].clone();
-                let w = font.width(&s, *size);
-                *it = text(*x_right - w, *y, *size, *gray, s);
-            }
-        }
-        let footer = labels.footer[i].clone();
-        let fs = 8.0;
-        let fw = font.width(&footer, fs);
-        let cx = page.width / 2.0;
-        match &page.kind {
-            PageKind::Flow => {
-                if !title.trim().is_empty() {
-                    let hs = 7.5;
-                    let mut t = title.clone();
-                    let max = page.width - 2.0 * MARGIN_X;
-                    if font.width(&t, hs) > max {
-                        while !t.is_empty() && font.width(&t, hs) + font.width("…", hs) > max {
-                            t.pop();
-                        }
-                        t.push('…');
-                    }
-                    page.items.push(text(MARGIN_X, page.height - 40.0, hs, 0.5, t));
-                    page.items.push(Item::Line {
-                        x1: MARGIN_X,
-                        y1: page.height - 47.0,
-                        x2: page.width - MARGIN_X,
-                        y2: page.height - 47.0,
-                        gray: 0.85,
-                        width: 0.4,
-                        dotted: false,
-                    });
-                }
-                page.items.push(text(cx - fw / 2.0, 34.0, fs, 0.42, footer));
-            }
-            PageKind::Foreign { fp, geo } => {
-                // Mark labels over the boxes painted in the source page.
-                let m = geo.matrix;
-                for (r, label) in &fp.overlays {
-                    let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])].map(|(x, y)| {
-                        (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5])
-                    });
-                    let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
-                    let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max);
-                    let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min);
-                    let y1 = pts.iter().map(|p| p.1).fold(f32::MIN, f32::max);
-                    let (w, h) = (x1 - x0, y1 - y0);
-                    let unit = font.width(label, 1.0);
-                    if unit <= 0.0 || w <= 2.0 || h <= 2.0 {
-                        continue;
-                    }
-                    let size = (h * 0.72).min((w - 2.0) / unit);
-                    if size < 3.0 {
-                        continue; // too small to read: the box stands alone
-                    }
-                    let tw = font.width(label, size);
-                    page.items.push(text(x0 + (w - tw) / 2.0, y0 + (h - 0.72 * size) / 2.0, size, 1.0, label.clone()));
-                }
-                // white-backed stamp on top of the embedded page
-                let (bw, bh) = (fw + 14.0, fs + 8.0);
-                let y0 = 12.0;
-                page.items.push(Item::Rect {
-                    x: cx - bw / 2.0,
-                    y: y0,
-                    w: bw,
-                    h: bh,
-                    fill: Some(1.0),
-                    stroke: Some((0.6, 0.5)),
-                });
-                page.items.push(text(cx - fw / 2.0, y0 + 4.0 + 0.12 * fs, fs, 0.25, footer));
-            }
-        }
-    }
-
-    // ---- glyph usage (walk order is fixed)
+    // ---- pass 1: count, place and collect glyphs (walk order is fixed)
     let mut usage = Usage::default();
-    for page in &lay.pages {
-        for it in &page.items {
-            if let Item::Text { text, .. } = it {
-                usage.add_str(font, text);
-            }
-        }
+    let lay = layout_streamed(doc, font, &mut warnings, &mut |_, page| {
+        page_usage(&mut usage, font, &page, &title);
+        Ok(())
+    })?;
+    if lay.page_count == 0 {
+        return Err(RenderError::Empty);
+    }
+    let labels = labels(doc, &lay);
+    for s in labels.label.iter().chain(&labels.footer) {
+        usage.add_str(font, s);
     }
 
     let mut pdf = Pdf::new();
-    let catalog = Ref::new(1);
-    let tree = Ref::new(2);
-    let info = Ref::new(3);
-    let font_ref = Ref::new(4);
-    let outline_root = Ref::new(5);
-    let mut next = Ref::new(6);
+    let mut refs = Refs {
+        catalog: Ref::new(1),
+        tree: Ref::new(2),
+        info: Ref::new(3),
+        font: Ref::new(4),
+        outline_root: Ref::new(5),
+        pages: Vec::new(),
+        next: Ref::new(6),
+    };
+    refs.pages = (0..lay.page_count).map(|_| refs.next.bump()).collect();
+    let subset = write_font(&mut pdf, font, &usage, refs.font, &mut refs.next).map_err(RenderError::Font)?;
+    drop(usage);
 
-    let page_refs: Vec<Ref> = lay.pages.iter().map(|_| next.bump()).collect();
-
-    let subset = write_font(&mut pdf, font, &usage, font_ref, &mut next).map_err(RenderError::Font)?;
-
-    // ---- pages
+    // ---- pass 2: lay out again and write each page as it is finished
     let mut copier = Copier::new();
-    for (i, page) in lay.pages.iter().enumerate() {
-        let mut content = Content::new();
-        let mut xobj = None;
-        if let PageKind::Foreign { fp, geo } = &page.kind {
-            let x = copier.page_xobject(&mut pdf, &fp.doc, fp.page, geo, &mut next).map_err(RenderError::Foreign)?;
-            xobj = Some(x);
-            content.save_state();
-            content.transform(geo.matrix);
-            content.x_object(XOBJ_RES);
-            content.restore_state();
-        }
-        for it in &page.items {
-            draw(&mut content, it, font, &subset);
-        }
-        let data = deflate(&content.finish());
-        let content_ref = next.bump();
-        pdf.stream(content_ref, &data).filter(Filter::FlateDecode);
-
-        let annot_refs: Vec<Ref> = page.links.iter().map(|_| next.bump()).collect();
-        for ((rect, anchor), r) in page.links.iter().zip(&annot_refs) {
-            let (tp, ty) = anchors[anchor.as_str()];
-            let mut a = pdf.annotation(*r);
-            a.subtype(AnnotationType::Link);
-            a.rect(Rect::new(rect[0], rect[1], rect[2], rect[3]));
-            a.border(0.0, 0.0, 0.0, None);
-            a.flags(AnnotationFlags::PRINT);
-            let mut d = a.insert(Name(b"Dest")).array();
-            d.item(page_refs[tp]);
-            d.item(Name(b"XYZ"));
-            d.item(0.0f32);
-            d.item(ty);
-            d.item(Null);
-            d.finish();
-            a.finish();
-        }
-
-        let mut p = pdf.page(page_refs[i]);
-        p.parent(tree);
-        p.media_box(Rect::new(0.0, 0.0, page.width, page.height));
-        p.contents(content_ref);
-        {
-            let mut res = p.resources();
-            res.fonts().pair(FONT_RES, font_ref);
-            if let Some(x) = xobj {
-                res.x_objects().pair(XOBJ_RES, x);
-            }
-        }
-        if !annot_refs.is_empty() {
-            p.annotations(annot_refs.iter().copied());
-        }
-        p.finish();
+    let again = layout_streamed(doc, font, &mut Vec::new(), &mut |i, mut page| {
+        finish_page(i, &mut page, font, &labels, &lay.anchors, &title)?;
+        write_page(&mut pdf, &mut copier, &mut refs, i, &page, &lay.anchors, font, &subset)
+    })?;
+    if again.page_count != lay.page_count {
+        return Err(RenderError::Inconsistent(format!(
+            "the second layout pass gave {} pages, the first {}",
+            again.page_count, lay.page_count
+        )));
     }
-    pdf.pages(tree).kids(page_refs.iter().copied()).count(page_refs.len() as i32);
+    drop(again);
+    drop(copier);
+    pdf.pages(refs.tree).kids(refs.pages.iter().copied()).count(refs.pages.len() as i32);
 
     // ---- outline
     let has_outline = !lay.outline.is_empty();
     if has_outline {
-        write_outline(&mut pdf, &lay.outline, outline_root, &page_refs, &mut next);
+        write_outline(&mut pdf, &lay.outline, refs.outline_root, &refs.pages, &mut refs.next);
     }
 
     // ---- catalog
-    let mut cat = pdf.catalog(catalog);
-    cat.pages(tree);
+    let mut cat = pdf.catalog(refs.catalog);
+    cat.pages(refs.tree);
     if has_outline {
-        cat.outlines(outline_root);
+        cat.outlines(refs.outline_root);
         cat.page_mode(PageMode::UseOutlines);
     }
     if !doc.lang.is_empty() {
@@ -270,7 +360,7 @@ pub(crate) fn write(
         .utc_offset_hour(0)
         .utc_offset_minute(0);
     let producer = format!("disclose {}", env!("CARGO_PKG_VERSION"));
-    pdf.document_info(info)
+    pdf.document_info(refs.info)
         .title(TextStr(&doc.title))
         .author(TextStr(&doc.author))
         .subject(TextStr(&doc.subject))
@@ -291,14 +381,15 @@ pub(crate) fn write(
     }
     let anchors_out =
         lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect();
-    let pages = lay.pages.len();
+    let pages = lay.page_count;
     Ok(Rendered { bytes: pdf.finish(), pages, anchors: anchors_out, warnings })
 }
 
-/// The page label of every anchor, from a layout alone (nothing is written).
-pub(crate) fn anchor_labels(doc: &Doc, lay: &Layout) -> Vec<(String, String)> {
-    let labels = labels(doc, lay);
-    lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect()
+/// The page label of every anchor, from one layout pass that keeps no page.
+pub(crate) fn anchor_labels(doc: &Doc, font: &Font) -> Result<Vec<(String, String)>, RenderError> {
+    let lay = layout_streamed(doc, font, &mut Vec::new(), &mut |_, _| Ok(()))?;
+    let labels = labels(doc, &lay);
+    Ok(lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect())
 }
 
 fn draw(c: &mut Content, it: &Item, font: &Font, subset: &super::font::Subset) {
