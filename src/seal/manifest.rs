@@ -6,6 +6,7 @@ use super::{verify_pdf, SealError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// SHA-256 in lower-case hex.
@@ -53,6 +54,66 @@ pub fn words(s: &str) -> Vec<String> {
 /// Hash of a run of words.
 pub fn words_hash(w: &[String]) -> String {
     sha256_hex(w.join(" ").as_bytes())
+}
+
+/// Which of `runs` (each a run of lower-cased words, as [`words`] gives them) occur in `text` as
+/// consecutive words. One pass over the text with a rolling hash per run length; a hash hit is
+/// confirmed word by word. Memory is that of the runs, never of the text's words.
+pub fn runs_found(text: &str, runs: &[Vec<String>]) -> Vec<bool> {
+    const P: u64 = 0x100_0000_01b3;
+    fn key(w: &str) -> u64 {
+        // FNV-1a over the lower-cased characters: the text's words are not copied.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for c in w.chars().flat_map(char::to_lowercase) {
+            h ^= c as u64;
+            h = h.wrapping_mul(P);
+        }
+        h
+    }
+    let roll = |keys: &mut dyn Iterator<Item = u64>| keys.fold(0u64, |r, k| r.wrapping_mul(P).wrapping_add(k));
+    // Per length: rolling value -> the runs with it.
+    let mut by_len: std::collections::BTreeMap<usize, HashMap<u64, Vec<usize>>> = Default::default();
+    for (i, r) in runs.iter().enumerate() {
+        if !r.is_empty() {
+            let v = roll(&mut r.iter().map(|w| key(w)));
+            by_len.entry(r.len()).or_default().entry(v).or_default().push(i);
+        }
+    }
+    let mut found = vec![false; runs.len()];
+    let Some(&longest) = by_len.keys().next_back() else { return found };
+    // For each length: the rolling value over the last n words, and P^n to take the oldest out.
+    // (length, rolling value, P^length, the runs of that length by rolling value)
+    type State<'a> = (usize, u64, u64, &'a HashMap<u64, Vec<usize>>);
+    let mut state: Vec<State<'_>> =
+        by_len.iter().map(|(&n, m)| (n, 0u64, (0..n).fold(1u64, |p, _| p.wrapping_mul(P)), m)).collect();
+    let mut last: std::collections::VecDeque<(&str, u64)> = std::collections::VecDeque::with_capacity(longest + 1);
+    for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let k = key(w);
+        last.push_front((w, k));
+        for (n, r, pn, m) in state.iter_mut() {
+            let out = last.get(*n).map(|x| x.1).unwrap_or(0);
+            *r = r.wrapping_mul(P).wrapping_add(k).wrapping_sub(out.wrapping_mul(*pn));
+            if last.len() < *n {
+                continue;
+            }
+            let Some(cands) = m.get(r) else { continue };
+            for &c in cands {
+                if found[c] {
+                    continue;
+                }
+                // the window, oldest word first, against the run
+                let same = runs[c].iter().enumerate().all(|(j, rw)| {
+                    let tw = last[*n - 1 - j].0;
+                    tw.chars().flat_map(char::to_lowercase).eq(rw.chars())
+                });
+                if same {
+                    found[c] = true;
+                }
+            }
+        }
+        last.truncate(longest);
+    }
+    found
 }
 
 /// One check of `disclose verify` and whether it held.
@@ -166,4 +227,53 @@ fn ok_word(b: bool) -> &'static str {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(s: &str) -> Vec<String> {
+        words(s)
+    }
+
+    #[test]
+    fn runs_are_found_in_any_case_and_spacing_and_only_whole() {
+        let text = "Mum said HARVEY  Ingleby rang;\nthe worker (Amara) visited. Ingleby-Harvey";
+        let runs = vec![
+            run("Harvey Ingleby"),                                            // other case, double space
+            run("ingleby rang the"),                                          // across punctuation and a line break
+            run("amara"),                                                     // one word in brackets
+            run("Harvey Ingleby visited"),                                    // not consecutive
+            run("Inglebyrang"),                                               // words run together are not the words
+            run("harv"),                                                      // part of a word
+            run("ingleby harvey"),                                            // across a hyphen
+            run("said harvey ingleby rang the worker amara visited ingleby"), // long run
+            run("visited ingleby harvey x"),                                  // runs past the end
+        ];
+        let found = runs_found(text, &runs);
+        assert_eq!(found, vec![true, true, true, false, false, false, true, true, false]);
+    }
+
+    #[test]
+    fn runs_found_agrees_with_hashing_every_window() {
+        // The rolling search against the plain definition: hash every window of every length.
+        let text = "a b c a b c d e a b a b c d e f g a";
+        let w = words(text);
+        let mut runs = Vec::new();
+        for n in 1..=5 {
+            for start in 0..(w.len() + 2 - n) {
+                let mut r: Vec<String> = w.iter().skip(start).take(n).cloned().collect();
+                if start % 3 == 0 {
+                    r.push("z".into()); // a run that is not there
+                }
+                runs.push(r);
+            }
+        }
+        let found = runs_found(text, &runs);
+        for (r, f) in runs.iter().zip(found) {
+            let expect = !r.is_empty() && w.windows(r.len()).any(|win| words_hash(win) == words_hash(r));
+            assert_eq!(f, expect, "{r:?}");
+        }
+    }
 }

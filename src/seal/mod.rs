@@ -22,7 +22,7 @@ mod sign;
 mod verify;
 
 pub use keys::{keygen, load_signer, load_signer_pkcs12, self_signed_cert, Signer};
-pub use sign::{sign_pdf, SignOptions};
+pub use sign::{sign_pdf, sign_pdf_in_place, SignOptions};
 pub use verify::{verify_pdf, SigReport};
 
 /// Bytes of DER reserved for the CMS signature inside `/Contents` (written as twice as
@@ -59,6 +59,37 @@ pub enum SealError {
     Malformed(String),
     #[error("the embedded signer certificate is not the trusted certificate (embedded sha-256 {embedded}, trusted {trusted}); check that the file was signed with the expected certificate")]
     Untrusted { embedded: String, trusted: String },
+}
+
+/// Load a PDF's object structure without the data of its content streams: signing and checking
+/// a signature need only dictionaries and arrays, and a large bundle's page contents would
+/// otherwise be held a second time. Object streams and cross-reference streams are kept (the
+/// reader needs them to find the objects inside).
+pub(crate) fn load_structure(pdf: &[u8]) -> lopdf::Result<lopdf::Document> {
+    fn keep_dictionary(id: lopdf::ObjectId, obj: &mut lopdf::Object) -> Option<(lopdf::ObjectId, lopdf::Object)> {
+        // lopdf keeps the object as changed here, or (inside object streams) the one returned.
+        if let lopdf::Object::Stream(s) = obj {
+            if !s.dict.has_type(b"ObjStm") && !s.dict.has_type(b"XRef") {
+                *obj = lopdf::Object::Dictionary(std::mem::take(&mut s.dict));
+            }
+        }
+        Some((id, obj.clone()))
+    }
+    lopdf::Document::load_mem_with_options(pdf, lopdf::LoadOptions::with_filter(keep_dictionary))
+}
+
+/// Load only the objects that can be signature dictionaries (a /ByteRange and a /Contents):
+/// what checking a signature needs, at a fraction of the memory of the whole structure.
+pub(crate) fn load_signatures(pdf: &[u8]) -> lopdf::Result<lopdf::Document> {
+    fn keep_signature(id: lopdf::ObjectId, obj: &mut lopdf::Object) -> Option<(lopdf::ObjectId, lopdf::Object)> {
+        let keep = match obj {
+            lopdf::Object::Stream(s) => s.dict.has_type(b"ObjStm") || s.dict.has_type(b"XRef"),
+            lopdf::Object::Dictionary(d) => d.has(b"ByteRange") && d.has(b"Contents"),
+            _ => false,
+        };
+        keep.then(|| (id, obj.clone()))
+    }
+    lopdf::Document::load_mem_with_options(pdf, lopdf::LoadOptions::with_filter(keep_signature))
 }
 
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {

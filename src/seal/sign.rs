@@ -40,8 +40,16 @@ const BYTE_RANGE_WIDTH: usize = 2 + 3 * 10 + 2 + 2;
 /// Append an incremental update to a complete, already-saved PDF holding a PAdES B-B
 /// signature (see the crate docs); the output is byte-identical for the same inputs.
 pub fn sign_pdf(pdf: &[u8], signer: &Signer, opts: &SignOptions) -> Result<Vec<u8>, SealError> {
+    let mut out = Vec::with_capacity(pdf.len() + 2 * SIGNATURE_RESERVE + 4096);
+    out.extend_from_slice(pdf);
+    sign_pdf_in_place(out, signer, opts)
+}
+
+/// [`sign_pdf`], appending the increment to the PDF's own buffer instead of a copy of it (a
+/// large bundle is then held once, not twice).
+pub fn sign_pdf_in_place(pdf: Vec<u8>, signer: &Signer, opts: &SignOptions) -> Result<Vec<u8>, SealError> {
     let pdf_date = pdf_date(&opts.signing_time)?;
-    let prev = last_startxref(pdf)?;
+    let prev = last_startxref(&pdf)?;
     let classic = {
         let mut i = prev;
         while i < pdf.len() && is_ws(pdf[i]) {
@@ -50,7 +58,7 @@ pub fn sign_pdf(pdf: &[u8], signer: &Signer, opts: &SignOptions) -> Result<Vec<u
         pdf[i..].starts_with(b"xref")
     };
 
-    let doc = lopdf::Document::load_mem(pdf).map_err(|e| SealError::Pdf(format!("the pdf does not parse: {e}")))?;
+    let doc = super::load_structure(&pdf).map_err(|e| SealError::Pdf(format!("the pdf does not parse: {e}")))?;
     if doc.is_encrypted() || doc.was_encrypted() || doc.trailer.has(b"Encrypt") {
         return Err(SealError::Pdf("encrypted pdfs cannot be signed; sign the unencrypted bundle".into()));
     }
@@ -144,9 +152,21 @@ pub fn sign_pdf(pdf: &[u8], signer: &Signer, opts: &SignOptions) -> Result<Vec<u
         }
     }
 
+    // The trailer of the increment keeps the original's /Info and /ID.
+    let mut trailer_extra = Vec::new();
+    trailer_extra.extend_from_slice(format!("/Root {} {} R", root_id.0, root_id.1).as_bytes());
+    for key in ["Info", "ID"] {
+        if let Ok(v) = doc.trailer.get(key.as_bytes()) {
+            trailer_extra.extend_from_slice(format!("/{key} ").as_bytes());
+            write_object(&mut trailer_extra, v)?;
+        }
+    }
+    trailer_extra.extend_from_slice(format!("/Prev {prev}").as_bytes());
+    drop(doc); // everything needed from the parsed structure has been taken
+
     // --- Write the increment -----------------------------------------------------------
-    let mut out = Vec::with_capacity(pdf.len() + 2 * SIGNATURE_RESERVE + 4096);
-    out.extend_from_slice(pdf);
+    let mut out = pdf;
+    out.reserve(2 * SIGNATURE_RESERVE + 4096);
     if !matches!(out.last(), Some(b'\n') | Some(b'\r')) {
         out.push(b'\n');
     }
@@ -195,15 +215,6 @@ pub fn sign_pdf(pdf: &[u8], signer: &Signer, opts: &SignOptions) -> Result<Vec<u
     }
 
     // Cross-reference section in the style of the original.
-    let mut trailer_extra = Vec::new();
-    trailer_extra.extend_from_slice(format!("/Root {} {} R", root_id.0, root_id.1).as_bytes());
-    for key in ["Info", "ID"] {
-        if let Ok(v) = doc.trailer.get(key.as_bytes()) {
-            trailer_extra.extend_from_slice(format!("/{key} ").as_bytes());
-            write_object(&mut trailer_extra, v)?;
-        }
-    }
-    trailer_extra.extend_from_slice(format!("/Prev {prev}").as_bytes());
 
     if classic {
         let xref_pos = out.len();

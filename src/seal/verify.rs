@@ -86,7 +86,7 @@ impl Hash {
 /// Structural problems (no signature, malformed ranges or CMS) are errors; a wrong digest
 /// or signature is reported in [`SigReport`].
 pub fn verify_pdf(pdf: &[u8], trusted_cert_pem: Option<&[u8]>) -> Result<SigReport, SealError> {
-    let doc = lopdf::Document::load_mem(pdf).map_err(|e| bad(format!("the pdf does not parse: {e}")))?;
+    let doc = super::load_signatures(pdf).map_err(|e| bad(format!("the pdf does not parse: {e}")))?;
 
     // All signature dictionaries: a /ByteRange of four integers and a /Contents string.
     let mut best: Option<([usize; 4], u32, &lopdf::Dictionary)> = None;
