@@ -115,8 +115,8 @@ fn export_end_to_end(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("2000 records, 40 five-page attachments, signed", |b| {
         b.iter(|| {
-            let o = export::build(&store, &req).unwrap();
-            export::write_all(&req.out, &o.files).unwrap();
+            let mut o = export::build(&store, &req).unwrap();
+            o.staged.commit().unwrap();
             o.plan.decisions.len()
         })
     });

@@ -118,8 +118,8 @@ pub fn run(
     let mut store = Store::open(db)?;
     let mut results = Vec::new();
     for ((row, req), b) in rows.iter().zip(&reqs).zip(built) {
-        let result = b.and_then(|o| {
-            export::write_all(&req.out, &o.files)?;
+        let result = b.and_then(|mut o| {
+            o.staged.commit()?;
             export::audit_outputs(&mut store, req, &o)?;
             Ok(format!(
                 "{} decisions, {} held for review{}",

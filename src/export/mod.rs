@@ -10,12 +10,17 @@ use crate::model::*;
 use crate::pdf::bundle::{self, BundleInput};
 use crate::policy::{self, Action, AttachmentInput, Plan, Policy};
 use crate::redact;
-use crate::seal::manifest::{self, sha256_hex, Manifest, ManifestCore};
+use crate::seal::manifest::{self, Manifest, ManifestCore};
 use crate::seal::{self, Signer};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+
+pub mod memtrace;
+pub mod staged;
+use memtrace::mark;
+pub use staged::Staged;
 
 /// A resolved export request.
 #[derive(Clone, Debug)]
@@ -83,10 +88,11 @@ pub struct ExportOutcome {
     pub warnings: Vec<String>,
 }
 
-/// The outputs of one request, in memory, before anything is written.
+/// The outputs of one request, staged under temporary names in the output folder: nothing is in
+/// place until [`Staged::commit`], and dropping them uncommitted removes every staged file.
 pub struct Outputs {
     pub plan: Plan,
-    pub files: Vec<(&'static str, Vec<u8>)>,
+    pub staged: Staged,
     pub manifest: Manifest,
     pub removed: Vec<(String, String, usize)>,
     pub inputs: BTreeMap<String, String>,
@@ -95,8 +101,9 @@ pub struct Outputs {
 
 /// Run one request against the store: build, write, and record it in the audit trail.
 pub fn run(store: &mut Store, req: &ExportRequest) -> Result<ExportOutcome> {
-    let o = build(store, req)?;
-    let files = write_all(&req.out, &o.files)?;
+    let mut o = build(store, req)?;
+    let files = o.staged.commit()?;
+    mark("writing");
     audit_outputs(store, req, &o)?;
     Ok(ExportOutcome { plan: o.plan, files, manifest: o.manifest, warnings: o.warnings })
 }
@@ -130,10 +137,12 @@ pub fn os_user() -> String {
     std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
-/// Build every output of one request in memory (no file is written, the store is only read).
+/// Build every output of one request, staged in the output folder under temporary names (the
+/// store is only read; nothing is in place until the outputs are committed).
 pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     let export = store.export_of(&req.subject, req.export.as_ref())?;
     let fam = store.load_family(&export)?;
+    mark("loading the family");
     let requester = req.requester.clone().unwrap_or_else(|| req.subject.clone());
     if fam.person(&requester).is_none() {
         bail!("requester {requester} is not a person in export {export}; pass --requester with a person id of this family");
@@ -155,11 +164,14 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     let file = CaseFile::build(&fam, &req.subject)?;
     let det = Detector::new(&fam);
     let read = read_attachments(store, &file)?;
+    mark("reading attachments");
     let inputs_text: HashMap<AttachmentId, AttachmentInput> =
         read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
     let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs_text);
+    mark("deciding");
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
     let mut atts = crate::pdf::redact_attachments(&plan, &read);
+    mark("redacting attachments");
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
     let mut unplaceable: Vec<AttachmentId> = Vec::new();
     for (a, ap) in &atts.pages {
@@ -205,7 +217,17 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     }
     plan.verification_failures = atts.failed.len();
     drop(read); // the glyph lists of every attachment page are no longer needed
-    let redacted = redact::redact(&file, &plan, &policy, &inputs_text);
+    mark("dropping the read attachments");
+    let mut staged = Staged::new(&req.out);
+    let redacted = std::sync::Arc::new(redact::redact(&file, &plan, &policy, &inputs_text));
+    mark("redacting text");
+    // The preview first: the removed words are checked against it, then it is on disk only.
+    let preview = redact::preview(&redacted, &plan);
+    let preview_sha256 = staged.write("preview.txt", preview.as_bytes())?;
+    let removed = removed_hashes(&plan, &fam, &inputs_text, &preview);
+    drop(preview);
+    drop(inputs_text);
+    mark("preview and removed words");
     let seal_line = signer.as_ref().map(|s| {
         format!(
             "sealed by {} with a digital signature. Check it with `disclose verify` or any PDF reader that shows signatures (certificate SHA-256 {}).",
@@ -213,27 +235,6 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
             &s.cert_sha256()[..16]
         )
     });
-    let bundle = bundle::build(&BundleInput {
-        file: &redacted,
-        plan: &plan,
-        policy: &policy,
-        family: &fam,
-        attachments: &atts.pages,
-        seal_line,
-    })
-    .map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
-    warnings.extend(bundle.warnings.iter().cloned());
-    if policy.audience == policy::Audience::Court && bundle.pages > 350 {
-        warnings.push(format!(
-            "the court bundle has {} pages, more than the 350 that FPR PD27A allows without the court's permission",
-            bundle.pages
-        ));
-    }
-    // One decision per line: readable, and a fraction of the size of pretty-printed JSON.
-    let plan_json = plan_json(&plan)?;
-    let preview = redact::preview(&redacted, &plan);
-    drop(redacted);
-    let schedule = redact::schedule_csv(&plan, &policy, &|loc| bundle::page_of(&bundle.anchors, loc));
     // Inputs that went in.
     let mut inputs = BTreeMap::new();
     inputs.insert(format!("export {export}"), store.export_source_hash(&export)?);
@@ -243,6 +244,45 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         }
     }
     inputs.insert(format!("policy {}", policy.source), policy.sha256.clone());
+    let council = fam.header.local_authority.name.clone();
+    let prepared = bundle::prepare(&BundleInput {
+        file: redacted.clone(),
+        plan: &plan,
+        policy: &policy,
+        family: &fam,
+        attachments: &atts.pages,
+        seal_line,
+    });
+    // From here on the family, the file's view of it and the detector are not needed: a large
+    // family's records are freed before the bundle is laid out.
+    drop(redacted);
+    drop(det);
+    drop(file);
+    drop(fam);
+    mark("preparing the bundle");
+    let bundle = bundle::finish(prepared, &plan, &policy).map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
+    drop(atts);
+    mark("building the bundle");
+    warnings.extend(bundle.warnings.iter().cloned());
+    if policy.audience == policy::Audience::Court && bundle.pages > 350 {
+        warnings.push(format!(
+            "the court bundle has {} pages, more than the 350 that FPR PD27A allows without the court's permission",
+            bundle.pages
+        ));
+    }
+    // plan.json and the schedule go straight to disk.
+    let plan_sha256 = {
+        let mut w = staged.writer("plan.json")?;
+        plan_json(&plan, &mut w).context("writing plan.json")?;
+        w.finish()?
+    };
+    let schedule_sha256 = {
+        let mut w = staged.writer("schedule.csv")?;
+        redact::schedule_csv(&plan, &policy, &|loc| bundle::page_of(&bundle.anchors, loc), &mut w)
+            .context("writing schedule.csv")?;
+        w.finish()?
+    };
+    mark("plan and schedule");
     let mut request = BTreeMap::new();
     request.insert("export".to_string(), export.to_string());
     request.insert("subject".to_string(), req.subject.to_string());
@@ -250,9 +290,9 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     request.insert("policy".to_string(), policy.name.clone());
     request.insert("date".to_string(), date.clone());
     let mut outputs = BTreeMap::new();
-    outputs.insert("plan.json".to_string(), sha256_hex(plan_json.as_bytes()));
-    outputs.insert("preview.txt".to_string(), sha256_hex(preview.as_bytes()));
-    outputs.insert("schedule.csv".to_string(), sha256_hex(schedule.as_bytes()));
+    outputs.insert("plan.json".to_string(), plan_sha256);
+    outputs.insert("preview.txt".to_string(), preview_sha256);
+    outputs.insert("schedule.csv".to_string(), schedule_sha256);
     let core = ManifestCore {
         tool: format!("disclose {}", env!("CARGO_PKG_VERSION")),
         request,
@@ -260,67 +300,59 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         outputs,
     };
     let core_sha256 = core.hash();
-    let bundle_bytes = sign(bundle.bytes, signer.as_ref(), &core_sha256, &date, &fam)?;
+    let bundle_bytes = sign(bundle.bytes, signer.as_ref(), &core_sha256, &date, &council)?;
+    mark("signing");
+    let bundle_sha256 = staged.write("bundle.pdf", &bundle_bytes)?;
+    drop(bundle_bytes);
     let manifest = Manifest {
-        bundle_sha256: sha256_hex(&bundle_bytes),
+        bundle_sha256,
         core,
         core_sha256,
         signed: signer.is_some(),
         signer: signer.as_ref().map(|s| s.subject_common_name()),
         signer_cert_sha256: signer.as_ref().map(|s| s.cert_sha256()),
     };
-    let removed = removed_hashes(&plan, &fam, &inputs_text, &preview);
     let manifest_json = serde_json::to_string_pretty(&manifest)? + "\n";
-    let files = vec![
-        ("plan.json", plan_json.into_bytes()),
-        ("preview.txt", preview.into_bytes()),
-        ("schedule.csv", schedule.into_bytes()),
-        ("bundle.pdf", bundle_bytes),
-        ("manifest.json", manifest_json.into_bytes()),
-    ];
-    Ok(Outputs { plan, files, manifest, removed, inputs, warnings })
+    staged.write("manifest.json", manifest_json.as_bytes())?;
+    Ok(Outputs { plan, staged, manifest, removed, inputs, warnings })
 }
 
 /// plan.json: the plan as JSON with each decision on its own line, written field by field so
-/// that no JSON tree of the whole plan is ever held in memory.
-fn plan_json(plan: &Plan) -> Result<String> {
+/// that no JSON tree (or string) of the whole plan is ever held in memory.
+fn plan_json(plan: &Plan, out: &mut dyn std::io::Write) -> Result<()> {
     use serde_json::to_string as j;
-    let mut out = String::with_capacity(plan.decisions.len() * 220 + 4096);
-    out.push_str(&format!("{{\n  \"request\": {},\n", j(&plan.request)?));
-    out.push_str(&format!("  \"narrative_removed_percent\": {},\n", j(&plan.narrative_removed_percent)?));
-    out.push_str(&format!("  \"verification_failures\": {},\n", plan.verification_failures));
-    for (name, items) in [
-        ("review", plan.review.iter().map(j).collect::<Result<Vec<_>, _>>()?),
-        ("consult", plan.consult.iter().map(j).collect::<Result<Vec<_>, _>>()?),
-        ("narrative", plan.narrative.iter().map(j).collect::<Result<Vec<_>, _>>()?),
-        ("sanitized", plan.sanitized.iter().map(j).collect::<Result<Vec<_>, _>>()?),
-        ("decisions", plan.decisions.iter().map(j).collect::<Result<Vec<_>, _>>()?),
-    ] {
-        out.push_str(&format!("  \"{name}\": ["));
+    write!(out, "{{\n  \"request\": {},\n", j(&plan.request)?)?;
+    writeln!(out, "  \"narrative_removed_percent\": {},", j(&plan.narrative_removed_percent)?)?;
+    writeln!(out, "  \"verification_failures\": {},", plan.verification_failures)?;
+    fn list<T: serde::Serialize>(out: &mut dyn std::io::Write, name: &str, items: &[T], last: bool) -> Result<()> {
+        write!(out, "  \"{name}\": [")?;
         for (i, it) in items.iter().enumerate() {
-            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-            out.push_str(it);
+            out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+            serde_json::to_writer(&mut *out, it)?;
         }
-        out.push_str(if items.is_empty() { "]" } else { "\n  ]" });
-        out.push_str(if name == "decisions" { "\n" } else { ",\n" });
+        out.write_all(if items.is_empty() { b"]" } else { b"\n  ]" })?;
+        out.write_all(if last { b"\n" } else { b",\n" })?;
+        Ok(())
     }
-    out.push_str("}\n");
-    Ok(out)
+    list(out, "review", &plan.review, false)?;
+    list(out, "consult", &plan.consult, false)?;
+    list(out, "narrative", &plan.narrative, false)?;
+    list(out, "sanitized", &plan.sanitized, false)?;
+    list(out, "decisions", &plan.decisions, true)?;
+    out.write_all(b"}\n")?;
+    Ok(())
 }
 
-fn sign(bytes: Vec<u8>, signer: Option<&Signer>, core_sha256: &str, date: &str, fam: &Family) -> Result<Vec<u8>> {
+fn sign(bytes: Vec<u8>, signer: Option<&Signer>, core_sha256: &str, date: &str, council: &str) -> Result<Vec<u8>> {
     let Some(s) = signer else { return Ok(bytes) };
     let opts = seal::SignOptions {
         signing_time: format!("{date}T12:00:00Z"),
-        reason: format!(
-            "Disclosure bundle released by {}; manifest sha256 {core_sha256}",
-            fam.header.local_authority.name
-        ),
-        location: fam.header.local_authority.name.clone(),
+        reason: format!("Disclosure bundle released by {council}; manifest sha256 {core_sha256}"),
+        location: council.to_string(),
         contact: String::new(),
         name: s.subject_common_name(),
     };
-    Ok(seal::sign_pdf(&bytes, s, &opts)?)
+    Ok(seal::sign_pdf_in_place(bytes, s, &opts)?)
 }
 
 /// Hashes of the words removed by each redaction, for a later leak check; a run of words that
@@ -331,26 +363,24 @@ fn removed_hashes(
     inputs: &HashMap<AttachmentId, AttachmentInput>,
     preview: &str,
 ) -> Vec<(String, String, usize)> {
-    let mut spans = Vec::new();
+    let mut runs = Vec::new();
+    let mut locations = Vec::new();
     for d in plan.decisions.iter().filter(|d| d.action == Action::Redact) {
         let (Some(span), Some(text)) = (d.span, redact::unit_text(fam, inputs, &d.location)) else { continue };
         let Some(removed) = text.get(span.start()..span.end()) else { continue };
         let w = manifest::words(removed);
         if !w.is_empty() {
-            spans.push((d.location.describe(), manifest::words_hash(&w), w.len()));
+            runs.push(w);
+            locations.push(d.location.describe());
         }
     }
-    // Hashes of every run of disclosed words, for each length a removed span has: one pass each.
-    let kept_words = manifest::words(preview);
-    let lengths: std::collections::BTreeSet<usize> = spans.iter().map(|s| s.2).collect();
-    let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for n in lengths {
-        if n <= kept_words.len() {
-            kept.extend(kept_words.windows(n).map(manifest::words_hash));
-        }
-    }
-    spans.retain(|s| !kept.contains(&s.1));
-    spans
+    let kept = manifest::runs_found(preview, &runs);
+    runs.into_iter()
+        .zip(locations)
+        .zip(kept)
+        .filter(|(_, kept)| !kept)
+        .map(|((w, loc), _)| (loc, manifest::words_hash(&w), w.len()))
+        .collect()
 }
 
 type ReadMap = HashMap<AttachmentId, Result<crate::pdf::ReadAttachment, crate::pdf::core::PdfError>>;

@@ -31,7 +31,7 @@ pub struct Bundle {
 
 /// Everything the bundle needs besides the redacted file.
 pub struct BundleInput<'a> {
-    pub file: &'a RedactedFile,
+    pub file: Arc<RedactedFile>,
     pub plan: &'a Plan,
     pub policy: &'a Policy,
     pub family: &'a Family,
@@ -99,16 +99,39 @@ fn att_anchor(a: &AttachmentId) -> String {
     format!("att:{a}")
 }
 
-/// Build and render the bundle (two passes: the second fills the schedule's page column).
-pub fn build(inp: &BundleInput<'_>) -> Result<Bundle, render::RenderError> {
-    let anchors: HashMap<String, String> = render::anchor_labels(&doc(inp, &HashMap::new()))?.into_iter().collect();
-    let second = render::render(&doc(inp, &anchors))?;
+/// The bundle's render model, made while the family is at hand (names for the letter or the
+/// front sheet); [`finish`] numbers and renders it, and needs no more than the plan and policy.
+pub struct Prepared {
+    doc: Doc,
+    file: Arc<RedactedFile>,
+    /// The index of the schedule's part, filled in by `finish` once the pages are known.
+    schedule_at: usize,
+}
+
+/// Make the render model of the bundle; the schedule is left empty until the pages are known.
+pub fn prepare(inp: &BundleInput<'_>) -> Prepared {
+    let (doc, schedule_at) = doc(inp);
+    Prepared { doc, file: inp.file.clone(), schedule_at }
+}
+
+/// Number the pages (one layout pass), fill the schedule's page column and render. Only the
+/// schedule changes with the page numbers, and it comes after every record and document, so
+/// their pages do not move.
+pub fn finish(mut p: Prepared, plan: &Plan, policy: &Policy) -> Result<Bundle, render::RenderError> {
+    let anchors: HashMap<String, String> = render::anchor_labels(&p.doc)?.into_iter().collect();
+    p.doc.parts[p.schedule_at].content = PartContent::Flow(schedule(plan, policy, &p.file, &anchors));
+    let out = render::render(&p.doc)?;
     Ok(Bundle {
-        bytes: second.bytes,
-        pages: second.pages,
-        anchors: second.anchors.into_iter().collect(),
-        warnings: second.warnings,
+        bytes: out.bytes,
+        pages: out.pages,
+        anchors: out.anchors.into_iter().collect(),
+        warnings: out.warnings,
     })
+}
+
+/// Build and render the bundle in one go.
+pub fn build(inp: &BundleInput<'_>) -> Result<Bundle, render::RenderError> {
+    finish(prepare(inp), inp.plan, inp.policy)
 }
 
 /// Whether an attachment's redacted pages can be placed in a bundle: render them alone first, so
@@ -159,7 +182,7 @@ pub fn page_of(anchors: &HashMap<String, String>, loc: &Location) -> String {
     loc.record.as_ref().and_then(|r| anchors.get(&rec_anchor(r))).cloned().unwrap_or_default()
 }
 
-fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
+fn doc(inp: &BundleInput<'_>) -> (Doc, usize) {
     let court = inp.policy.audience == Audience::Court;
     let req = &inp.plan.request;
     let date = Date::parse(&req.date).unwrap_or(Date { year: 1970, month: 1, day: 1 });
@@ -179,16 +202,19 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
         outline: Some(if court { "Front sheet and index".into() } else { "Letter and index".into() }),
         content: PartContent::Flow(front),
     });
-    // 2. Records (and their documents in place).
-    let entries: Vec<&REntry> = inp.file.entries.iter().collect();
-    let groups: Vec<(char, Vec<&REntry>)> = if court {
+    // 2. Records (and their documents in place). Their blocks are made on demand, piece by
+    // piece, each time the bundle is laid out: the file's text is held once, in the redacted file.
+    let indices: Vec<usize> = (0..inp.file.entries.len()).collect();
+    let groups: Vec<(char, Vec<usize>)> = if court {
         COURT_SECTIONS
             .iter()
-            .map(|(l, _)| (*l, entries.iter().copied().filter(|e| entry_section(e) == *l).collect::<Vec<_>>()))
+            .map(|(l, _)| {
+                (*l, indices.iter().copied().filter(|&i| entry_section(&inp.file.entries[i]) == *l).collect::<Vec<_>>())
+            })
             .filter(|(_, v)| !v.is_empty())
             .collect()
     } else {
-        vec![('A', entries)]
+        vec![('A', indices)]
     };
     for (letter, group) in groups {
         let section_title = if court {
@@ -196,52 +222,57 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
         } else {
             "Your records".to_string()
         };
-        let mut blocks: Vec<Block> = Vec::new();
+        let mut pieces: Vec<Piece> = Vec::new();
         let mut first_part = true;
-        let flush = |blocks: &mut Vec<Block>, parts: &mut Vec<RPart>, first: &mut bool| {
-            if !blocks.is_empty() {
+        let flush = |pieces: &mut Vec<Piece>, parts: &mut Vec<RPart>, first: &mut bool| {
+            if !pieces.is_empty() {
                 let outline = if *first { Some(section_title.clone()) } else { None };
+                let (file, pieces) = (inp.file.clone(), Arc::new(std::mem::take(pieces)));
                 parts.push(RPart {
                     label: label_for(letter),
                     outline,
-                    content: PartContent::Flow(std::mem::take(blocks)),
+                    content: PartContent::Chunks(render::Chunks {
+                        count: pieces.len(),
+                        make: Arc::new(move |i| piece_blocks(&file, &pieces[i])),
+                    }),
                 });
                 *first = false;
             }
         };
         if court {
-            blocks.push(Block::Heading {
-                level: 1,
-                text: vec![Run::Text(section_title.clone())],
-                anchor: None,
-                outline: None,
-            });
+            pieces.push(Piece::Heading(section_title.clone()));
         }
-        for e in group {
+        for entry in group {
             // A record with its documents beside it, or a document on its own.
-            let (docs, level): (Vec<&RAttachment>, u8) = match e {
+            let (docs, level): (Vec<Option<usize>>, u8) = match &inp.file.entries[entry] {
                 REntry::Record(r) => {
-                    record_blocks(r, &mut blocks);
-                    (r.attachments.iter().collect(), 2)
+                    pieces.push(Piece::Record(entry));
+                    ((0..r.attachments.len()).map(Some).collect(), 2)
                 }
-                REntry::Attachment(a) => (vec![a], 1),
+                REntry::Attachment(_) => (vec![None], 1),
             };
-            for a in docs {
-                attachment_blocks(a, &mut blocks, level);
+            for att in docs {
+                pieces.push(Piece::Document { entry, att, level });
+                let a = match (&inp.file.entries[entry], att) {
+                    (REntry::Record(r), Some(k)) => &r.attachments[k],
+                    (REntry::Attachment(a), _) => a,
+                    (REntry::Record(_), None) => continue,
+                };
                 if let Some(pages) = foreign(inp, a) {
-                    flush(&mut blocks, &mut parts, &mut first_part);
+                    flush(&mut pieces, &mut parts, &mut first_part);
                     parts.push(RPart { label: label_for(letter), outline: None, content: PartContent::Foreign(pages) });
                 }
             }
         }
-        flush(&mut blocks, &mut parts, &mut first_part);
+        flush(&mut pieces, &mut parts, &mut first_part);
     }
     // 3. Schedule of redactions and glossary.
     let last = if court { 'F' } else { 'A' };
+    let schedule_at = parts.len();
     parts.push(RPart {
         label: label_for(last),
         outline: Some("Schedule of redactions".into()),
-        content: PartContent::Flow(schedule(inp, anchors)),
+        content: PartContent::Flow(Vec::new()),
     });
     parts.push(RPart {
         label: label_for(last),
@@ -250,10 +281,11 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
     });
     // A deterministic id from the content that matters: request, policy and plan.
     let mut h = Sha256::new();
-    h.update(serde_json::to_vec(inp.plan).unwrap_or_default());
+    // Streamed into the hash: the plan of a large file is never held as one JSON string.
+    let _ = serde_json::to_writer(HashWriter(&mut h), inp.plan);
     h.update(inp.policy.sha256.as_bytes());
     let id_seed: [u8; 32] = h.finalize().into();
-    Doc {
+    let doc = Doc {
         title,
         author: inp.file.council.clone(),
         subject: format!("Disclosure under policy {}", inp.policy.name),
@@ -261,7 +293,55 @@ fn doc(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Doc {
         id_seed,
         lang: "en-GB".into(),
         parts,
+    };
+    (doc, schedule_at)
+}
+
+/// Bytes written into a hash.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
     }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A piece of the records' part of the bundle, made into blocks on demand.
+enum Piece {
+    /// A court section's heading.
+    Heading(String),
+    /// A record (by index in the redacted file's entries).
+    Record(usize),
+    /// A document's heading and notes: one of a record's documents, or a document on its own.
+    Document { entry: usize, att: Option<usize>, level: u8 },
+}
+
+fn piece_blocks(file: &RedactedFile, piece: &Piece) -> Vec<Block> {
+    let mut b = Vec::new();
+    match piece {
+        Piece::Heading(title) => {
+            b.push(Block::Heading { level: 1, text: vec![Run::Text(title.clone())], anchor: None, outline: None })
+        }
+        Piece::Record(i) => {
+            if let Some(REntry::Record(r)) = file.entries.get(*i) {
+                record_blocks(r, &mut b);
+            }
+        }
+        Piece::Document { entry, att, level } => match (file.entries.get(*entry), att) {
+            (Some(REntry::Record(r)), Some(k)) => {
+                if let Some(a) = r.attachments.get(*k) {
+                    attachment_blocks(a, &mut b, *level);
+                }
+            }
+            (Some(REntry::Attachment(a)), _) => attachment_blocks(a, &mut b, *level),
+            _ => {}
+        },
+    }
+    b
 }
 
 fn entry_section(e: &REntry) -> char {
@@ -552,10 +632,9 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
     }
 }
 
-fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Block> {
-    let pol = inp.policy;
+fn schedule(plan: &Plan, pol: &Policy, file: &RedactedFile, anchors: &HashMap<String, String>) -> Vec<Block> {
     let mut rows = Vec::new();
-    for d in &inp.plan.decisions {
+    for d in &plan.decisions {
         if !(d.action.removes() || d.action == Action::Insert) {
             continue;
         }
@@ -595,7 +674,7 @@ fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Blo
         });
     }
     let mut basis: BTreeMap<String, String> = BTreeMap::new();
-    for c in inp.plan.counts().keys() {
+    for c in plan.counts().keys() {
         basis.insert(c.clone(), pol.basis(c).to_string());
     }
     if !basis.is_empty() {
@@ -604,11 +683,10 @@ fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Blo
     }
     b.push(para(&format!(
         "Share of the child's own narrative taken out across the file: {:.1}%.",
-        inp.plan.narrative_removed_percent
+        plan.narrative_removed_percent
     )));
     // Per record, where anything of the child's own narrative was taken out.
-    let titles: HashMap<&RecordId, String> = inp
-        .file
+    let titles: HashMap<&RecordId, String> = file
         .entries
         .iter()
         .filter_map(|e| match e {
@@ -618,8 +696,7 @@ fn schedule(inp: &BundleInput<'_>, anchors: &HashMap<String, String>) -> Vec<Blo
             _ => None,
         })
         .collect();
-    let rows: Vec<Vec<String>> = inp
-        .plan
+    let rows: Vec<Vec<String>> = plan
         .narrative
         .iter()
         .filter(|n| n.removed > 0)
@@ -687,8 +764,11 @@ const GLOSSARY: &[(&str, &str)] = &[
 ];
 
 fn glossary(inp: &BundleInput<'_>) -> Vec<Block> {
+    // Which terms appear, record by record (a whole file's text is never gathered in one string).
+    let mut found = vec![false; GLOSSARY.len()];
     let mut text = String::new();
     for e in &inp.file.entries {
+        text.clear();
         match e {
             REntry::Record(r) => {
                 text.push_str(&format!("{} {} {} ", r.kind, outline_text(&r.title), r.author));
@@ -713,20 +793,25 @@ fn glossary(inp: &BundleInput<'_>) -> Vec<Block> {
             }
             REntry::Attachment(a) => text.push_str(&outline_text(&a.title)),
         }
-    }
-    let lower = text.to_lowercase();
-    let mut pairs = Vec::new();
-    for (term, words) in GLOSSARY {
-        let found = if term.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
-            // Abbreviations: whole word, in capitals.
-            text.split(|c: char| !c.is_alphanumeric()).any(|w| w == *term)
-        } else {
-            lower.contains(&term.to_lowercase())
-        };
-        if found {
-            pairs.push((term.to_string(), words.to_string()));
+        let lower = text.to_lowercase();
+        for (i, (term, _)) in GLOSSARY.iter().enumerate() {
+            if found[i] {
+                continue;
+            }
+            found[i] = if term.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+                // Abbreviations: whole word, in capitals.
+                text.split(|c: char| !c.is_alphanumeric()).any(|w| w == *term)
+            } else {
+                lower.contains(&term.to_lowercase())
+            };
         }
     }
+    let mut pairs: Vec<(String, String)> = GLOSSARY
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| **f)
+        .map(|((term, words), _)| (term.to_string(), words.to_string()))
+        .collect();
     for c in inp.plan.counts().keys() {
         pairs.push((c.clone(), format!("A code on a mark: {}.", inp.policy.words(c))));
     }

@@ -558,8 +558,13 @@ fn preview_attachment(o: &mut String, a: &RAttachment) {
 
 /// The schedule of redactions as CSV: one row per removing decision; `pages` maps a location to
 /// the bundle page label where it appears (empty before the bundle is built).
-pub fn schedule_csv(plan: &Plan, policy: &Policy, pages: &dyn Fn(&Location) -> String) -> String {
-    let mut o = String::from("item,page,record,location,code,plain_words,rule,action\n");
+pub fn schedule_csv(
+    plan: &Plan,
+    policy: &Policy,
+    pages: &dyn Fn(&Location) -> String,
+    o: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    o.write_all(b"item,page,record,location,code,plain_words,rule,action\n")?;
     let mut n = 0;
     for d in &plan.decisions {
         if !(d.action.removes() || d.action == Action::Insert) {
@@ -579,10 +584,10 @@ pub fn schedule_csv(plan: &Plan, policy: &Policy, pages: &dyn Fn(&Location) -> S
             format!("{:?}", d.action).to_lowercase(),
         ];
         let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
-        o.push_str(&cells.join(","));
-        o.push('\n');
+        o.write_all(cells.join(",").as_bytes())?;
+        o.write_all(b"\n")?;
     }
-    o
+    Ok(())
 }
 
 fn csv_cell(s: &str) -> String {
