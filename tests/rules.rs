@@ -9,7 +9,7 @@ fn has(pv: &str, s: &str) -> bool {
 }
 
 fn decision<'a>(plan: &'a Plan, rule: &str) -> Vec<&'a disclose::policy::Decision> {
-    plan.decisions.iter().filter(|d| d.rule == rule).collect()
+    plan.decisions.iter().filter(|d| &*d.rule == rule).collect()
 }
 
 #[test]
@@ -291,7 +291,7 @@ fn rule_9_court_keeps_everything_but_rules_1_3_lpp_4_and_5() {
             || codes.get("SIB").is_some_and(|_| plan
                 .decisions
                 .iter()
-                .all(|d| d.reason.as_deref() != Some("SIB") || d.rule == "R1.not_on_file"))
+                .all(|d| d.reason.as_deref() != Some("SIB") || &*d.rule == "R1.not_on_file"))
     );
 }
 

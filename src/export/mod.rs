@@ -211,7 +211,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
             reason: Some("REV".into()),
             rule: "R3.verification".into(),
             label: None,
-            explanation: why,
+            explanation: why.into(),
             removed_chars: 0,
         });
     }

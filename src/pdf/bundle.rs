@@ -70,7 +70,7 @@ fn runs(t: &RText) -> Vec<Run> {
             // The renderer only measures `width_of`; we give it a stand-in of the same length.
             // Every mark carries its code; a label that keeps the story follows it.
             Seg::Mark { code, label, chars } => Run::Mark {
-                code: code.clone(),
+                code: code.to_string(),
                 label: label.as_ref().map(|l| format!("{code}: {l}")),
                 // A long span (a sentence) keeps a box of at most a line's width.
                 width_of: "n".repeat((*chars).min(48)),
@@ -657,7 +657,7 @@ fn schedule(plan: &Plan, pol: &Policy, file: &RedactedFile, anchors: &HashMap<St
                 .unwrap_or_default(),
             format!("{code} ({what})"),
             pol.words(&code).to_string(),
-            d.rule.clone(),
+            d.rule.to_string(),
         ]);
     }
     let mut b = vec![

@@ -119,7 +119,7 @@ fn redact_one(
             .filter(|d| d.action == Action::Redact)
             .filter_map(|d| {
                 let s = d.span?;
-                let code = d.reason.clone().unwrap_or_default();
+                let code = d.reason.as_deref().unwrap_or_default().to_string();
                 // Every box carries its code; the label too where the box is wide enough to read it.
                 let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
                 Some(core::Mark { range: s.start()..s.end(), code, label })

@@ -101,6 +101,8 @@ struct Decider<'a, 'f> {
     review: Vec<ReviewItem>,
     consult: Vec<Consultation>,
     narrative: BTreeMap<RecordId, (usize, usize)>,
+    /// Each distinct code, rule, label and explanation, held once for all the decisions.
+    shared: HashSet<Shared>,
 }
 
 /// Apply the policy to a file. `attachments` holds what the PDF reader made of each attachment on
@@ -254,7 +256,18 @@ impl<'a, 'f> Decider<'a, 'f> {
             review: Vec::new(),
             consult: Vec::new(),
             narrative: BTreeMap::new(),
+            shared: HashSet::new(),
         }
+    }
+
+    /// The shared copy of a text.
+    fn share(&mut self, s: String) -> Shared {
+        if let Some(x) = self.shared.get(s.as_str()) {
+            return x.clone();
+        }
+        let x: Shared = s.into();
+        self.shared.insert(x.clone());
+        x
     }
 
     fn subject(&self) -> &PersonId {
@@ -274,14 +287,18 @@ impl<'a, 'f> Decider<'a, 'f> {
                 why: v.why.clone(),
             });
         }
+        let reason = v.reason.map(|r| self.share(r));
+        let rule = self.share(v.rule);
+        let label = v.label.map(|l| self.share(l));
+        let explanation = self.share(v.why);
         self.out.push(Decision {
             location: loc,
             span,
             action: v.action,
-            reason: v.reason,
-            rule: v.rule,
-            label: v.label,
-            explanation: v.why,
+            reason,
+            rule,
+            label,
+            explanation,
             removed_chars: removed,
         });
     }

@@ -118,6 +118,10 @@ impl Action {
     }
 }
 
+/// Text shared by many decisions (codes, rule ids, labels, explanations repeat across a file):
+/// each distinct text is held once.
+pub type Shared = std::sync::Arc<str>;
+
 /// One decision.
 #[derive(Clone, Debug, Serialize)]
 pub struct Decision {
@@ -128,14 +132,14 @@ pub struct Decision {
     pub action: Action,
     /// The reason code (TP, SIB, ...); none for a disclose.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Shared>,
     /// The rule that fired, e.g. `R5.referrer`.
-    pub rule: String,
+    pub rule: Shared,
     /// Words shown in place of the text (`your brother`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub label: Option<Shared>,
     /// Why: recognizer, form and ids; never the removed words.
-    pub explanation: String,
+    pub explanation: Shared,
     /// How many characters this removes (0 for keep and insert).
     pub removed_chars: usize,
 }
@@ -213,7 +217,7 @@ impl Plan {
         for d in &self.decisions {
             if d.action.removes() || d.action == Action::Insert {
                 if let Some(r) = &d.reason {
-                    *m.entry(r.clone()).or_insert(0) += 1;
+                    *m.entry(r.to_string()).or_insert(0) += 1;
                 }
             }
         }

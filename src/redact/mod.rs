@@ -5,7 +5,7 @@
 
 use crate::file::{CaseFile, Entry, FileRecord, RefKind};
 use crate::model::*;
-use crate::policy::{field_text, Action, AttachmentInput, Decision, Location, Part, Plan, PlanIndex, Policy};
+use crate::policy::{field_text, Action, AttachmentInput, Decision, Location, Part, Plan, PlanIndex, Policy, Shared};
 use std::fmt::Write;
 
 /// A piece of disclosed text: kept words and marks.
@@ -14,8 +14,8 @@ pub enum Seg {
     Text(String),
     /// A removed span: its code, a label that keeps the story, and how many characters it replaced.
     Mark {
-        code: String,
-        label: Option<String>,
+        code: Shared,
+        label: Option<Shared>,
         chars: usize,
     },
 }
@@ -161,7 +161,7 @@ impl Ctx<'_, '_> {
         let words = self.policy.words(&code);
         let pending = if d.action == Action::Review { " (held until a worker has checked it)" } else { "" };
         let about = d.label.as_ref().map(|l| format!(" about {l}")).unwrap_or_default();
-        Placeholder { code: code.clone(), text: format!("{what}{about} is not included: {words}{pending}.") }
+        Placeholder { code: code.to_string(), text: format!("{what}{about} is not included: {words}{pending}.") }
     }
 
     fn person_name(&self, loc: &Location, p: &PersonId) -> RText {
@@ -304,7 +304,7 @@ fn record(
         let s = &r.sections[fs.index];
         let sloc = Location::record(&r.id, Part::Section { section: s.id.clone() });
         if let Some(d) = c.plan.withheld(&sloc) {
-            let what = match d.rule.as_str() {
+            let what = match &*d.rule {
                 "R2.other_children" => "A part of this record",
                 _ => "A part of this record",
             };
@@ -578,9 +578,9 @@ pub fn schedule_csv(
             pages(&d.location),
             rec,
             d.location.describe(),
-            code.clone(),
+            code.to_string(),
             policy.words(&code).to_string(),
-            d.rule.clone(),
+            d.rule.to_string(),
             format!("{:?}", d.action).to_lowercase(),
         ];
         let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
