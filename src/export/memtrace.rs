@@ -1,6 +1,12 @@
 //! `DISCLOSE_TRACE_MEMORY=1`: the resident and peak memory of the process after each stage of an
-//! export, on standard error (Linux only; stage names and sizes, never data). For the issue's
-//! memory target, and for finding which stage to slim next.
+//! export, and the time the stage took, on standard error (memory on Linux only; stage names,
+//! sizes and times, never data). For the memory target, and for finding which stage to slim next.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// When the last stage ended.
+static LAST: Mutex<Option<Instant>> = Mutex::new(None);
 
 /// Print the resident set size and its peak so far after `stage`, if tracing is on.
 pub fn mark(stage: &str) {
@@ -17,5 +23,14 @@ pub fn mark(stage: &str) {
             .map(|kb| kb / 1024)
             .unwrap_or(0)
     };
-    eprintln!("memory after {stage}: {} MB resident, {} MB peak", field("VmRSS:"), field("VmHWM:"));
+    let now = Instant::now();
+    let took = match LAST.lock() {
+        Ok(mut last) => {
+            let t = last.map(|l| now.duration_since(l).as_secs_f64()).unwrap_or(0.0);
+            *last = Some(now);
+            t
+        }
+        Err(_) => 0.0,
+    };
+    eprintln!("memory after {stage}: {} MB resident, {} MB peak ({took:.2} s)", field("VmRSS:"), field("VmHWM:"));
 }

@@ -140,6 +140,7 @@ pub fn os_user() -> String {
 /// Build every output of one request, staged in the output folder under temporary names (the
 /// store is only read; nothing is in place until the outputs are committed).
 pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
+    mark("start");
     let export = store.export_of(&req.subject, req.export.as_ref())?;
     let fam = store.load_family(&export)?;
     mark("loading the family");
@@ -174,8 +175,14 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     mark("redacting attachments");
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
     let mut unplaceable: Vec<AttachmentId> = Vec::new();
-    for (a, ap) in &atts.pages {
-        if let Err(why) = bundle::check_foreign(ap) {
+    let checks: Vec<(&AttachmentId, &bundle::AttachmentPages, Result<(), String>)> = {
+        use rayon::prelude::*;
+        let mut v: Vec<_> = atts.pages.iter().collect();
+        v.sort_by(|x, y| x.0.cmp(y.0));
+        v.into_par_iter().map(|(a, ap)| (a, ap, bundle::check_foreign(ap))).collect()
+    };
+    for (a, ap, check) in checks {
+        if let Err(why) = check {
             for (i, _) in &ap.pages {
                 atts.failed.push(crate::pdf::FailedPage {
                     attachment: a.clone(),

@@ -121,10 +121,16 @@ pub(crate) fn clean_text(font: &Font, s: &str, missing: &mut Vec<char>) -> Strin
         .collect()
 }
 
-/// Glyphs used in the document, with the character each stands for.
-#[derive(Default)]
+/// Glyphs used in the document, with the character each stands for (by glyph id: a lookup per
+/// character drawn, so it is an array, not a map).
 pub(crate) struct Usage {
-    glyphs: BTreeMap<u16, char>,
+    by_glyph: Vec<Option<char>>,
+}
+
+impl Default for Usage {
+    fn default() -> Self {
+        Usage { by_glyph: vec![None; 1 << 16] }
+    }
 }
 
 impl Usage {
@@ -133,8 +139,16 @@ impl Usage {
             let g = font.glyph(c).unwrap_or(font.fallback);
             // first character wins: deterministic because the document is
             // walked in a fixed order
-            self.glyphs.entry(g).or_insert(c);
+            let slot = &mut self.by_glyph[g as usize];
+            if slot.is_none() {
+                *slot = Some(c);
+            }
         }
+    }
+
+    /// (glyph id, character) in glyph order.
+    fn glyphs(&self) -> impl Iterator<Item = (u16, char)> + '_ {
+        self.by_glyph.iter().enumerate().filter_map(|(g, c)| c.map(|c| (g as u16, c)))
     }
 }
 
@@ -169,7 +183,7 @@ pub(crate) fn write_font(
     type0: Ref,
     next: &mut Ref,
 ) -> Result<Subset, String> {
-    let gids: Vec<u16> = usage.glyphs.keys().copied().collect();
+    let gids: Vec<u16> = usage.glyphs().map(|(g, _)| g).collect();
     let remapper = subsetter::GlyphRemapper::new_from_glyphs_sorted(&gids);
     let program = subsetter::subset(FONT_DATA, 0, &remapper).map_err(|e| format!("font subsetting failed: {e:?}"))?;
     let mut map = BTreeMap::new();
@@ -228,7 +242,7 @@ pub(crate) fn write_font(
         .font_file2(file_ref);
 
     let mut cmap = UnicodeCmap::new(Name(b"Custom"), system_info);
-    for (&g, &c) in &usage.glyphs {
+    for (g, c) in usage.glyphs() {
         if let Some(&cid) = map.get(&g) {
             cmap.pair(cid, c);
         }

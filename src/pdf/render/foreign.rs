@@ -105,6 +105,13 @@ pub(crate) fn geometry(doc: &Document, page: ObjectId) -> Result<Geometry, Strin
     Ok(Geometry { width, height, bbox: b, matrix })
 }
 
+/// A foreign page's content streams, joined and compressed: the content of its Form XObject.
+pub(crate) fn page_data(doc: &Document, page: ObjectId) -> Result<Vec<u8>, String> {
+    let content =
+        doc.get_page_content_with_limit(page, MAX_CONTENT).map_err(|e| format!("page {page:?} content: {e}"))?;
+    Ok(deflate(&content))
+}
+
 /// Copies objects from source documents into the output.
 pub(crate) struct Copier {
     map: HashMap<(usize, ObjectId), Ref>,
@@ -139,7 +146,8 @@ impl Copier {
         Some(r)
     }
 
-    /// Write the Form XObject for a foreign page; returns its reference.
+    /// Write the Form XObject for a foreign page; returns its reference. `data` is the page's
+    /// content as [`page_data`] gives it (made beforehand, in parallel with other pages).
     pub(crate) fn page_xobject(
         &mut self,
         pdf: &mut Pdf,
@@ -147,14 +155,13 @@ impl Copier {
         page: ObjectId,
         geo: &Geometry,
         next: &mut Ref,
+        data: Result<Vec<u8>, String>,
     ) -> Result<Ref, String> {
         let key = (Arc::as_ptr(doc) as usize, page);
         if let Some(r) = self.pages.get(&key) {
             return Ok(*r);
         }
-        let content =
-            doc.get_page_content_with_limit(page, MAX_CONTENT).map_err(|e| format!("page {page:?} content: {e}"))?;
-        let data = deflate(&content);
+        let data = data?;
         let xref = next.bump();
         let resources = inherited(doc, page, b"Resources").cloned();
         let group = doc.get_dictionary(page).ok().and_then(|d| d.get(b"Group").ok()).cloned();

@@ -11,7 +11,7 @@ use pdf_writer::{Content, Filter, Finish, Name, Null, Pdf, Rect, Ref, Str, TextS
 use sha2::{Digest, Sha256};
 
 use super::font::{deflate, write_font, Font, Subset, Usage, FONT_RES};
-use super::foreign::Copier;
+use super::foreign::{page_data, Copier};
 use super::layout::{layout_streamed, Item, Layout, OutlineEntry, Page, PageKind, MARGIN_X};
 use super::{Doc, LabelStyle, RenderError, Rendered};
 
@@ -194,6 +194,61 @@ struct Refs {
     next: Ref,
 }
 
+/// A finished page's content stream, compressed: the part of writing a page that needs nothing
+/// but the page, so pages are drawn in parallel and written in order.
+fn page_content(page: &Page, font: &Font, subset: &Subset) -> Vec<u8> {
+    let mut content = Content::new();
+    if let PageKind::Foreign { geo, .. } = &page.kind {
+        content.save_state();
+        content.transform(geo.matrix);
+        content.x_object(XOBJ_RES);
+        content.restore_state();
+    }
+    for it in &page.items {
+        draw(&mut content, it, font, subset);
+    }
+    deflate(&content.finish())
+}
+
+/// How many finished pages are drawn at once (in parallel) before they are written in order.
+const PAGE_BATCH: usize = 64;
+
+/// Draw a batch of finished pages in parallel, then write them in page order (object numbers are
+/// given out in that order, so the bytes do not depend on the number of threads).
+#[allow(clippy::too_many_arguments)]
+fn write_batch(
+    pdf: &mut Pdf,
+    copier: &mut Copier,
+    refs: &mut Refs,
+    batch: &mut Vec<(usize, Page)>,
+    anchors: &HashMap<String, (usize, f32)>,
+    labels: &Labels,
+    title: &str,
+    font: &Font,
+    subset: &Subset,
+) -> Result<(), RenderError> {
+    use rayon::prelude::*;
+    // (index, page, its content stream, the content of the source page it shows)
+    type Drawn = (usize, Page, Vec<u8>, Option<Result<Vec<u8>, String>>);
+    let drawn: Vec<Result<Drawn, RenderError>> = std::mem::take(batch)
+        .into_par_iter()
+        .map(|(i, mut page)| {
+            finish_page(i, &mut page, font, labels, anchors, title)?;
+            let data = page_content(&page, font, subset);
+            let source = match &page.kind {
+                PageKind::Foreign { fp, .. } => Some(page_data(&fp.doc, fp.page)),
+                PageKind::Flow => None,
+            };
+            Ok((i, page, data, source))
+        })
+        .collect();
+    for d in drawn {
+        let (i, page, data, source) = d?;
+        write_page(pdf, copier, refs, i, &page, &data, source, anchors)?;
+    }
+    Ok(())
+}
+
 /// Write one finished page: its embedded source page (if any), content stream, links and page
 /// object.
 #[allow(clippy::too_many_arguments)]
@@ -203,26 +258,18 @@ fn write_page(
     refs: &mut Refs,
     i: usize,
     page: &Page,
+    data: &[u8],
+    source: Option<Result<Vec<u8>, String>>,
     anchors: &HashMap<String, (usize, f32)>,
-    font: &Font,
-    subset: &Subset,
 ) -> Result<(), RenderError> {
-    let mut content = Content::new();
     let mut xobj = None;
-    if let PageKind::Foreign { fp, geo } = &page.kind {
-        let x = copier.page_xobject(pdf, &fp.doc, fp.page, geo, &mut refs.next).map_err(RenderError::Foreign)?;
+    if let (PageKind::Foreign { fp, geo }, Some(source)) = (&page.kind, source) {
+        let x =
+            copier.page_xobject(pdf, &fp.doc, fp.page, geo, &mut refs.next, source).map_err(RenderError::Foreign)?;
         xobj = Some(x);
-        content.save_state();
-        content.transform(geo.matrix);
-        content.x_object(XOBJ_RES);
-        content.restore_state();
     }
-    for it in &page.items {
-        draw(&mut content, it, font, subset);
-    }
-    let data = deflate(&content.finish());
     let content_ref = refs.next.bump();
-    pdf.stream(content_ref, &data).filter(Filter::FlateDecode);
+    pdf.stream(content_ref, data).filter(Filter::FlateDecode);
 
     let annot_refs: Vec<Ref> = page.links.iter().map(|_| refs.next.bump()).collect();
     for ((rect, anchor), r) in page.links.iter().zip(&annot_refs) {
@@ -263,8 +310,8 @@ fn write_page(
 
 /// Lay out and write the whole document in two passes over the layout: the first counts the
 /// pages, places every anchor and collects the glyphs (pages are dropped as they are finished);
-/// the second lays the pages out again and writes each one as soon as it is finished. Only one
-/// laid-out page is held at a time.
+/// the second lays the pages out again and writes them as they are finished, drawing each batch
+/// of pages in parallel. Only a batch of laid-out pages is held at a time.
 pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
     let mut warnings = Vec::new();
     let mut missing = Vec::new();
@@ -300,10 +347,15 @@ pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
 
     // ---- pass 2: lay out again and write each page as it is finished
     let mut copier = Copier::new();
-    let again = layout_streamed(doc, font, &mut Vec::new(), &mut |i, mut page| {
-        finish_page(i, &mut page, font, &labels, &lay.anchors, &title)?;
-        write_page(&mut pdf, &mut copier, &mut refs, i, &page, &lay.anchors, font, &subset)
+    let mut batch: Vec<(usize, Page)> = Vec::with_capacity(PAGE_BATCH);
+    let again = layout_streamed(doc, font, &mut Vec::new(), &mut |i, page| {
+        batch.push((i, page));
+        if batch.len() < PAGE_BATCH {
+            return Ok(());
+        }
+        write_batch(&mut pdf, &mut copier, &mut refs, &mut batch, &lay.anchors, &labels, &title, font, &subset)
     })?;
+    write_batch(&mut pdf, &mut copier, &mut refs, &mut batch, &lay.anchors, &labels, &title, font, &subset)?;
     if again.page_count != lay.page_count {
         return Err(RenderError::Inconsistent(format!(
             "the second layout pass gave {} pages, the first {}",
