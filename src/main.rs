@@ -220,9 +220,9 @@ fn verify(dir: &std::path::Path, db: Option<&std::path::Path>, trust: Option<&st
             detail: if !known {
                 "this export is not in the audit trail of that case store".into()
             } else if found == 0 {
-                format!("none of the {of} removed spans is in the bundle's text")
+                format!("none of the {of} distinct runs of removed words is in the bundle's text")
             } else {
-                format!("{found} removed span(s) can be read in the bundle")
+                format!("{found} run(s) of removed words can be read in the bundle")
             },
         });
     }

@@ -268,3 +268,32 @@ fn a_council_pkcs12_key_signs_and_a_wrong_password_is_refused_before_output() {
     assert!(stderr(&bad).contains("check the password"), "{}", stderr(&bad));
     assert!(!bad_out.exists());
 }
+
+#[test]
+fn verify_with_the_store_finds_removed_words_in_a_bundle_that_shows_them() {
+    // The store keeps hashes of every run of words the self-access bundle took out. A bundle of the
+    // same file made for the court shows some of them (names of the parents, for one); put in the
+    // self-access folder, the leak check must find them, whatever else verify says.
+    let e = env();
+    let own = e.signed("own");
+    let v = e.verify(&own);
+    assert!(v.status.success() && stdout(&v).contains("none of the"), "{}", stdout(&v));
+    let court = e.dir.path().join("court");
+    let o = run(&[
+        "export",
+        "--db",
+        e.db.to_str().unwrap(),
+        "--subject",
+        "p-leah",
+        "--policy",
+        "court",
+        "--out",
+        court.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::copy(court.join("bundle.pdf"), own.join("bundle.pdf")).unwrap();
+    let v = e.verify(&own);
+    assert!(!v.status.success());
+    let line = stdout(&v).lines().find(|l| l.contains("leak check")).unwrap_or_default().to_string();
+    assert!(line.starts_with("FAIL") && line.contains("can be read in the bundle"), "{}", stdout(&v));
+}

@@ -129,9 +129,12 @@ pub fn verify_chain(store: &Store) -> Result<Result<usize, String>, AuditError> 
     }
 }
 
-/// The removed spans (hash, number of words) of one run.
+/// The distinct runs of removed words (hash, number of words) of an export; the same words
+/// removed in several places, or by several runs of the same export, count once.
 pub fn removed_spans(store: &Store, manifest_sha256: &str) -> Result<Vec<(String, usize)>, AuditError> {
-    let mut st = store.conn().prepare("SELECT span_hash, words FROM removed_span WHERE run_hash = ?1")?;
+    let mut st = store
+        .conn()
+        .prepare("SELECT DISTINCT span_hash, words FROM removed_span WHERE run_hash = ?1 ORDER BY span_hash")?;
     let rows = st.query_map([manifest_sha256], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
