@@ -83,3 +83,18 @@ fn a_csv_without_the_required_columns_is_refused() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("subject, policy and requester"), "{}", stderr(&o));
 }
+
+#[test]
+fn two_requests_into_one_output_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("r.csv");
+    std::fs::write(&csv, "subject,policy,requester,output\np-leah,sar-self,p-leah,same\np-leah,court,p-leah,same\n")
+        .unwrap();
+    let db = dir.path().join("case.db");
+    assert!(run(&["import", northbrook().to_str().unwrap(), "--db", db.to_str().unwrap()]).status.success());
+    let out = dir.path().join("o");
+    let o = run(&["batch", csv.to_str().unwrap(), "--db", db.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("line 3") && stderr(&o).contains("already used by line 2"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing was written");
+}

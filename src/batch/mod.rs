@@ -45,6 +45,18 @@ pub fn parse_csv(text: &str, source: &str) -> Result<Vec<Row>> {
         let requester = get(r).unwrap_or_else(|| subject.clone());
         rows.push(Row { line: i + 1, subject, policy, requester, officer: o.and_then(get), name: n.and_then(get) });
     }
+    // Two requests into one folder would overwrite each other.
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in &rows {
+        if let Some(name) = &r.name {
+            if let Some(first) = seen.insert(name.as_str(), r.line) {
+                bail!(
+                    "{source}: line {}: output {name:?} is already used by line {first}; give each request its own output",
+                    r.line
+                );
+            }
+        }
+    }
     Ok(rows)
 }
 

@@ -437,18 +437,20 @@ pub fn leak_check(store: &Store, bundle_pdf: &[u8], manifest_sha256: &str) -> Re
     for (h, n) in &spans {
         by_len.entry(*n).or_default().insert(h.as_str());
     }
-    let mut found = 0;
+    // Each distinct run counts once, however often it can be read.
+    let mut found: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (n, hashes) in &by_len {
         if *n == 0 || *n > w.len() {
             continue;
         }
         for win in w.windows(*n) {
-            if hashes.contains(manifest::words_hash(win).as_str()) {
-                found += 1;
+            let h = manifest::words_hash(win);
+            if hashes.contains(h.as_str()) {
+                found.insert(h);
             }
         }
     }
-    Ok((found, spans.len()))
+    Ok((found.len(), spans.len()))
 }
 
 /// A one-paragraph summary of a run for the terminal (ids and counts only).

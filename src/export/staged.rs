@@ -1,7 +1,9 @@
 //! Output files staged in their folder under temporary names while a request is built, hashed as
-//! they are written, and renamed into place together by [`Staged::commit`]. A run that fails, or a
-//! staging dropped without a commit, leaves no file behind; no output is ever held whole in memory
-//! longer than it takes to write it.
+//! they are written, and put in place by [`Staged::commit`]: all of them or, if any step fails,
+//! none (files they replace are moved aside first and moved back). A run that fails, or a staging
+//! dropped without a commit, leaves no file and no folder of its own behind; temporary files left
+//! by a run that was killed are removed by the next run into the same folder. No output is held
+//! whole in memory longer than it takes to write it.
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -18,19 +20,43 @@ pub struct Staged {
     /// (final name, temporary path, SHA-256 of the bytes written).
     files: Vec<(&'static str, PathBuf, String)>,
     committed: bool,
-    /// The folder did not exist before: it is removed again if nothing is committed.
-    created_dir: bool,
+    /// Folders this run created (deepest first): removed again if nothing is committed.
+    created_dirs: Vec<PathBuf>,
+    /// The folder has been made ready (created, and cleared of stale temporary files).
+    ready: bool,
 }
 
 impl Staged {
     /// Stage files in `dir` (created with the first file if missing).
     pub fn new(dir: &Path) -> Staged {
-        Staged { dir: dir.to_path_buf(), files: Vec::new(), committed: false, created_dir: false }
+        Staged { dir: dir.to_path_buf(), files: Vec::new(), committed: false, created_dirs: Vec::new(), ready: false }
     }
 
-    fn temp_path(&self, name: &str) -> PathBuf {
+    fn temp_path(&self, name: &str, kind: &str) -> PathBuf {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        self.dir.join(format!(".{name}.{}-{n}.partial", std::process::id()))
+        self.dir.join(format!(".{name}.{}-{n}.{kind}", std::process::id()))
+    }
+
+    /// Create the folder (remembering which folders were made) and remove temporary files that
+    /// runs no longer alive left in it.
+    fn prepare_dir(&mut self) -> Result<()> {
+        if self.ready {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        let mut d = self.dir.as_path();
+        while !d.as_os_str().is_empty() && !d.exists() {
+            missing.push(d.to_path_buf());
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("creating output folder {}", self.dir.display()))?;
+        self.created_dirs = missing;
+        remove_stale(&self.dir);
+        self.ready = true;
+        Ok(())
     }
 
     /// Write a whole file; returns its SHA-256.
@@ -42,16 +68,12 @@ impl Staged {
 
     /// A file written piece by piece; [`StagedWriter::finish`] gives its SHA-256.
     pub fn writer(&mut self, name: &'static str) -> Result<StagedWriter<'_>> {
-        if !self.dir.is_dir() {
-            std::fs::create_dir_all(&self.dir)
-                .with_context(|| format!("creating output folder {}", self.dir.display()))?;
-            self.created_dir = true;
-        }
-        let tmp = self.temp_path(name);
+        self.prepare_dir()?;
+        let tmp = self.temp_path(name, "partial");
         let f = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
         // Registered at once, so a failure half-way still removes it.
         self.files.push((name, tmp, String::new()));
-        Ok(StagedWriter { staged: self, out: BufWriter::with_capacity(1 << 16, f), hash: Sha256::new() })
+        Ok(StagedWriter { staged: self, name, out: BufWriter::with_capacity(1 << 16, f), hash: Sha256::new() })
     }
 
     /// The SHA-256 of a staged file, by name.
@@ -59,16 +81,51 @@ impl Staged {
         self.files.iter().find(|f| f.0 == name).map(|f| f.2.as_str())
     }
 
-    /// Rename every file into place, in the order they were staged.
+    /// Put every file in place: files of the same names are first moved aside, then the new ones
+    /// renamed in; if any step fails, what was done is undone and the error returned.
     pub fn commit(&mut self) -> Result<Vec<PathBuf>> {
-        let mut done = Vec::new();
-        for (name, tmp, _) in &self.files {
+        // 1. Move aside what would be replaced.
+        let mut aside: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let mut failed = None;
+        for (name, _, _) in &self.files {
             let f = self.dir.join(name);
-            std::fs::rename(tmp, &f).with_context(|| format!("renaming into {}", f.display()))?;
-            done.push(f);
+            if f.exists() {
+                let keep = self.temp_path(name, "previous");
+                if let Err(e) = std::fs::rename(&f, &keep) {
+                    failed = Some(anyhow::Error::new(e).context(format!("moving aside {}", f.display())));
+                    break;
+                }
+                aside.push((keep, f));
+            }
+        }
+        // 2. Rename the new files in.
+        let mut placed: Vec<(PathBuf, PathBuf)> = Vec::new();
+        if failed.is_none() {
+            for (name, tmp, _) in &self.files {
+                let f = self.dir.join(name);
+                if let Err(e) = std::fs::rename(tmp, &f) {
+                    failed = Some(anyhow::Error::new(e).context(format!("renaming into {}", f.display())));
+                    break;
+                }
+                placed.push((f, tmp.clone()));
+            }
+        }
+        // 3. Undo on failure (new files back to their temporary names, old ones back in place);
+        //    on success drop the old ones.
+        if let Some(e) = failed {
+            for (f, tmp) in placed.iter().rev() {
+                let _ = std::fs::rename(f, tmp);
+            }
+            for (keep, f) in aside.iter().rev() {
+                let _ = std::fs::rename(keep, f);
+            }
+            return Err(e);
+        }
+        for (keep, _) in &aside {
+            let _ = std::fs::remove_file(keep);
         }
         self.committed = true;
-        Ok(done)
+        Ok(placed.into_iter().map(|(f, _)| f).collect())
     }
 }
 
@@ -78,9 +135,33 @@ impl Drop for Staged {
             for (_, tmp, _) in &self.files {
                 let _ = std::fs::remove_file(tmp);
             }
-            if self.created_dir {
-                let _ = std::fs::remove_dir(&self.dir); // only if empty
+            for d in &self.created_dirs {
+                let _ = std::fs::remove_dir(d); // only if empty
             }
+        }
+    }
+}
+
+/// Remove `.NAME.PID-N.partial` files whose process is gone (Linux: no /proc/PID); elsewhere
+/// nothing is removed. (Files moved aside by a commit that was killed half-way are kept: they are
+/// the folder's earlier outputs.)
+fn remove_stale(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with('.') {
+            continue;
+        }
+        let Some(rest) = name.strip_suffix(".partial") else { continue };
+        let Some(tag) = rest.rsplit('.').next() else { continue };
+        let Some((pid, n)) = tag.split_once('-') else { continue };
+        let (Ok(pid), Ok(_)) = (pid.parse::<u32>(), n.parse::<u64>()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -88,6 +169,7 @@ impl Drop for Staged {
 /// One staged file being written; hashes what passes through.
 pub struct StagedWriter<'a> {
     staged: &'a mut Staged,
+    name: &'static str,
     out: BufWriter<std::fs::File>,
     hash: Sha256,
 }
@@ -95,8 +177,9 @@ pub struct StagedWriter<'a> {
 impl StagedWriter<'_> {
     /// Flush to disk and give the file's SHA-256.
     pub fn finish(mut self) -> Result<String> {
-        self.out.flush().context("writing an output file")?;
-        self.out.get_ref().sync_all().context("writing an output file")?;
+        let name = self.name;
+        self.out.flush().with_context(|| format!("writing {name}"))?;
+        self.out.get_ref().sync_all().with_context(|| format!("writing {name}"))?;
         let hex = crate::import::hex(&self.hash.clone().finalize());
         if let Some(last) = self.staged.files.last_mut() {
             last.2 = hex.clone();
@@ -158,6 +241,46 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_commit_puts_back_the_files_it_replaced() {
+        let dir = scratch("rollback");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), b"old a").unwrap();
+        std::fs::write(dir.join("b.txt"), b"old b").unwrap();
+        let mut s = Staged::new(&dir);
+        s.write("a.txt", b"new a").unwrap();
+        s.write("b.txt", b"new b").unwrap();
+        s.write("c.txt", b"new c").unwrap();
+        // b's staged file vanishes: its rename fails after a's has been done
+        std::fs::remove_file(&s.files[1].1).unwrap();
+        let e = s.commit().unwrap_err();
+        assert!(format!("{e:#}").contains("b.txt"), "{e:#}");
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"old a");
+        assert_eq!(std::fs::read(dir.join("b.txt")).unwrap(), b"old b");
+        assert!(!dir.join("c.txt").exists());
+        drop(s);
+        assert_eq!(listing(&dir), vec!["a.txt".to_string(), "b.txt".to_string()], "nothing else is left");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn temporary_files_of_runs_that_are_gone_are_removed() {
+        let dir = scratch("stale");
+        std::fs::create_dir_all(&dir).unwrap();
+        // pid_max is at most 2^22: this process cannot exist. Process 1 always does.
+        std::fs::write(dir.join(".preview.txt.4294967-0.partial"), b"x").unwrap();
+        std::fs::write(dir.join(".preview.txt.1-0.partial"), b"x").unwrap();
+        std::fs::write(dir.join(".notes.partial"), b"x").unwrap();
+        let mut s = Staged::new(&dir);
+        s.write("a.txt", b"a").unwrap();
+        s.commit().unwrap();
+        assert_eq!(
+            listing(&dir),
+            vec![".notes.partial".to_string(), ".preview.txt.1-0.partial".to_string(), "a.txt".to_string()]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_staging_dropped_without_commit_leaves_nothing() {
         // A folder the run created is removed again; a folder that was there stays, untouched.
         let dir = scratch("drop-new");
@@ -169,6 +292,14 @@ mod tests {
             // dropped half-way, as when a later stage fails
         }
         assert!(!dir.exists(), "the folder made for the run is gone");
+        // Every folder the run made, not only the last.
+        let top = scratch("drop-nested");
+        let deep = top.join("a").join("b");
+        {
+            let mut s = Staged::new(&deep);
+            s.write("plan.json", b"{}").unwrap();
+        }
+        assert!(!top.exists(), "no folder of the run is left");
         let dir = scratch("drop-existing");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("older.txt"), b"x").unwrap();

@@ -62,13 +62,22 @@ pub fn words_hash(w: &[String]) -> String {
 pub fn runs_found(text: &str, runs: &[Vec<String>]) -> Vec<bool> {
     const P: u64 = 0x100_0000_01b3;
     fn key(w: &str) -> u64 {
-        // FNV-1a over the lower-cased characters: the text's words are not copied.
+        // FNV-1a over the characters of a lower-cased word.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for c in w.chars().flat_map(char::to_lowercase) {
+        for c in w.chars() {
             h ^= c as u64;
             h = h.wrapping_mul(P);
         }
         h
+    }
+    // Lower-cased as `words` does it (whole words: a final capital sigma becomes ς, not σ);
+    // plain lower-case ASCII words, the most, are not copied.
+    fn lower(w: &str) -> std::borrow::Cow<'_, str> {
+        if w.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            std::borrow::Cow::Borrowed(w)
+        } else {
+            std::borrow::Cow::Owned(w.to_lowercase())
+        }
     }
     let roll = |keys: &mut dyn Iterator<Item = u64>| keys.fold(0u64, |r, k| r.wrapping_mul(P).wrapping_add(k));
     // Per length: rolling value -> the runs with it.
@@ -86,9 +95,11 @@ pub fn runs_found(text: &str, runs: &[Vec<String>]) -> Vec<bool> {
     type State<'a> = (usize, u64, u64, &'a HashMap<u64, Vec<usize>>);
     let mut state: Vec<State<'_>> =
         by_len.iter().map(|(&n, m)| (n, 0u64, (0..n).fold(1u64, |p, _| p.wrapping_mul(P)), m)).collect();
-    let mut last: std::collections::VecDeque<(&str, u64)> = std::collections::VecDeque::with_capacity(longest + 1);
+    let mut last: std::collections::VecDeque<(std::borrow::Cow<'_, str>, u64)> =
+        std::collections::VecDeque::with_capacity(longest + 1);
     for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        let k = key(w);
+        let w = lower(w);
+        let k = key(&w);
         last.push_front((w, k));
         for (n, r, pn, m) in state.iter_mut() {
             let out = last.get(*n).map(|x| x.1).unwrap_or(0);
@@ -102,10 +113,7 @@ pub fn runs_found(text: &str, runs: &[Vec<String>]) -> Vec<bool> {
                     continue;
                 }
                 // the window, oldest word first, against the run
-                let same = runs[c].iter().enumerate().all(|(j, rw)| {
-                    let tw = last[*n - 1 - j].0;
-                    tw.chars().flat_map(char::to_lowercase).eq(rw.chars())
-                });
+                let same = runs[c].iter().enumerate().all(|(j, rw)| last[*n - 1 - j].0 == rw.as_str());
                 if same {
                     found[c] = true;
                 }
@@ -253,6 +261,13 @@ mod tests {
         ];
         let found = runs_found(text, &runs);
         assert_eq!(found, vec![true, true, true, false, false, false, true, true, false]);
+        // Lower-cased by whole words, as `words` does: a final capital sigma is ς there.
+        let runs = [run("ΠΑΠΑΣ"), vec!["παπασ".to_string()], run("Straße")];
+        assert_eq!(run("ΠΑΠΑΣ"), vec!["παπας".to_string()]);
+        let found = runs_found("Mr ΠΑΠΑΣ visited ΝΙΚΟΛΑΟΣ ΠΑΠΑΣ", &runs);
+        assert_eq!(found, vec![true, false, false], "ς and σ are different words after lower-casing");
+        let found = runs_found("Mr ΠΑΠΑΣ visited ΝΙΚΟΛΑΟΣ ΠΑΠΑΣ", &[run("ΝΙΚΟΛΑΟΣ ΠΑΠΑΣ")]);
+        assert_eq!(found, vec![true]);
     }
 
     #[test]

@@ -58,7 +58,11 @@ pub fn sign_pdf_in_place(pdf: Vec<u8>, signer: &Signer, opts: &SignOptions) -> R
         pdf[i..].starts_with(b"xref")
     };
 
-    let doc = super::load_structure(&pdf).map_err(|e| SealError::Pdf(format!("the pdf does not parse: {e}")))?;
+    let mut doc = super::load_structure(&pdf).map_err(|e| SealError::Pdf(format!("the pdf does not parse: {e}")))?;
+    if doc.get_pages().is_empty() {
+        // lopdf repairs a damaged page tree only on a whole load: try that before giving up.
+        doc = lopdf::Document::load_mem(&pdf).map_err(|e| SealError::Pdf(format!("the pdf does not parse: {e}")))?;
+    }
     if doc.is_encrypted() || doc.was_encrypted() || doc.trailer.has(b"Encrypt") {
         return Err(SealError::Pdf("encrypted pdfs cannot be signed; sign the unencrypted bundle".into()));
     }
