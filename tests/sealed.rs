@@ -23,6 +23,9 @@ fn env() -> Env {
 
 impl Env {
     fn export(&self, name: &str, extra: &[&str]) -> (std::process::Output, PathBuf) {
+        self.export_under("sar-self", name, extra)
+    }
+    fn export_under(&self, policy: &str, name: &str, extra: &[&str]) -> (std::process::Output, PathBuf) {
         let out = self.dir.path().join(name);
         let mut args = vec![
             "export",
@@ -31,7 +34,7 @@ impl Env {
             "--subject",
             "p-leah",
             "--policy",
-            "sar-self",
+            policy,
             "--out",
             out.to_str().unwrap(),
         ];
@@ -278,18 +281,7 @@ fn verify_with_the_store_finds_removed_words_in_a_bundle_that_shows_them() {
     let own = e.signed("own");
     let v = e.verify(&own);
     assert!(v.status.success() && stdout(&v).contains("none of the"), "{}", stdout(&v));
-    let court = e.dir.path().join("court");
-    let o = run(&[
-        "export",
-        "--db",
-        e.db.to_str().unwrap(),
-        "--subject",
-        "p-leah",
-        "--policy",
-        "court",
-        "--out",
-        court.to_str().unwrap(),
-    ]);
+    let (o, court) = e.export_under("court", "court", &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::copy(court.join("bundle.pdf"), own.join("bundle.pdf")).unwrap();
     let v = e.verify(&own);
