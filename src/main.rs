@@ -97,8 +97,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo { out } => demo(&out),
         Command::Keygen { out, name, org, from, to } => {
             let (key, cert) = disclose::seal::keygen(&name, &org, &from, &to)?;
-            std::fs::create_dir_all(&out)?;
-            export::write_all(&out, &[("signing-key.pem", key.into_bytes()), ("signing-cert.pem", cert.into_bytes())])?;
+            let mut files = export::Staged::new(&out);
+            files.write_private("signing-key.pem", key.as_bytes())?;
+            files.write("signing-cert.pem", cert.as_bytes())?;
+            files.commit()?;
             println!(
                 "wrote {} and {} (valid {from} to {to}); keep the key private",
                 out.join("signing-key.pem").display(),

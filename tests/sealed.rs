@@ -289,3 +289,15 @@ fn verify_with_the_store_finds_removed_words_in_a_bundle_that_shows_them() {
     let line = stdout(&v).lines().find(|l| l.contains("leak check")).unwrap_or_default().to_string();
     assert!(line.starts_with("FAIL") && line.contains("can be read in the bundle"), "{}", stdout(&v));
 }
+
+#[cfg(unix)]
+#[test]
+fn keygen_writes_the_private_key_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = env();
+    let mode = |f: &str| std::fs::metadata(e.keys.join(f)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("signing-key.pem"), 0o600);
+    assert_ne!(mode("signing-cert.pem") & 0o044, 0, "the certificate is public");
+    let left: Vec<_> = std::fs::read_dir(&e.keys).unwrap().map(|d| d.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+}

@@ -15,7 +15,7 @@ use crate::seal::{self, Signer};
 use crate::store::Store;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub mod memtrace;
 pub mod staged;
@@ -406,23 +406,6 @@ fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<ReadMap> {
     // Read in parallel; the result is a map, so the order of work does not matter.
     use rayon::prelude::*;
     Ok(blobs.into_par_iter().map(|(a, bytes)| (a, crate::pdf::read_attachment(&bytes))).collect())
-}
-
-/// Write every file under a temporary name, then rename them all into place.
-pub fn write_all(out: &Path, files: &[(&'static str, Vec<u8>)]) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating output folder {}", out.display()))?;
-    let mut tmp = Vec::new();
-    for (name, bytes) in files {
-        let t = out.join(format!(".{name}.partial"));
-        std::fs::write(&t, bytes).with_context(|| format!("writing {}", t.display()))?;
-        tmp.push((t, out.join(name)));
-    }
-    let mut done = Vec::new();
-    for (t, f) in tmp {
-        std::fs::rename(&t, &f).with_context(|| format!("renaming into {}", f.display()))?;
-        done.push(f);
-    }
-    Ok(done)
 }
 
 /// Look for removed text in a bundle again: read its text with our own reader and compare every
