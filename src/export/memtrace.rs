@@ -8,6 +8,13 @@ use std::time::Instant;
 /// When the last stage ended.
 static LAST: Mutex<Option<Instant>> = Mutex::new(None);
 
+/// Start timing the stages of a run (prints nothing).
+pub fn begin() {
+    if let Ok(mut last) = LAST.lock() {
+        *last = Some(Instant::now());
+    }
+}
+
 /// Print the resident set size and its peak so far after `stage`, if tracing is on.
 pub fn mark(stage: &str) {
     if std::env::var_os("DISCLOSE_TRACE_MEMORY").is_none() {

@@ -140,7 +140,7 @@ pub fn os_user() -> String {
 /// Build every output of one request, staged in the output folder under temporary names (the
 /// store is only read; nothing is in place until the outputs are committed).
 pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
-    mark("start");
+    memtrace::begin();
     let export = store.export_of(&req.subject, req.export.as_ref())?;
     let fam = store.load_family(&export)?;
     mark("loading the family");
@@ -174,54 +174,9 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     let mut atts = crate::pdf::redact_attachments(&plan, &read);
     mark("redacting attachments");
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
-    let mut unplaceable: Vec<AttachmentId> = Vec::new();
-    let checks: Vec<(&AttachmentId, &bundle::AttachmentPages, Result<(), String>)> = {
-        use rayon::prelude::*;
-        let mut v: Vec<_> = atts.pages.iter().collect();
-        v.sort_by(|x, y| x.0.cmp(y.0));
-        v.into_par_iter().map(|(a, ap)| (a, ap, bundle::check_foreign(ap))).collect()
-    };
-    for (a, ap, check) in checks {
-        if let Err(why) = check {
-            for (i, _) in &ap.pages {
-                atts.failed.push(crate::pdf::FailedPage {
-                    attachment: a.clone(),
-                    page: *i,
-                    problems: vec![why.clone()],
-                });
-            }
-            unplaceable.push(a.clone());
-        }
-    }
-    for a in unplaceable {
-        atts.pages.remove(&a);
-    }
-    atts.failed.sort_by(|x, y| (&x.attachment, x.page).cmp(&(&y.attachment, y.page)));
+    atts.withhold_unplaceable();
     plan.sanitized = atts.sanitized.clone();
-    for f in &atts.failed {
-        let loc = policy::Location {
-            record: None,
-            attachment: Some(f.attachment.clone()),
-            part: policy::Part::AttachmentPage { page: f.page },
-        };
-        let why = format!("verification after redaction failed: {}", f.problems.join("; "));
-        plan.review.push(policy::ReviewItem {
-            location: loc.clone(),
-            reason: "REV".into(),
-            rule: "R3.verification".into(),
-            why: why.clone(),
-        });
-        plan.decisions.push(policy::Decision {
-            location: loc,
-            span: None,
-            action: Action::Review,
-            reason: Some("REV".into()),
-            rule: "R3.verification".into(),
-            label: None,
-            explanation: why.into(),
-            removed_chars: 0,
-        });
-    }
+    hold_failed_pages(&mut plan, &atts);
     plan.verification_failures = atts.failed.len();
     drop(read); // the glyph lists of every attachment page are no longer needed
     mark("dropping the read attachments");
@@ -348,6 +303,35 @@ fn plan_json(plan: &Plan, out: &mut dyn std::io::Write) -> Result<()> {
     list(out, "decisions", &plan.decisions, true)?;
     out.write_all(b"}\n")?;
     Ok(())
+}
+
+/// Every attachment page that failed verification (or could not be placed) is held for review:
+/// a review item and a REV decision each.
+fn hold_failed_pages(plan: &mut Plan, atts: &crate::pdf::RedactedAttachments) {
+    for f in &atts.failed {
+        let loc = policy::Location {
+            record: None,
+            attachment: Some(f.attachment.clone()),
+            part: policy::Part::AttachmentPage { page: f.page },
+        };
+        let why = format!("verification after redaction failed: {}", f.problems.join("; "));
+        plan.review.push(policy::ReviewItem {
+            location: loc.clone(),
+            reason: "REV".into(),
+            rule: "R3.verification".into(),
+            why: why.clone(),
+        });
+        plan.decisions.push(policy::Decision {
+            location: loc,
+            span: None,
+            action: Action::Review,
+            reason: Some("REV".into()),
+            rule: "R3.verification".into(),
+            label: None,
+            explanation: why.into(),
+            removed_chars: 0,
+        });
+    }
 }
 
 fn sign(bytes: Vec<u8>, signer: Option<&Signer>, core_sha256: &str, date: &str, council: &str) -> Result<Vec<u8>> {

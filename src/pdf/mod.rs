@@ -63,6 +63,29 @@ pub struct RedactedAttachments {
     pub failed: Vec<FailedPage>,
 }
 
+impl RedactedAttachments {
+    /// Render each document's redacted pages alone (in parallel); a document that cannot be placed
+    /// in a bundle is taken out and all its pages listed as failed, so that one odd file is
+    /// withheld and reported instead of failing the whole export. Failures end sorted.
+    pub fn withhold_unplaceable(&mut self) {
+        use rayon::prelude::*;
+        let mut ids: Vec<&AttachmentId> = self.pages.keys().collect();
+        ids.sort();
+        let bad: Vec<(AttachmentId, String)> = ids
+            .into_par_iter()
+            .filter_map(|a| bundle::check_foreign(&self.pages[a]).err().map(|why| (a.clone(), why)))
+            .collect();
+        for (a, why) in bad {
+            if let Some(ap) = self.pages.remove(&a) {
+                for (i, _) in &ap.pages {
+                    self.failed.push(FailedPage { attachment: a.clone(), page: *i, problems: vec![why.clone()] });
+                }
+            }
+        }
+        self.failed.sort_by(|x, y| (&x.attachment, x.page).cmp(&(&y.attachment, y.page)));
+    }
+}
+
 /// The record an attachment's decisions are located under (as `decide` writes them).
 fn plan_record(plan: &Plan, a: &AttachmentId) -> Option<crate::model::RecordId> {
     plan.decisions.iter().find(|d| d.location.attachment.as_ref() == Some(a)).and_then(|d| d.location.record.clone())
