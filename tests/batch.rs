@@ -37,7 +37,7 @@ fn parallel_batch_output_is_identical_to_sequential_and_failures_are_counted() {
     let mut outs = Vec::new();
     for jobs in ["1", "2"] {
         let db = dir.path().join(format!("case-{jobs}.db"));
-        assert!(run(&["import", northbrook().to_str().unwrap(), "--db", db.to_str().unwrap()]).status.success());
+        import_northbrook(&db);
         let out = dir.path().join(format!("out-{jobs}"));
         let o = run(&[
             "batch",
@@ -65,35 +65,30 @@ fn parallel_batch_output_is_identical_to_sequential_and_failures_are_counted() {
     }
 }
 
-#[test]
-fn a_csv_without_the_required_columns_is_refused() {
+/// Run `disclose batch` on a CSV against a fresh Northbrook store; gives its output and the
+/// output folder (the temporary directory lives as long as the first value).
+fn batch_on(csv_text: &str) -> (tempfile::TempDir, std::process::Output, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("r.csv");
-    std::fs::write(&csv, "who,what\np-leah,sar-self\n").unwrap();
+    std::fs::write(&csv, csv_text).unwrap();
     let db = dir.path().join("case.db");
-    assert!(run(&["import", northbrook().to_str().unwrap(), "--db", db.to_str().unwrap()]).status.success());
-    let o = run(&[
-        "batch",
-        csv.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--out",
-        dir.path().join("o").to_str().unwrap(),
-    ]);
+    import_northbrook(&db);
+    let out = dir.path().join("o");
+    let o = run(&["batch", csv.to_str().unwrap(), "--db", db.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    (dir, o, out)
+}
+
+#[test]
+fn a_csv_without_the_required_columns_is_refused() {
+    let (_dir, o, _) = batch_on("who,what\np-leah,sar-self\n");
     assert!(!o.status.success());
     assert!(stderr(&o).contains("subject, policy and requester"), "{}", stderr(&o));
 }
 
 #[test]
 fn two_requests_into_one_output_are_refused_before_anything_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("r.csv");
-    std::fs::write(&csv, "subject,policy,requester,output\np-leah,sar-self,p-leah,same\np-leah,court,p-leah,same\n")
-        .unwrap();
-    let db = dir.path().join("case.db");
-    assert!(run(&["import", northbrook().to_str().unwrap(), "--db", db.to_str().unwrap()]).status.success());
-    let out = dir.path().join("o");
-    let o = run(&["batch", csv.to_str().unwrap(), "--db", db.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let (_dir, o, out) =
+        batch_on("subject,policy,requester,output\np-leah,sar-self,p-leah,same\np-leah,court,p-leah,same\n");
     assert!(!o.status.success());
     assert!(stderr(&o).contains("line 3") && stderr(&o).contains("already used by line 2"), "{}", stderr(&o));
     assert!(!out.exists(), "nothing was written");

@@ -317,7 +317,7 @@ fn a_court_bundle_over_350_pages_warns() {
     assert!(stderr(&o).contains("more than the 350"), "{}", stderr(&o));
     // A small court bundle does not warn.
     let db2 = dir.path().join("nb.db");
-    assert!(run(&["import", northbrook().to_str().unwrap(), "--db", db2.to_str().unwrap()]).status.success());
+    import_northbrook(&db2);
     let out2 = dir.path().join("nb-out");
     let o = run(&[
         "export",

@@ -14,8 +14,7 @@ fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("case.db");
     let keys = dir.path().join("keys");
-    let o = run(&["import", northbrook().to_str().unwrap(), "--db", db.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    import_northbrook(&db);
     let o = run(&["keygen", "--out", keys.to_str().unwrap(), "--name", "Northbrook IG test"]);
     assert!(o.status.success(), "{}", stderr(&o));
     Env { dir, db, keys }

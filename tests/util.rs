@@ -29,6 +29,12 @@ pub fn all_families() -> Vec<PathBuf> {
     vec![northbrook(), family_path("ashgrove"), family_path("fernhill")]
 }
 
+/// Import the Northbrook example into a new case store at `db`.
+pub fn import_northbrook(db: &Path) {
+    let o = run(&["import", northbrook().to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_disclose"))
 }
