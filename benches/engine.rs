@@ -110,6 +110,7 @@ fn export_end_to_end(c: &mut Criterion) {
         date: None,
         officer: Some("bench".into()),
         sign: Some(export::SignWith::Pem { key: dir.path().join("k.pem"), cert: dir.path().join("c.pem") }),
+        override_reason: None,
     };
     let mut g = c.benchmark_group("export");
     g.sample_size(10);

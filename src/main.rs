@@ -69,7 +69,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut store = open_existing(&a.db)?;
             let req = ExportRequest {
                 subject: PersonId(a.subject),
-                requester: a.requester.map(PersonId),
+                requester: a.requester,
+                override_reason: a.override_reason,
                 policy: a.policy,
                 out: a.out,
                 export: a.export.map(ExportId),
@@ -131,17 +132,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let store = open_existing(&db)?;
             for s in disclose::audit::list(&store)? {
                 match serde_json::from_str::<disclose::audit::AuditEntry>(&s.entry_json) {
-                    Ok(e) => println!(
-                        "{:>4}  {}  {} -> {}  policy {}  officer {}  bundle {}{}",
-                        s.seq,
-                        e.run_at,
-                        e.subject,
-                        e.requester,
-                        e.policy,
-                        e.officer,
-                        &e.bundle_sha256[..16.min(e.bundle_sha256.len())],
-                        if e.signed { " (signed)" } else { "" }
-                    ),
+                    Ok(e) => {
+                        println!(
+                            "{:>4}  {}  {} -> {}  policy {}  officer {}  bundle {}{}",
+                            s.seq,
+                            e.run_at,
+                            e.subject,
+                            e.requester,
+                            e.policy,
+                            e.officer,
+                            &e.bundle_sha256[..16.min(e.bundle_sha256.len())],
+                            if e.signed { " (signed)" } else { "" }
+                        );
+                        if let Some(r) = &e.override_reason {
+                            println!("      overrode {}: {r}", e.overridden_markers.join(", "));
+                        }
+                    }
                     Err(_) => println!("{:>4}  (unreadable entry)", s.seq),
                 }
             }
@@ -264,13 +270,17 @@ fn demo(out: &std::path::Path) -> Result<ExitCode> {
     {
         let req = ExportRequest {
             subject: PersonId(subject.into()),
-            requester: Some(PersonId(requester.into())),
+            requester: Some(requester.into()),
             policy: policy.into(),
             out: out.join(name),
             export: None,
             date: None,
             officer: Some("demo".into()),
             sign: None,
+            // Ryan is recorded as the alleged perpetrator, which sar-parent refuses unless an
+            // officer who has weighed the risk says why they go on.
+            override_reason: (requester == "p-ryan")
+                .then(|| "demo: the officer weighed the recorded risk with the team manager".to_string()),
         };
         let o = export::run(&mut store, &req)?;
         println!("\n{}", export::summary(&o));

@@ -27,9 +27,9 @@ fn parallel_batch_output_is_identical_to_sequential_and_failures_are_counted() {
     let csv = dir.path().join("requests.csv");
     std::fs::write(
         &csv,
-        "subject,policy,requester,officer,output\n\
-         p-leah,sar-self,p-leah,ig officer,leah\n\
-         p-maisie,sar-parent,p-ryan,,maisie-father\n\
+        "subject,policy,requester,officer,output,override_reason\n\
+         p-leah,sar-self,p-leah,ig officer,leah,\n\
+         p-maisie,sar-parent,p-ryan,,maisie-father,the risk was weighed\n\
          p-nobody,sar-self,p-nobody,,missing\n\
          p-tyler,court,p-danielle,\"Smith, J\",tyler-court\n",
     )

@@ -280,7 +280,7 @@ fn verify_with_the_store_finds_removed_words_in_a_bundle_that_shows_them() {
     let own = e.signed("own");
     let v = e.verify(&own);
     assert!(v.status.success() && stdout(&v).contains("none of the"), "{}", stdout(&v));
-    let (o, court) = e.export_under("court", "court", &[]);
+    let (o, court) = e.export_under("court", "court", &["--requester", "p-danielle"]);
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::copy(court.join("bundle.pdf"), own.join("bundle.pdf")).unwrap();
     let v = e.verify(&own);

@@ -8,6 +8,7 @@ mod batch;
 mod bundle;
 mod import;
 mod pdf;
+mod requests;
 mod resolve;
 mod rules;
 mod seal;

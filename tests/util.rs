@@ -94,7 +94,15 @@ pub fn disclose(fam: &Family, subject: &str, requester: &str, policy: &str) -> (
     let det = Detector::new(fam);
     let pol = Policy::load(policy).unwrap();
     let inputs = HashMap::new();
-    let plan = policy::decide(&file, &det, &pol, &PersonId(requester.into()), "2024-04-19", &inputs);
+    let plan = policy::decide(
+        &file,
+        &det,
+        &pol,
+        &policy::Party::Person(PersonId(requester.into())),
+        "2024-04-19",
+        &policy::Fit::default(),
+        &inputs,
+    );
     let rf = redact::redact(&file, &plan, &pol, &inputs);
     let pv = redact::preview(&rf, &plan);
     (plan, pv)

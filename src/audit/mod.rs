@@ -30,6 +30,11 @@ pub struct AuditEntry {
     /// Review items, as locations.
     pub review: Vec<String>,
     pub verification_failures: usize,
+    /// A marker of the requester that the policy refuses, overridden by the officer with a reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overridden_markers: Vec<String>,
 }
 
 /// A stored entry with its chain hashes.

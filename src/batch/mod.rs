@@ -16,9 +16,12 @@ pub struct Row {
     pub line: usize,
     pub subject: String,
     pub policy: String,
-    pub requester: String,
+    /// Empty: the subject, where the policy allows it.
+    pub requester: Option<String>,
     pub officer: Option<String>,
     pub name: Option<String>,
+    /// An officer's reason to go on despite a marker the policy refuses (column override_reason).
+    pub override_reason: Option<String>,
 }
 
 /// Parse the requests CSV: a header naming the columns subject, policy, requester and optionally
@@ -35,6 +38,7 @@ pub fn parse_csv(text: &str, source: &str) -> Result<Vec<Row>> {
     };
     let o = find(&["officer"]);
     let n = find(&["output", "output_name", "name"]);
+    let ov = find(&["override_reason"]);
     let mut rows = Vec::new();
     for (i, l) in lines {
         let c = cells(l);
@@ -42,8 +46,15 @@ pub fn parse_csv(text: &str, source: &str) -> Result<Vec<Row>> {
         let (Some(subject), Some(policy)) = (get(s), get(p)) else {
             bail!("{source}: line {}: subject and policy are required", i + 1);
         };
-        let requester = get(r).unwrap_or_else(|| subject.clone());
-        rows.push(Row { line: i + 1, subject, policy, requester, officer: o.and_then(get), name: n.and_then(get) });
+        rows.push(Row {
+            line: i + 1,
+            subject,
+            policy,
+            requester: get(r),
+            officer: o.and_then(get),
+            name: n.and_then(get),
+            override_reason: ov.and_then(get),
+        });
     }
     // Two requests into one folder would overwrite each other.
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
@@ -100,13 +111,14 @@ pub fn run(
         .iter()
         .map(|r| ExportRequest {
             subject: PersonId(r.subject.clone()),
-            requester: Some(PersonId(r.requester.clone())),
+            requester: r.requester.clone(),
             policy: r.policy.clone(),
             out: out_dir.join(r.name.clone().unwrap_or_else(|| format!("{:03}-{}-{}", r.line, r.subject, r.policy))),
             export: None,
             date: None,
             officer: r.officer.clone(),
             sign: sign.clone(),
+            override_reason: r.override_reason.clone(),
         })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting the worker threads")?;

@@ -125,9 +125,14 @@ pub struct ExportArgs {
     /// A shipped policy name (sar-self, sar-parent, court) or a path to a policy TOML file.
     #[arg(long)]
     pub policy: String,
-    /// Who asked (person id); defaults to the subject.
+    /// Who asked: a person id (for a court bundle, the party served: a person or organisation
+    /// id). Defaults to the subject only under a policy whose requester is the subject (sar-self).
     #[arg(long)]
     pub requester: Option<String>,
+    /// Go on despite a marker of the requester that the policy refuses (for example an alleged
+    /// perpetrator asking as a parent), for this reason; recorded in the plan and the audit trail.
+    #[arg(long, value_name = "TEXT")]
+    pub override_reason: Option<String>,
     /// Output folder (created; files are written under temporary names and renamed).
     #[arg(long)]
     pub out: PathBuf,

@@ -8,7 +8,7 @@ use crate::detect::Detector;
 use crate::file::CaseFile;
 use crate::model::*;
 use crate::pdf::bundle::{self, BundleInput};
-use crate::policy::{self, Action, AttachmentInput, Plan, Policy};
+use crate::policy::{self, Action, AttachmentInput, Fit, Party, Plan, Policy, Refusal};
 use crate::redact;
 use crate::seal::manifest::{self, Manifest, ManifestCore};
 use crate::seal::{self, Signer};
@@ -26,7 +26,9 @@ pub use staged::Staged;
 #[derive(Clone, Debug)]
 pub struct ExportRequest {
     pub subject: PersonId,
-    pub requester: Option<PersonId>,
+    /// The requester's id (a person, or for a court bundle a person or organisation); defaults
+    /// to the subject only where the policy says the requester is the subject.
+    pub requester: Option<String>,
     pub policy: String,
     pub out: PathBuf,
     pub export: Option<ExportId>,
@@ -34,6 +36,8 @@ pub struct ExportRequest {
     pub officer: Option<String>,
     /// How to sign the bundle, if at all.
     pub sign: Option<SignWith>,
+    /// An officer's reason to go on despite a marker that the policy lets an officer override.
+    pub override_reason: Option<String>,
 }
 
 /// A signing key: PEM key and certificate, or a PKCS#12 file with the name of the environment
@@ -127,6 +131,8 @@ pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Res
         counts: p.counts(),
         review: p.review.iter().map(|r| r.location.describe()).collect(),
         verification_failures: p.verification_failures,
+        override_reason: p.request.fit.override_reason.clone(),
+        overridden_markers: p.request.fit.overridden_markers.clone(),
     };
     audit::record(store, &entry, &o.removed)?;
     Ok(())
@@ -137,30 +143,62 @@ pub fn os_user() -> String {
     std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
-/// Build every output of one request, staged in the output folder under temporary names (the
-/// store is only read; nothing is in place until the outputs are committed).
-pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
-    memtrace::begin();
-    let export = store.export_of(&req.subject, req.export.as_ref())?;
-    let fam = store.load_family(&export)?;
-    mark("loading the family");
-    let requester = req.requester.clone().unwrap_or_else(|| req.subject.clone());
-    if fam.person(&requester).is_none() {
-        bail!("requester {requester} is not a person in export {export}; pass --requester with a person id of this family");
-    }
+/// A request resolved against the store and its policy: every check is done, and a request that
+/// does not fit is refused, before any work starts or anything is written.
+pub struct Resolved {
+    pub export: ExportId,
+    pub family: Family,
+    pub subject: PersonId,
+    pub requester: Party,
+    pub policy: Policy,
+    /// The request's date (YYYY-MM-DD): used instead of the clock.
+    pub date: String,
+    pub fit: Fit,
+    pub signer: Option<Signer>,
+}
+
+/// Resolve a raw request: the policy, the family, the date, who is asking and whether the policy
+/// lets them, and the signing key.
+pub fn resolve(store: &Store, req: &ExportRequest) -> Result<Resolved> {
     let policy = Policy::load(&req.policy)?;
+    let export = store.export_of(&req.subject, req.export.as_ref())?;
+    let family = store.load_family(&export)?;
+    mark("loading the family");
     let date = match &req.date {
         Some(d) => {
             Date::parse(d).with_context(|| "--date must be YYYY-MM-DD".to_string())?;
             d.clone()
         }
-        None => fam.header.exported_at.date().map(|d| d.iso()).unwrap_or_else(|| "1970-01-01".into()),
+        None => family.header.exported_at.date().map(|d| d.iso()).unwrap_or_else(|| "1970-01-01".into()),
     };
+    let requester_id = match (&req.requester, policy.request.requester) {
+        (Some(r), _) => r.clone(),
+        (None, policy::config::RequesterIs::Subject) => req.subject.to_string(),
+        (None, rule) => {
+            return Err(Refusal {
+                policy: policy.name.clone(),
+                rule: format!("request.requester = \"{}\"", rule.as_str()),
+                why: "this policy needs the requester named: pass --requester with their id".into(),
+            }
+            .into())
+        }
+    };
+    let requester = policy::request::party(&family, &policy, &requester_id)?;
+    let fit =
+        policy::request::check(&family, &policy, &req.subject, &requester, &date, req.override_reason.as_deref())?;
     // The key is checked before any work or output (wrong key, mismatched or expired certificate).
     let signer = match &req.sign {
         Some(s) => Some(s.load(&date)?),
         None => None,
     };
+    Ok(Resolved { export, family, subject: req.subject.clone(), requester, policy, date, fit, signer })
+}
+
+/// Build every output of one request, staged in the output folder under temporary names (the
+/// store is only read; nothing is in place until the outputs are committed).
+pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
+    memtrace::begin();
+    let Resolved { export, family: fam, requester, policy, date, fit, signer, .. } = resolve(store, req)?;
     let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();
     let file = CaseFile::build(&fam, &req.subject)?;
     let det = Detector::new(&fam);
@@ -168,7 +206,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     mark("reading attachments");
     let inputs_text: HashMap<AttachmentId, AttachmentInput> =
         read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
-    let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs_text);
+    let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &fit, &inputs_text);
     mark("deciding");
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
     let mut atts = crate::pdf::redact_attachments(&plan, &read);

@@ -5,7 +5,7 @@
 
 use super::render::{self, Block, Doc, LabelStyle, Part as RPart, PartContent, Run};
 use crate::model::*;
-use crate::policy::{Action, Audience, Location, Part, Plan, Policy};
+use crate::policy::{Action, Audience, Location, Part, Party, Plan, Policy};
 use crate::redact::{RAttachment, REntry, RRecord, RText, RedactedFile, Seg};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -388,7 +388,7 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
     let plan = inp.plan;
     let pol = inp.policy;
     let fam = inp.family;
-    let requester = fam.person(&plan.request.requester);
+    let requester = plan.request.requester.person().and_then(|p| fam.person(p));
     let dear = match pol.audience {
         Audience::SelfSubject => requester.map(|p| p.given_name()).unwrap_or_default(),
         _ => requester.map(|p| p.display_name()).unwrap_or_default(),
@@ -463,8 +463,12 @@ fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
             parties.push(("Parent with PR".into(), vec![t(&p.display_name())]));
         }
     }
-    if let Some(p) = fam.person(&plan.request.requester) {
-        parties.push(("Served on".into(), vec![t(&p.display_name())]));
+    let served = match &plan.request.requester {
+        Party::Person(p) => fam.person(p).map(|p| p.display_name()),
+        Party::Organisation(o) => fam.organisation(o).map(|o| o.name.clone()),
+    };
+    if let Some(name) = served {
+        parties.push(("Served on".into(), vec![t(&name)]));
     }
     let mut b = vec![
         Block::Heading { level: 1, text: vec![t("Court bundle")], anchor: None, outline: None },

@@ -156,6 +156,79 @@ pub struct UnknownRule {
     pub reason: String,
 }
 
+/// Who the requester must be under a policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequesterIs {
+    /// The requester is the subject (a representative acting with the subject's authority is not
+    /// supported yet, so it is refused).
+    Subject,
+    /// The requester holds parental responsibility for the subject by a relationship in the store.
+    ParentalResponsibility,
+    /// A party to proceedings: a person or organisation in the export, named explicitly (the
+    /// front sheet says the bundle is served on them), never the child by default.
+    Party,
+}
+
+impl RequesterIs {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RequesterIs::Subject => "subject",
+            RequesterIs::ParentalResponsibility => "parental_responsibility",
+            RequesterIs::Party => "party",
+        }
+    }
+}
+
+/// `[request]`: who may ask under this policy. Checked before any work; a request that does not
+/// fit is refused and nothing is written. A council may tighten these in its own copy.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRule {
+    pub requester: RequesterIs,
+    /// The subject must be younger than this many years on the request date.
+    #[serde(default)]
+    pub subject_under: Option<u32>,
+    /// The subject must be at least this many years old on the request date.
+    #[serde(default)]
+    pub subject_at_least: Option<u32>,
+    /// Person flags (`flags[].type`) or roles (`roles[]`) that refuse the requester.
+    #[serde(default)]
+    pub refuse_markers: Vec<String>,
+    /// Whether an officer may go on despite a marker by giving `--override-reason`, which is
+    /// recorded in the plan and the audit trail.
+    #[serde(default)]
+    pub markers_overridable: bool,
+}
+
+/// Person flag types (CASE-EXPORT.md section 4, `flags[].type`).
+pub const PERSON_FLAG_TYPES: &[&str] = &[
+    "do_not_disclose",
+    "marac_case",
+    "protection_order",
+    "restricted_record",
+    "risk_to_worker",
+    "adult_poses_risk_to_children",
+    "contact_arrangement",
+    "extrafamilial_harm",
+];
+
+/// Person roles (CASE-EXPORT.md section 4, `roles[]`).
+pub const PERSON_ROLES: &[&str] = &[
+    "subject_child",
+    "parent",
+    "step_parent",
+    "carer",
+    "kinship_carer",
+    "foster_carer",
+    "sibling",
+    "household_member",
+    "significant_other",
+    "alleged_perpetrator",
+    "referrer",
+    "other_third_party",
+];
+
 /// A disclosure policy: DISCLOSURE-RULES.md as data.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +237,7 @@ pub struct Policy {
     pub audience: Audience,
     pub description: String,
     pub label_owner: String,
+    pub request: RequestRule,
     pub reasons: BTreeMap<String, ReasonDef>,
     pub not_on_file: Reasoned,
     pub other_children: SectionRule,
@@ -261,6 +335,18 @@ impl Policy {
                 return Err(inv(format!(
                     "flags.{flag}: missing; every flag needs a rule (use action = \"disclose\" to keep)"
                 )));
+            }
+        }
+        for (i, m) in p.request.refuse_markers.iter().enumerate() {
+            if !PERSON_FLAG_TYPES.contains(&m.as_str()) && !PERSON_ROLES.contains(&m.as_str()) {
+                return Err(inv(format!(
+                    "request.refuse_markers[{i}]: {m} is neither a person flag type nor a role of CASE-EXPORT.md section 4"
+                )));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (p.request.subject_at_least, p.request.subject_under) {
+            if lo >= hi {
+                return Err(inv(format!("request.subject_at_least ({lo}) must be below request.subject_under ({hi})")));
             }
         }
         if p.label_owner.trim().is_empty() {

@@ -9,9 +9,11 @@
 
 pub mod config;
 pub mod plan;
+pub mod request;
 
 pub use config::{Audience, Policy, PolicyError};
 pub use plan::*;
+pub use request::{Fit, Party, Refusal};
 
 use crate::detect::sentence::sentences;
 use crate::detect::{Context, Detector, Finding, Kind, Span, Target};
@@ -84,7 +86,8 @@ struct Decider<'a, 'f> {
     fam: &'f Family,
     policy: &'a Policy,
     det: &'a Detector,
-    requester: PersonId,
+    /// The requester when they are a person of the family (a court party may be an organisation).
+    requester: Option<PersonId>,
     referrers: HashSet<PersonId>,
     conf_addresses: HashSet<AddressId>,
     conf_orgs: HashSet<OrgId>,
@@ -111,11 +114,12 @@ pub fn decide(
     file: &CaseFile<'_>,
     det: &Detector,
     policy: &Policy,
-    requester: &PersonId,
+    requester: &Party,
     date: &str,
+    fit: &Fit,
     attachments: &HashMap<AttachmentId, AttachmentInput>,
 ) -> Plan {
-    let mut d = Decider::new(file, det, policy, requester);
+    let mut d = Decider::new(file, det, policy, requester.person());
     for e in &file.entries {
         match e {
             Entry::Record(r) => d.record(r, attachments),
@@ -133,6 +137,7 @@ pub fn decide(
             export: file.family.header.id.clone(),
             subject: file.subject.clone(),
             requester: requester.clone(),
+            fit: fit.clone(),
             policy: policy.name.clone(),
             policy_sha256: policy.sha256.clone(),
             audience: policy.audience.as_str().into(),
@@ -157,7 +162,7 @@ fn pct(a: usize, b: usize) -> f64 {
 }
 
 impl<'a, 'f> Decider<'a, 'f> {
-    fn new(file: &'a CaseFile<'f>, det: &'a Detector, policy: &'a Policy, requester: &PersonId) -> Self {
+    fn new(file: &'a CaseFile<'f>, det: &'a Detector, policy: &'a Policy, requester: Option<&PersonId>) -> Self {
         let fam = file.family;
         let subject = &file.subject;
         let mut referrers = HashSet::new();
@@ -177,14 +182,16 @@ impl<'a, 'f> Decider<'a, 'f> {
             // A participant informant who is not family and not a professional (rule 5).
             for pa in &r.participants {
                 if let (Some(p), "informant") = (&pa.person, pa.role.as_str()) {
-                    if p != subject && p != requester && !file.role_of(p).is_family() {
+                    if p != subject && Some(p) != requester && !file.role_of(p).is_family() {
                         referrers.insert(p.clone());
                     }
                 }
             }
         }
         // The requester is never a referrer to themselves; the subject neither.
-        referrers.remove(requester);
+        if let Some(r) = requester {
+            referrers.remove(r);
+        }
         referrers.remove(subject);
         let flagged =
             |v: &[Sensitivity]| v.iter().any(|s| s.flag == "confidential_address" || s.flag == "location_revealing");
@@ -241,7 +248,7 @@ impl<'a, 'f> Decider<'a, 'f> {
             fam,
             policy,
             det,
-            requester: requester.clone(),
+            requester: requester.cloned(),
             referrers,
             conf_addresses,
             conf_orgs,
@@ -250,7 +257,7 @@ impl<'a, 'f> Decider<'a, 'f> {
             residents,
             org_addresses,
             subject_homes: homes(subject),
-            requester_homes: homes(requester),
+            requester_homes: requester.map(homes).unwrap_or_default(),
             la_town: fam.la_town().map(|t| t.to_lowercase()),
             out: Vec::new(),
             review: Vec::new(),
@@ -308,7 +315,9 @@ impl<'a, 'f> Decider<'a, 'f> {
         let rule = self.policy.flags.get(&s.flag)?;
         let act = match &s.subject {
             None => rule.action,
-            Some(p) if p == self.subject() || p == &self.requester => rule.about_subject.unwrap_or(rule.action),
+            Some(p) if p == self.subject() || self.requester.as_ref() == Some(p) => {
+                rule.about_subject.unwrap_or(rule.action)
+            }
             Some(_) => rule.third_party.unwrap_or(rule.action),
         };
         Some((act, rule.reason.clone().unwrap_or_default()))
@@ -345,7 +354,7 @@ impl<'a, 'f> Decider<'a, 'f> {
                     FlagAction::Confidential => ctx.confidential = Some(rule),
                     FlagAction::Referrer => {
                         if let Some(p) = &s.subject {
-                            if p != self.subject() && p != &self.requester {
+                            if p != self.subject() && self.requester.as_ref() != Some(p) {
                                 self.referrers.insert(p.clone());
                             }
                         }
@@ -852,7 +861,7 @@ impl<'a, 'f> Decider<'a, 'f> {
                 ),
             };
         }
-        if p == &self.requester && pol.requester.own_details == SpanAction::Disclose {
+        if self.requester.as_ref() == Some(p) && pol.requester.own_details == SpanAction::Disclose {
             return self.keep("R6.requester", "the requester's own details");
         }
         if *kind == Kind::Relationship {

@@ -174,7 +174,9 @@ pub struct Narrative {
 pub struct Request {
     pub export: ExportId,
     pub subject: PersonId,
-    pub requester: PersonId,
+    pub requester: super::Party,
+    /// What the policy's request check established (markers overridden, with the reason).
+    pub fit: super::Fit,
     pub policy: String,
     pub policy_sha256: String,
     pub audience: String,
