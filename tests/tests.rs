@@ -6,6 +6,7 @@ mod util;
 mod batch;
 
 mod bundle;
+mod derived;
 mod import;
 mod pdf;
 mod requests;

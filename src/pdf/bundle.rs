@@ -553,7 +553,7 @@ fn record_blocks(r: &RRecord, b: &mut Vec<Block>) {
     let mut pairs = vec![
         ("Date".to_string(), vec![t(&r.date)]),
         ("Type".to_string(), vec![t(&r.kind)]),
-        ("Written by".to_string(), vec![t(&r.author)]),
+        ("Written by".to_string(), runs(&r.author)),
         ("About".to_string(), runs(&r.concerns)),
     ];
     if let Some(p) = &r.presence {
@@ -620,7 +620,7 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
         outline: Some(format!("Document: {}", outline_text(&a.title))),
     });
     b.push(Block::Meta {
-        pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), vec![t(&a.author)])],
+        pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), runs(&a.author))],
     });
     if let Some(p) = &a.withheld {
         b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
@@ -775,7 +775,7 @@ fn glossary(inp: &BundleInput<'_>) -> Vec<Block> {
         text.clear();
         match e {
             REntry::Record(r) => {
-                text.push_str(&format!("{} {} {} ", r.kind, outline_text(&r.title), r.author));
+                text.push_str(&format!("{} {} {} ", r.kind, outline_text(&r.title), outline_text(&r.author)));
                 for s in &r.sections {
                     if let Some(h) = &s.heading {
                         text.push_str(&outline_text(h));

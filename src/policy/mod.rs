@@ -393,6 +393,7 @@ impl<'a, 'f> Decider<'a, 'f> {
             return;
         }
         self.unit(Location::record(&r.id, Part::Title), &r.title, &rctx);
+        self.unit(Location::record(&r.id, Part::Author), &self.fam.professional_line(&r.recorded.by), &rctx);
         self.members(r);
         for (i, p) in r.participants.iter().enumerate() {
             self.participant(r, i, p);
@@ -597,6 +598,11 @@ impl<'a, 'f> Decider<'a, 'f> {
                 self.push(loc, None, v, 0);
             }
         } else if let Some(pro) = &p.professional {
+            // The line shown ("name, job title") is text like any other: a job title may name a
+            // confidential place.
+            let children = r.membership.iter().filter(|m| m.on_file && m.removed.is_none()).map(|m| m.person.clone());
+            let ctx = UnitCtx { children: children.collect(), ..Default::default() };
+            self.unit(loc.clone(), &self.fam.professional_line(pro), &ctx);
             // Rule 7 keeps the professional; rule 4 may still take out their organisation.
             if let Some(x) = self.fam.professional(pro) {
                 if self.conf_orgs.contains(&x.organisation) {
@@ -625,6 +631,12 @@ impl<'a, 'f> Decider<'a, 'f> {
         if ctx.children.is_empty() {
             ctx.children = vec![self.subject().clone()];
         }
+        // The title and the author line reach the bundle's index and bookmarks whatever happens to
+        // the document itself: they are decided like any text first.
+        let tloc = Location { part: Part::AttachmentTitle, ..aloc.clone() };
+        self.unit(tloc, &att.title, &ctx);
+        let author = self.fam.author_line(att);
+        self.unit(Location { part: Part::AttachmentAuthor, ..aloc.clone() }, &author, &ctx);
         let flags: Vec<&Sensitivity> = att.sensitivity.iter().collect();
         if let Some(v) = self.flags_verdict(&flags, &aloc, &mut ctx) {
             self.push(aloc, None, v, 0);
@@ -642,8 +654,6 @@ impl<'a, 'f> Decider<'a, 'f> {
             self.push(aloc, None, v, 0);
             return;
         }
-        let tloc = Location { part: Part::AttachmentTitle, ..aloc.clone() };
-        self.unit(tloc, &att.title, &ctx);
         match inputs.get(a) {
             None => {
                 let v = Verdict {

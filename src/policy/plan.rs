@@ -13,6 +13,8 @@ pub enum Part {
     /// A whole record.
     Record,
     Title,
+    /// Who wrote the record (the professional's name and job title).
+    Author,
     /// A child the record concerns (the "concerns" line).
     Member {
         person: PersonId,
@@ -42,6 +44,8 @@ pub enum Part {
     /// A whole attachment.
     Attachment,
     AttachmentTitle,
+    /// Who wrote the document (a professional or an organisation).
+    AttachmentAuthor,
     AttachmentPage {
         page: usize,
     },
@@ -79,6 +83,7 @@ impl Location {
         let p = match &self.part {
             Part::Record => "whole record".to_string(),
             Part::Title => "title".into(),
+            Part::Author => "author".into(),
             Part::Member { person } => format!("children concerned ({person})"),
             Part::Participant { index } => format!("participant {}", index + 1),
             Part::Section { section } => format!("section {section}"),
@@ -89,6 +94,7 @@ impl Location {
             Part::Link { index } => format!("link {}", index + 1),
             Part::Attachment => "whole attachment".into(),
             Part::AttachmentTitle => "attachment title".into(),
+            Part::AttachmentAuthor => "attachment author".into(),
             Part::AttachmentPage { page } => format!("page {}", page + 1),
         };
         format!("{s} {p}")

@@ -75,7 +75,7 @@ pub struct RAttachment {
     pub id: AttachmentId,
     pub title: RText,
     pub date: Option<String>,
-    pub author: String,
+    pub author: RText,
     pub withheld: Option<Placeholder>,
     pub pages: Vec<RPage>,
 }
@@ -88,7 +88,7 @@ pub struct RRecord {
     pub kind: String,
     pub record_type: String,
     pub title: RText,
-    pub author: String,
+    pub author: RText,
     pub concerns: RText,
     pub presence: Option<String>,
     pub participants: Vec<RText>,
@@ -205,13 +205,7 @@ pub fn redact(
 }
 
 fn pro_line(fam: &Family, id: &ProfessionalId) -> String {
-    match fam.professional(id) {
-        Some(p) => match &p.job_title {
-            Some(j) => format!("{}, {j}", p.display_name()),
-            None => p.display_name(),
-        },
-        None => id.to_string(),
-    }
+    fam.professional_line(id)
 }
 
 fn record(
@@ -230,7 +224,7 @@ fn record(
         kind,
         record_type: r.kind.clone(),
         title: c.text(&Location::record(&r.id, Part::Title), &r.title),
-        author: pro_line(fam, &r.recorded.by),
+        author: c.text(&Location::record(&r.id, Part::Author), &fam.professional_line(&r.recorded.by)),
         concerns: RText::default(),
         presence: None,
         participants: Vec::new(),
@@ -281,19 +275,18 @@ fn record(
         let mut t = if let Some(pid) = &p.person {
             c.person_name(&loc, pid)
         } else if let Some(pro) = &p.professional {
-            let name = pro_line(fam, pro);
-            match c.plan.at(&loc).find(|d| d.action == Action::Redact) {
-                Some(d) => {
-                    let x = fam.professional(pro);
-                    let who = x.map(|x| x.display_name()).unwrap_or_default();
-                    let job = x.and_then(|x| x.job_title.clone()).unwrap_or_default();
-                    RText(vec![
-                        Seg::Text(format!("{who}, {job}, ")),
-                        Seg::Mark { code: d.reason.clone().unwrap_or_default(), label: d.label.clone(), chars: 10 },
-                    ])
-                }
-                None => RText::plain(&name),
+            // The line as decided (its words may name a confidential place), then a mark when the
+            // professional's organisation itself is withheld (rule 4).
+            let mut line = c.text(&loc, &pro_line(fam, pro));
+            if let Some(d) = c.plan.at(&loc).find(|d| d.action == Action::Redact && d.span.is_none()) {
+                line.0.push(Seg::Text(", ".into()));
+                line.0.push(Seg::Mark {
+                    code: d.reason.clone().unwrap_or_default(),
+                    label: d.label.clone(),
+                    chars: 10,
+                });
             }
+            line
         } else {
             RText::default()
         };
@@ -375,11 +368,7 @@ fn attachment(
     let fam = c.file.family;
     let att = fam.attachment(a)?;
     let aloc = Location { record: att.record.clone(), attachment: Some(a.clone()), part: Part::Attachment };
-    let author = match &att.author {
-        Some(Author { professional: Some(p), .. }) => pro_line(fam, p),
-        Some(Author { organisation: Some(o), .. }) => fam.organisation(o).map(|o| o.name.clone()).unwrap_or_default(),
-        _ => String::new(),
-    };
+    let author = c.text(&Location { part: Part::AttachmentAuthor, ..aloc.clone() }, &fam.author_line(att));
     let mut ra = RAttachment {
         id: a.clone(),
         title: c.text(&Location { part: Part::AttachmentTitle, ..aloc.clone() }, &att.title),
@@ -388,8 +377,13 @@ fn attachment(
         withheld: None,
         pages: Vec::new(),
     };
-    // The author's organisation may itself be confidential (a refuge): check the title decisions' twin.
     if let Some(d) = c.plan.withheld(&aloc) {
+        // A withheld document is named by its date only, as a withheld record is: its title could
+        // say what it is about, which is why it is held back.
+        ra.title = RText::plain(&match att.document_date.as_deref().and_then(Date::parse) {
+            Some(d) => format!("A document of {}", d.uk()),
+            None => "A document".to_string(),
+        });
         ra.withheld = Some(c.placeholder("This document", d));
         return Some(ra);
     }
@@ -500,7 +494,7 @@ fn preview_record(o: &mut String, r: &RRecord) {
         let _ = writeln!(o, "[Withheld ({}): {}]\n", p.code, p.text);
         return;
     }
-    let _ = writeln!(o, "Recorded by: {}", r.author);
+    let _ = writeln!(o, "Recorded by: {}", r.author.preview());
     let _ = writeln!(o, "Concerns: {}", r.concerns.preview());
     if let Some(p) = &r.presence {
         let _ = writeln!(o, "{p}");
@@ -613,9 +607,16 @@ pub fn unit_text(
     if let (Some(a), Part::AttachmentTitle) = (&loc.attachment, &loc.part) {
         return fam.attachment(a).map(|x| x.title.clone());
     }
+    if let (Some(a), Part::AttachmentAuthor) = (&loc.attachment, &loc.part) {
+        return fam.attachment(a).map(|x| fam.author_line(x));
+    }
     let r = fam.record(loc.record.as_ref()?)?;
     match &loc.part {
         Part::Title => Some(r.title.clone()),
+        Part::Author => Some(fam.professional_line(&r.recorded.by)),
+        Part::Participant { index } => {
+            r.participants.get(*index)?.professional.as_ref().map(|p| fam.professional_line(p))
+        }
         Part::Heading { section } => r.sections.iter().find(|s| &s.id == section).and_then(|s| s.heading.clone()),
         Part::Body { section } => Some(fam.body(&r.id, section).to_string()),
         Part::Field { section, key } => {
