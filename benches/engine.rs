@@ -43,7 +43,12 @@ fn rendering(c: &mut Criterion) {
         blocks.push(Block::Para {
             runs: vec![
                 Run::Text("The worker visited the home and spoke with the family about the plan. ".repeat(6)),
-                Run::Mark { code: "TP".into(), label: Some("another person".into()), width_of: "nnnnnnnn".into() },
+                Run::Mark {
+                    code: "TP".into(),
+                    label: Some("another person".into()),
+                    width_of: "nnnnnnnn".into(),
+                    id: None,
+                },
             ],
         });
     }

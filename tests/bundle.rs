@@ -411,3 +411,38 @@ fn every_corpus_pdf_goes_through_the_whole_export_or_is_held_with_a_reason() {
     assert!(review.iter().filter(|r| r["rule"] == "R3.scan").count() >= 4, "scans not held");
     assert!(review.iter().all(|r| !r["why"].as_str().unwrap_or("").is_empty()), "a hold without a reason");
 }
+
+/// The schedule names the page where each mark is, not the record's first page: a long record
+/// with the referrer named at its start and at its end has its two marks on different pages, and
+/// each page the schedule names shows the mark (read back with pdftotext).
+#[test]
+fn the_schedule_names_the_page_of_each_mark() {
+    let mut v = read_json(&northbrook());
+    let filler = "Leah talked about school, her friends and the things she enjoys doing at weekends. ".repeat(120);
+    let body = format!("Gwen Aldous phoned first. {filler}At the end of the week Gwen Aldous phoned again.");
+    record_mut(&mut v, "rec-006")["sections"][0]["body"] = serde_json::json!(body);
+    record_mut(&mut v, "rec-006")["sections"][0]["sensitivity"] = serde_json::json!([]);
+    record_mut(&mut v, "rec-006")["text_refs"] = serde_json::json!([]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_export(&dir.path().join("src"), &v);
+    let o = export(&p, "p-leah", "p-leah", "sar-self");
+    let csv = std::fs::read_to_string(o.out.join("schedule.csv")).unwrap();
+    let rows: Vec<&str> =
+        csv.lines().filter(|l| l.contains("rec-006 section s1") && l.contains("R5.referrer")).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    let page = |row: &str| row.split(',').nth(1).unwrap().parse::<usize>().expect("a single page number");
+    let (first, last) = (page(rows[0]), page(rows[1]));
+    assert!(last > first, "the second mark is pages later: {first} {last}");
+    let pdf = o.out.join("bundle.pdf");
+    for p in [first, last] {
+        let t = tool("pdftotext", &["-q", "-f", &p.to_string(), "-l", &p.to_string(), pdf.to_str().unwrap(), "-"]);
+        assert!(fold(&stdout(&t)).contains("a member of the public"), "page {p} shows the mark");
+    }
+    // The printed schedule says the same.
+    let all = stdout(&tool("pdftotext", &["-q", "-layout", pdf.to_str().unwrap(), "-"]));
+    let sched = &all[all.rfind("Schedule of redactions").unwrap()..];
+    assert!(
+        sched.lines().any(|l| l.trim_start().starts_with(&last.to_string()) && l.contains("rec-006")),
+        "{sched:.2000}"
+    );
+}

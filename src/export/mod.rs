@@ -278,7 +278,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     };
     let schedule_sha256 = {
         let mut w = staged.writer("schedule.csv")?;
-        redact::schedule_csv(&plan, &policy, &|loc| bundle::page_of(&bundle.anchors, loc), &mut w)
+        redact::schedule_csv(&plan, &policy, &|i, loc| bundle.pages_of(i, loc), &mut w)
             .context("writing schedule.csv")?;
         w.finish()?
     };

@@ -26,7 +26,25 @@ pub struct Bundle {
     pub pages: usize,
     /// Page label of each record and attachment anchor.
     pub anchors: HashMap<String, String>,
+    /// Page labels where the mark of each plan decision (by index) is drawn.
+    pub marks: BTreeMap<u32, Vec<String>>,
     pub warnings: Vec<String>,
+}
+
+impl Bundle {
+    /// The pages of the bundle where decision `i` (at `loc`) shows: "7", or "7-8" when its marks
+    /// run over a page break or it marks text that appears on several pages.
+    pub fn pages_of(&self, i: u32, loc: &Location) -> String {
+        pages_of(&self.marks, &self.anchors, i, loc)
+    }
+}
+
+fn pages_of(marks: &BTreeMap<u32, Vec<String>>, anchors: &HashMap<String, String>, i: u32, loc: &Location) -> String {
+    match marks.get(&i).map(|v| v.as_slice()) {
+        Some([one]) => one.clone(),
+        Some([first, .., last]) => format!("{first}-{last}"),
+        _ => page_of(anchors, loc),
+    }
 }
 
 /// Everything the bundle needs besides the redacted file.
@@ -69,11 +87,12 @@ fn runs(t: &RText) -> Vec<Run> {
             Seg::Text(x) => Run::Text(x.clone()),
             // The renderer only measures `width_of`; we give it a stand-in of the same length.
             // Every mark carries its code; a label that keeps the story follows it.
-            Seg::Mark { code, label, chars } => Run::Mark {
+            Seg::Mark { code, label, chars, decision } => Run::Mark {
                 code: code.to_string(),
                 label: label.as_ref().map(|l| format!("{code}: {l}")),
                 // A long span (a sentence) keeps a box of at most a line's width.
                 width_of: "n".repeat((*chars).min(48)),
+                id: *decision,
             },
         })
         .collect()
@@ -118,13 +137,15 @@ pub fn prepare(inp: &BundleInput<'_>) -> Prepared {
 /// schedule changes with the page numbers, and it comes after every record and document, so
 /// their pages do not move.
 pub fn finish(mut p: Prepared, plan: &Plan, policy: &Policy) -> Result<Bundle, render::RenderError> {
-    let anchors: HashMap<String, String> = render::anchor_labels(&p.doc)?.into_iter().collect();
-    p.doc.parts[p.schedule_at].content = PartContent::Flow(schedule(plan, policy, &p.file, &anchors));
+    let placed = render::placements(&p.doc)?;
+    let anchors: HashMap<String, String> = placed.anchors.into_iter().collect();
+    p.doc.parts[p.schedule_at].content = PartContent::Flow(schedule(plan, policy, &p.file, &anchors, &placed.marks));
     let out = render::render(&p.doc)?;
     Ok(Bundle {
         bytes: out.bytes,
         pages: out.pages,
         anchors: out.anchors.into_iter().collect(),
+        marks: out.marks,
         warnings: out.warnings,
     })
 }
@@ -547,7 +568,7 @@ fn record_blocks(r: &RRecord, b: &mut Vec<Block>) {
     let outline = format!("{} {}", r.date.get(0..10).unwrap_or(""), outline_text(&r.title));
     b.push(Block::Heading { level: 1, text: head, anchor: Some(rec_anchor(&r.id)), outline: Some(outline) });
     if let Some(p) = &r.withheld {
-        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone(), mark: p.decision });
         return;
     }
     let mut pairs = vec![
@@ -572,7 +593,7 @@ fn record_blocks(r: &RRecord, b: &mut Vec<Block>) {
     }
     for s in &r.sections {
         if let Some(p) = &s.withheld {
-            b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+            b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone(), mark: p.decision });
             continue;
         }
         if let Some(h) = &s.heading {
@@ -623,7 +644,7 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
         pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), runs(&a.author))],
     });
     if let Some(p) = &a.withheld {
-        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone(), mark: p.decision });
         return;
     }
     if shown {
@@ -631,19 +652,25 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
     }
     for p in &a.pages {
         if let Some(w) = &p.withheld {
-            b.push(Block::Placeholder { text: w.text.clone(), code: w.code.clone() });
+            b.push(Block::Placeholder { text: w.text.clone(), code: w.code.clone(), mark: w.decision });
         }
     }
 }
 
-fn schedule(plan: &Plan, pol: &Policy, file: &RedactedFile, anchors: &HashMap<String, String>) -> Vec<Block> {
+fn schedule(
+    plan: &Plan,
+    pol: &Policy,
+    file: &RedactedFile,
+    anchors: &HashMap<String, String>,
+    marks: &BTreeMap<u32, Vec<String>>,
+) -> Vec<Block> {
     let mut rows = Vec::new();
-    for d in &plan.decisions {
+    for (i, d) in plan.decisions.iter().enumerate() {
         if !(d.action.removes() || d.action == Action::Insert) {
             continue;
         }
         let code = d.reason.clone().unwrap_or_default();
-        let page = page_of(anchors, &d.location);
+        let page = pages_of(marks, anchors, i as u32, &d.location);
         let what = match d.action {
             Action::Redact => "words taken out",
             Action::Withhold => "held back",

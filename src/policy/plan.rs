@@ -236,25 +236,38 @@ impl Plan {
 /// The plan's decisions indexed by location, built once, so that looking up the decisions of one
 /// piece of text does not scan the whole plan.
 pub struct PlanIndex<'a> {
-    by_loc: std::collections::HashMap<&'a Location, Vec<&'a Decision>>,
+    decisions: &'a [Decision],
+    by_loc: std::collections::HashMap<&'a Location, Vec<u32>>,
 }
 
 impl<'a> PlanIndex<'a> {
     pub fn new(plan: &'a Plan) -> PlanIndex<'a> {
-        let mut by_loc: std::collections::HashMap<&'a Location, Vec<&'a Decision>> = std::collections::HashMap::new();
-        for d in &plan.decisions {
-            by_loc.entry(&d.location).or_default().push(d);
+        let mut by_loc: std::collections::HashMap<&'a Location, Vec<u32>> = std::collections::HashMap::new();
+        for (i, d) in plan.decisions.iter().enumerate() {
+            by_loc.entry(&d.location).or_default().push(i as u32);
         }
-        PlanIndex { by_loc }
+        PlanIndex { decisions: &plan.decisions, by_loc }
     }
 
     /// Decisions at one location, in plan order.
     pub fn at(&self, loc: &Location) -> impl Iterator<Item = &'a Decision> + '_ {
-        self.by_loc.get(loc).into_iter().flat_map(|v| v.iter().copied())
+        self.at_indexed(loc).map(|(_, d)| d)
+    }
+
+    /// Decisions at one location with their index in the plan (which a mark carries, so that the
+    /// schedule can name the page where the mark is).
+    pub fn at_indexed(&self, loc: &Location) -> impl Iterator<Item = (u32, &'a Decision)> + '_ {
+        let ds = self.decisions;
+        self.by_loc.get(loc).into_iter().flat_map(move |v| v.iter().map(move |&i| (i, &ds[i as usize])))
     }
 
     /// The whole-element decision (withhold or review) for a location, if any.
     pub fn withheld(&self, loc: &Location) -> Option<&'a Decision> {
-        self.at(loc).find(|d| d.span.is_none() && matches!(d.action, Action::Withhold | Action::Review))
+        self.withheld_indexed(loc).map(|(_, d)| d)
+    }
+
+    /// The whole-element decision for a location with its index in the plan.
+    pub fn withheld_indexed(&self, loc: &Location) -> Option<(u32, &'a Decision)> {
+        self.at_indexed(loc).find(|(_, d)| d.span.is_none() && matches!(d.action, Action::Withhold | Action::Review))
     }
 }

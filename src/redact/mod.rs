@@ -12,11 +12,13 @@ use std::fmt::Write;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Seg {
     Text(String),
-    /// A removed span: its code, a label that keeps the story, and how many characters it replaced.
+    /// A removed span: its code, a label that keeps the story, how many characters it replaced,
+    /// and the plan decision it comes from (the schedule names the page where it is shown).
     Mark {
         code: Shared,
         label: Option<Shared>,
         chars: usize,
+        decision: Option<u32>,
     },
 }
 
@@ -54,6 +56,8 @@ impl RText {
 pub struct Placeholder {
     pub code: String,
     pub text: String,
+    /// The plan decision that withheld it.
+    pub decision: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -114,16 +118,16 @@ pub struct RedactedFile {
 }
 
 /// Apply a text's span decisions. Decisions at `loc` with spans; inserts add a mark after a span.
-pub fn apply(text: &str, ds: &[&Decision]) -> RText {
-    let mut spans: Vec<&Decision> = ds
+pub fn apply(text: &str, ds: &[(u32, &Decision)]) -> RText {
+    let mut spans: Vec<(u32, &Decision)> = ds
         .iter()
         .copied()
-        .filter(|d| d.span.is_some() && matches!(d.action, Action::Redact | Action::Insert))
+        .filter(|(_, d)| d.span.is_some() && matches!(d.action, Action::Redact | Action::Insert))
         .collect();
-    spans.sort_by_key(|d| (d.span.map(|s| s.start()).unwrap_or(0), d.action == Action::Redact));
+    spans.sort_by_key(|(_, d)| (d.span.map(|s| s.start()).unwrap_or(0), d.action == Action::Redact));
     let mut out = Vec::new();
     let mut at = 0;
-    for d in spans {
+    for (i, d) in spans {
         let s = d.span.expect("filtered");
         if s.start() < at {
             continue; // inside an earlier redaction
@@ -135,6 +139,7 @@ pub fn apply(text: &str, ds: &[&Decision]) -> RText {
             code: d.reason.clone().unwrap_or_default(),
             label: d.label.clone(),
             chars: if d.action == Action::Redact { text[s.start()..s.end()].chars().count() } else { 0 },
+            decision: Some(i),
         });
         at = if d.action == Action::Redact { s.end() } else { s.start() };
     }
@@ -152,25 +157,30 @@ struct Ctx<'a, 'f> {
 
 impl Ctx<'_, '_> {
     fn text(&self, loc: &Location, text: &str) -> RText {
-        let ds: Vec<&Decision> = self.plan.at(loc).collect();
+        let ds: Vec<(u32, &Decision)> = self.plan.at_indexed(loc).collect();
         apply(text, &ds)
     }
 
-    fn placeholder(&self, what: &str, d: &Decision) -> Placeholder {
+    fn placeholder(&self, what: &str, (i, d): (u32, &Decision)) -> Placeholder {
         let code = d.reason.clone().unwrap_or_default();
         let words = self.policy.words(&code);
         let pending = if d.action == Action::Review { " (held until a worker has checked it)" } else { "" };
         let about = d.label.as_ref().map(|l| format!(" about {l}")).unwrap_or_default();
-        Placeholder { code: code.to_string(), text: format!("{what}{about} is not included: {words}{pending}.") }
+        Placeholder {
+            code: code.to_string(),
+            text: format!("{what}{about} is not included: {words}{pending}."),
+            decision: Some(i),
+        }
     }
 
     fn person_name(&self, loc: &Location, p: &PersonId) -> RText {
         let name = self.file.family.person(p).map(|x| x.display_name()).unwrap_or_default();
-        match self.plan.at(loc).find(|d| d.span.is_none() && d.action == Action::Redact) {
-            Some(d) => RText(vec![Seg::Mark {
+        match self.plan.at_indexed(loc).find(|(_, d)| d.span.is_none() && d.action == Action::Redact) {
+            Some((i, d)) => RText(vec![Seg::Mark {
                 code: d.reason.clone().unwrap_or_default(),
                 label: d.label.clone(),
                 chars: name.chars().count(),
+                decision: Some(i),
             }]),
             None => RText::plain(&name),
         }
@@ -234,7 +244,7 @@ fn record(
         attachments: Vec::new(),
         withheld: None,
     };
-    if let Some(d) = c.plan.withheld(&rloc) {
+    if let Some(d) = c.plan.withheld_indexed(&rloc) {
         out.title = RText::plain(&format!("A record of {}", out.date));
         out.withheld = Some(c.placeholder("This record", d));
         return out;
@@ -278,12 +288,14 @@ fn record(
             // The line as decided (its words may name a confidential place), then a mark when the
             // professional's organisation itself is withheld (rule 4).
             let mut line = c.text(&loc, &pro_line(fam, pro));
-            if let Some(d) = c.plan.at(&loc).find(|d| d.action == Action::Redact && d.span.is_none()) {
+            if let Some((i, d)) = c.plan.at_indexed(&loc).find(|(_, d)| d.action == Action::Redact && d.span.is_none())
+            {
                 line.0.push(Seg::Text(", ".into()));
                 line.0.push(Seg::Mark {
                     code: d.reason.clone().unwrap_or_default(),
                     label: d.label.clone(),
                     chars: 10,
+                    decision: Some(i),
                 });
             }
             line
@@ -296,8 +308,8 @@ fn record(
     for fs in &fr.sections {
         let s = &r.sections[fs.index];
         let sloc = Location::record(&r.id, Part::Section { section: s.id.clone() });
-        if let Some(d) = c.plan.withheld(&sloc) {
-            let what = match &*d.rule {
+        if let Some(d) = c.plan.withheld_indexed(&sloc) {
+            let what = match &*d.1.rule {
                 "R2.other_children" => "A part of this record",
                 _ => "A part of this record",
             };
@@ -335,11 +347,16 @@ fn record(
         let RefKind::Link(kind) = &rf.kind else { continue };
         let words = link_words(kind);
         let loc = Location::record(&r.id, Part::Link { index: i });
-        let withheld = c.plan.at(&loc).find(|d| d.action == Action::Withhold).cloned();
-        if let Some(d) = withheld {
+        let withheld = c.plan.at_indexed(&loc).find(|(_, d)| d.action == Action::Withhold);
+        if let Some((i, d)) = withheld {
             out.links.push(RText(vec![
                 Seg::Text(format!("{words}: a record kept on another file ")),
-                Seg::Mark { code: d.reason.clone().unwrap_or_default(), label: d.label.clone(), chars: 0 },
+                Seg::Mark {
+                    code: d.reason.clone().unwrap_or_default(),
+                    label: d.label.clone(),
+                    chars: 0,
+                    decision: Some(i),
+                },
             ]));
         } else if let Some(t) = rf.target.as_ref().and_then(|t| fam.record(t)) {
             let mut title = c.text(&Location::record(&t.id, Part::Title), &t.title);
@@ -377,7 +394,7 @@ fn attachment(
         withheld: None,
         pages: Vec::new(),
     };
-    if let Some(d) = c.plan.withheld(&aloc) {
+    if let Some(d) = c.plan.withheld_indexed(&aloc) {
         // A withheld document is named by its date only, as a withheld record is: its title could
         // say what it is about, which is why it is held back.
         ra.title = RText::plain(&match att.document_date.as_deref().and_then(Date::parse) {
@@ -390,7 +407,7 @@ fn attachment(
     if let Some(AttachmentInput::Pages(pages)) = inputs.get(a) {
         for (i, p) in pages.iter().enumerate() {
             let ploc = Location { part: Part::AttachmentPage { page: i }, ..aloc.clone() };
-            match c.plan.withheld(&ploc) {
+            match c.plan.withheld_indexed(&ploc) {
                 Some(d) => ra.pages.push(RPage {
                     text: None,
                     withheld: Some(c.placeholder(&format!("Page {} of this document", i + 1), d)),
@@ -555,12 +572,12 @@ fn preview_attachment(o: &mut String, a: &RAttachment) {
 pub fn schedule_csv(
     plan: &Plan,
     policy: &Policy,
-    pages: &dyn Fn(&Location) -> String,
+    pages: &dyn Fn(u32, &Location) -> String,
     o: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     o.write_all(b"item,page,record,location,code,plain_words,rule,action\n")?;
     let mut n = 0;
-    for d in &plan.decisions {
+    for (i, d) in plan.decisions.iter().enumerate() {
         if !(d.action.removes() || d.action == Action::Insert) {
             continue;
         }
@@ -569,7 +586,7 @@ pub fn schedule_csv(
         let rec = d.location.record.as_ref().map(|r| r.to_string()).unwrap_or_default();
         let row = [
             n.to_string(),
-            pages(&d.location),
+            pages(i as u32, &d.location),
             rec,
             d.location.describe(),
             code.to_string(),

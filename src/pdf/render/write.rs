@@ -434,14 +434,35 @@ pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
     let anchors_out =
         lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect();
     let pages = lay.page_count;
-    Ok(Rendered { bytes: pdf.finish(), pages, anchors: anchors_out, warnings })
+    let marks = mark_labels(&lay, &labels);
+    Ok(Rendered { bytes: pdf.finish(), pages, anchors: anchors_out, marks, warnings })
 }
 
-/// The page label of every anchor, from one layout pass that keeps no page.
-pub(crate) fn anchor_labels(doc: &Doc, font: &Font) -> Result<Vec<(String, String)>, RenderError> {
+/// The page label of every anchor and mark, from one layout pass that keeps no page.
+pub(crate) fn placements(doc: &Doc, font: &Font) -> Result<super::Placed, RenderError> {
     let lay = layout_streamed(doc, font, &mut Vec::new(), &mut |_, _| Ok(()))?;
     let labels = labels(doc, &lay);
-    Ok(lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect())
+    Ok(super::Placed {
+        anchors: lay
+            .anchor_order
+            .iter()
+            .map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone()))
+            .collect(),
+        marks: mark_labels(&lay, &labels),
+    })
+}
+
+/// The page labels of each mark id, in page order without repeats.
+fn mark_labels(lay: &Layout, labels: &Labels) -> std::collections::BTreeMap<u32, Vec<String>> {
+    let mut out: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
+    for (id, page) in &lay.mark_pages {
+        let l = &labels.label[*page];
+        let v = out.entry(*id).or_default();
+        if v.last() != Some(l) {
+            v.push(l.clone());
+        }
+    }
+    out
 }
 
 fn draw(c: &mut Content, it: &Item, font: &Font, subset: &super::font::Subset) {
