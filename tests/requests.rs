@@ -225,3 +225,36 @@ fn a_council_may_tighten_the_rules_in_its_own_policy_file() {
     assert!(!o.status.success() && stderr(&o).contains("request.refuse_markers[0]"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+/// The held-out family written from the rules alone (fixtures/families/marshgate) lists requests
+/// that must be refused; every one is, with nothing written.
+#[test]
+fn every_refusal_of_the_held_out_family_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("case.db");
+    let fam = family_path("marshgate");
+    let o = run(&["import", fam.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = read_json(&fam.with_file_name("refusals.json"));
+    let list = list.as_array().unwrap();
+    assert!(list.len() >= 10, "the family lists its refusals");
+    for r in list {
+        let out = dir.path().join(r["id"].as_str().unwrap());
+        let o = run(&[
+            "export",
+            "--db",
+            db.to_str().unwrap(),
+            "--subject",
+            r["data_subject"].as_str().unwrap(),
+            "--requester",
+            r["requester"].as_str().unwrap(),
+            "--policy",
+            r["policy"].as_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!o.status.success(), "{}: not refused", r["id"]);
+        assert!(stderr(&o).contains("request refused by policy"), "{}: {}", r["id"], stderr(&o));
+        assert!(!out.exists(), "{}: wrote output", r["id"]);
+    }
+}
