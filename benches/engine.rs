@@ -123,7 +123,7 @@ fn export_end_to_end(c: &mut Criterion) {
         b.iter(|| {
             let mut o = export::build(&store, &req).unwrap();
             o.staged.commit().unwrap();
-            o.plan.decisions.len()
+            o.plan.disclosure.marks.len()
         })
     });
     g.finish();

@@ -86,10 +86,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for f in &o.files {
                 println!("wrote {}", f.display());
             }
-            if o.plan.verification_failures > 0 {
+            if o.plan.verification_failures() > 0 {
                 eprintln!(
                     "error: {} attachment page(s) failed verification after redaction and were withheld; see review in plan.json",
-                    o.plan.verification_failures
+                    o.plan.verification_failures()
                 );
                 return Ok(ExitCode::from(3));
             }

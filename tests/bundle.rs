@@ -430,7 +430,7 @@ fn the_schedule_names_the_page_of_each_mark() {
     let rows: Vec<&str> =
         csv.lines().filter(|l| l.contains("rec-006 section s1") && l.contains("R5.referrer")).collect();
     assert_eq!(rows.len(), 2, "{csv}");
-    let page = |row: &str| row.split(',').nth(1).unwrap().parse::<usize>().expect("a single page number");
+    let page = |row: &str| row.split(',').nth(2).unwrap().parse::<usize>().expect("a single page number");
     let (first, last) = (page(rows[0]), page(rows[1]));
     assert!(last > first, "the second mark is pages later: {first} {last}");
     let pdf = o.out.join("bundle.pdf");

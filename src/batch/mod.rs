@@ -146,10 +146,10 @@ pub fn run(
             o.staged.commit()?;
             export::audit_outputs(&mut store, req, &o)?;
             Ok(format!(
-                "{} decisions, {} held for review{}",
-                o.plan.decisions.len(),
-                o.plan.review.len(),
-                if o.plan.verification_failures > 0 { ", verification failures" } else { "" }
+                "{} marks, {} held for review{}",
+                o.plan.disclosure.marks.len(),
+                o.plan.review().len(),
+                if o.plan.verification_failures() > 0 { ", verification failures" } else { "" }
             ))
         });
         results.push(RowResult { row: row.clone(), out: req.out.clone(), result });

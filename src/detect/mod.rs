@@ -17,11 +17,13 @@
 //! must start with a capital, since no word list is complete ("Bright" the person, "a bright
 //! boy"); full names of two or more words match in any case.
 
+pub mod findings;
 pub mod norm;
 pub mod sentence;
 pub mod span;
 pub mod words;
 
+pub use findings::{find, Findings};
 pub use span::Span;
 
 use crate::file::{relation_to, Role};

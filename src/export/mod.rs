@@ -4,12 +4,16 @@
 //! failed run leaves no half-written file.
 
 use crate::audit::{self, AuditEntry};
+use crate::detect;
 use crate::detect::Detector;
 use crate::file::CaseFile;
+use crate::file::{AttachmentInputs, Location, Part};
 use crate::model::*;
 use crate::pdf::bundle::{self, BundleInput};
-use crate::policy::{self, Action, AttachmentInput, Fit, Party, Plan, Policy, Refusal};
+use crate::policy::{self, Action, Fit, Party, Policy, Refusal};
 use crate::redact;
+use crate::redact::HeldPage;
+use crate::review::{self, Decisions, Disclosure, Status};
 use crate::seal::manifest::{self, Manifest, ManifestCore};
 use crate::seal::{self, Signer};
 use crate::store::Store;
@@ -84,6 +88,45 @@ impl SignWith {
     }
 }
 
+/// What was decided and done for one request: the disclosure, and what the PDF stage held back
+/// (pages that failed verification) and dropped (hidden channels).
+pub struct Plan {
+    pub disclosure: Disclosure,
+    pub held: Vec<HeldPage>,
+    pub sanitized: Vec<(AttachmentId, Vec<String>)>,
+}
+
+impl Plan {
+    pub fn request(&self) -> &policy::Request {
+        &self.disclosure.request
+    }
+
+    /// Marks by reason code, and pages held after redaction as REV.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut m: BTreeMap<String, usize> =
+            self.disclosure.counts().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        if !self.held.is_empty() {
+            *m.entry("REV".into()).or_insert(0) += self.held.len();
+        }
+        m
+    }
+
+    /// Everything still held for a person, as locations.
+    pub fn review(&self) -> Vec<String> {
+        self.disclosure
+            .review
+            .iter()
+            .map(|r| r.location.describe())
+            .chain(self.held.iter().map(|h| h.location.describe()))
+            .collect()
+    }
+
+    /// Attachment pages that failed verification after redaction.
+    pub fn verification_failures(&self) -> usize {
+        self.held.len()
+    }
+}
+
 /// What a run produced.
 pub struct ExportOutcome {
     pub plan: Plan,
@@ -117,22 +160,22 @@ pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Res
     let p = &o.plan;
     let entry = AuditEntry {
         run_at: time::now_utc(),
-        export: p.request.export.to_string(),
-        subject: p.request.subject.to_string(),
-        requester: p.request.requester.to_string(),
-        policy: p.request.policy.clone(),
-        policy_sha256: p.request.policy_sha256.clone(),
+        export: p.request().export.to_string(),
+        subject: p.request().subject.to_string(),
+        requester: p.request().requester.to_string(),
+        policy: p.request().policy.clone(),
+        policy_sha256: p.request().policy_sha256.clone(),
         officer: req.officer.clone().unwrap_or_else(os_user),
-        date: p.request.date.clone(),
+        date: p.request().date.clone(),
         inputs: o.inputs.clone(),
         manifest_sha256: o.manifest.core_sha256.clone(),
         bundle_sha256: o.manifest.bundle_sha256.clone(),
         signed: o.manifest.signed,
         counts: p.counts(),
-        review: p.review.iter().map(|r| r.location.describe()).collect(),
-        verification_failures: p.verification_failures,
-        override_reason: p.request.fit.override_reason.clone(),
-        overridden_markers: p.request.fit.overridden_markers.clone(),
+        review: p.review(),
+        verification_failures: p.verification_failures(),
+        override_reason: p.request().fit.override_reason.clone(),
+        overridden_markers: p.request().fit.overridden_markers.clone(),
     };
     audit::record(store, &entry, &o.removed)?;
     Ok(())
@@ -204,27 +247,33 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     let det = Detector::new(&fam);
     let read = read_attachments(store, &file)?;
     mark("reading attachments");
-    let inputs_text: HashMap<AttachmentId, AttachmentInput> =
+    let inputs_text: AttachmentInputs =
         read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
-    let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &fit, &inputs_text);
-    mark("deciding");
+    // Detection, then the policy's proposal, then the review's decisions: the disclosure.
+    let findings = detect::find(&file, &det, &inputs_text);
+    mark("detecting");
+    let asked = policy::Asked { requester: &requester, date: &date, fit: &fit };
+    let proposal = policy::propose(&file, &findings, &policy, &asked, &inputs_text);
+    drop(findings);
+    mark("proposing");
+    let disclosure = review::apply(&proposal, &Decisions::default(), Status::Draft);
+    drop(proposal);
+    mark("applying decisions");
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
-    let mut atts = crate::pdf::redact_attachments(&plan, &read);
+    let mut atts = crate::pdf::redact_attachments(&disclosure, &read);
     mark("redacting attachments");
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
     atts.withhold_unplaceable();
-    plan.sanitized = atts.sanitized.clone();
-    hold_failed_pages(&mut plan, &atts);
-    plan.verification_failures = atts.failed.len();
+    let held = held_pages(&disclosure, &atts);
     drop(read); // the glyph lists of every attachment page are no longer needed
     mark("dropping the read attachments");
     let mut staged = Staged::new(&req.out);
-    let redacted = std::sync::Arc::new(redact::redact(&file, &plan, &policy, &inputs_text));
+    let redacted = std::sync::Arc::new(redact::redact(&file, &disclosure, &policy, &inputs_text, &held));
     mark("redacting text");
     // The preview first: the removed words are checked against it, then it is on disk only.
-    let preview = redact::preview(&redacted, &plan);
+    let preview = redact::preview(&redacted, &disclosure);
     let preview_sha256 = staged.write("preview.txt", preview.as_bytes())?;
-    let removed = removed_hashes(&plan, &fam, &inputs_text, &preview);
+    let removed = removed_hashes(&disclosure, &file, &inputs_text, &preview);
     drop(preview);
     drop(inputs_text);
     mark("preview and removed words");
@@ -247,7 +296,8 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     let council = fam.header.local_authority.name.clone();
     let prepared = bundle::prepare(&BundleInput {
         file: redacted.clone(),
-        plan: &plan,
+        plan: &disclosure,
+        held_pages: &held,
         policy: &policy,
         family: &fam,
         attachments: &atts.pages,
@@ -260,7 +310,9 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     drop(file);
     drop(fam);
     mark("preparing the bundle");
-    let bundle = bundle::finish(prepared, &plan, &policy).map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
+    let bundle = bundle::finish(prepared, &disclosure, &held, &policy)
+        .map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
+    let plan = Plan { disclosure, held, sanitized: std::mem::take(&mut atts.sanitized) };
     drop(atts);
     mark("building the bundle");
     warnings.extend(bundle.warnings.iter().cloned());
@@ -278,7 +330,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     };
     let schedule_sha256 = {
         let mut w = staged.writer("schedule.csv")?;
-        redact::schedule_csv(&plan, &policy, &|i, loc| bundle.pages_of(i, loc), &mut w)
+        redact::schedule_csv(&plan.disclosure, &plan.held, &policy, &|i, loc| bundle.pages_of(i, loc), &mut w)
             .context("writing schedule.csv")?;
         w.finish()?
     };
@@ -317,13 +369,15 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     Ok(Outputs { plan, staged, manifest, removed, inputs, warnings })
 }
 
-/// plan.json: the plan as JSON with each decision on its own line, written field by field so
+/// plan.json: the disclosure as JSON with each mark on its own line, written field by field so
 /// that no JSON tree (or string) of the whole plan is ever held in memory.
 fn plan_json(plan: &Plan, out: &mut dyn std::io::Write) -> Result<()> {
     use serde_json::to_string as j;
-    write!(out, "{{\n  \"request\": {},\n", j(&plan.request)?)?;
-    writeln!(out, "  \"narrative_removed_percent\": {},", j(&plan.narrative_removed_percent)?)?;
-    writeln!(out, "  \"verification_failures\": {},", plan.verification_failures)?;
+    let d = &plan.disclosure;
+    write!(out, "{{\n  \"request\": {},\n", j(&d.request)?)?;
+    writeln!(out, "  \"status\": {},", j(&d.status)?)?;
+    writeln!(out, "  \"narrative_removed_percent\": {},", j(&d.narrative_removed_percent)?)?;
+    writeln!(out, "  \"verification_failures\": {},", plan.verification_failures())?;
     fn list<T: serde::Serialize>(out: &mut dyn std::io::Write, name: &str, items: &[T], last: bool) -> Result<()> {
         write!(out, "  \"{name}\": [")?;
         for (i, it) in items.iter().enumerate() {
@@ -334,42 +388,40 @@ fn plan_json(plan: &Plan, out: &mut dyn std::io::Write) -> Result<()> {
         out.write_all(if last { b"\n" } else { b",\n" })?;
         Ok(())
     }
-    list(out, "review", &plan.review, false)?;
-    list(out, "consult", &plan.consult, false)?;
-    list(out, "narrative", &plan.narrative, false)?;
+    #[derive(serde::Serialize)]
+    struct Held<'a> {
+        location: &'a Location,
+        reason: &'static str,
+        rule: &'static str,
+        why: &'a str,
+    }
+    let held: Vec<Held<'_>> = plan
+        .held
+        .iter()
+        .map(|h| Held { location: &h.location, reason: "REV", rule: "R3.verification", why: &h.why })
+        .collect();
+    list(out, "review", &d.review, false)?;
+    list(out, "held_after_redaction", &held, false)?;
+    list(out, "consult", &d.consult, false)?;
+    list(out, "narrative", &d.narrative, false)?;
     list(out, "sanitized", &plan.sanitized, false)?;
-    list(out, "decisions", &plan.decisions, true)?;
+    list(out, "marks", &d.marks, true)?;
     out.write_all(b"}\n")?;
     Ok(())
 }
 
-/// Every attachment page that failed verification (or could not be placed) is held for review:
-/// a review item and a REV decision each.
-fn hold_failed_pages(plan: &mut Plan, atts: &crate::pdf::RedactedAttachments) {
-    for f in &atts.failed {
-        let loc = policy::Location {
-            record: None,
-            attachment: Some(f.attachment.clone()),
-            part: policy::Part::AttachmentPage { page: f.page },
-        };
-        let why = format!("verification after redaction failed: {}", f.problems.join("; "));
-        plan.review.push(policy::ReviewItem {
-            location: loc.clone(),
-            reason: "REV".into(),
-            rule: "R3.verification".into(),
-            why: why.clone(),
-        });
-        plan.decisions.push(policy::Decision {
-            location: loc,
-            span: None,
-            action: Action::Review,
-            reason: Some("REV".into()),
-            rule: "R3.verification".into(),
-            label: None,
-            explanation: why.into(),
-            removed_chars: 0,
-        });
-    }
+/// Every attachment page that failed verification (or could not be placed) is held for review;
+/// each gets a number after the disclosure's marks, for its placeholder and schedule row.
+fn held_pages(d: &Disclosure, atts: &crate::pdf::RedactedAttachments) -> Vec<HeldPage> {
+    atts.failed
+        .iter()
+        .enumerate()
+        .map(|(k, f)| HeldPage {
+            location: Location::attachment(&f.attachment, Part::AttachmentPage { page: f.page }),
+            why: format!("verification after redaction failed: {}", f.problems.join("; ")),
+            id: (d.marks.len() + k) as u32,
+        })
+        .collect()
 }
 
 fn sign(bytes: Vec<u8>, signer: Option<&Signer>, core_sha256: &str, date: &str, council: &str) -> Result<Vec<u8>> {
@@ -387,15 +439,15 @@ fn sign(bytes: Vec<u8>, signer: Option<&Signer>, core_sha256: &str, date: &str, 
 /// Hashes of the words removed by each redaction, for a later leak check; a run of words that
 /// is still disclosed elsewhere in the file is left out (finding it again would not be a leak).
 fn removed_hashes(
-    plan: &Plan,
-    fam: &Family,
-    inputs: &HashMap<AttachmentId, AttachmentInput>,
+    d: &Disclosure,
+    file: &CaseFile<'_>,
+    inputs: &AttachmentInputs,
     preview: &str,
 ) -> Vec<(String, String, usize)> {
     let mut runs = Vec::new();
     let mut locations = Vec::new();
-    for d in plan.decisions.iter().filter(|d| d.action == Action::Redact) {
-        let (Some(span), Some(text)) = (d.span, redact::unit_text(fam, inputs, &d.location)) else { continue };
+    for d in d.marks.iter().filter(|d| d.action == Action::Redact) {
+        let (Some(span), Some(text)) = (d.span, file.text_at(inputs, &d.location)) else { continue };
         let Some(removed) = text.get(span.start()..span.end()) else { continue };
         let w = manifest::words(removed);
         if !w.is_empty() {
@@ -463,16 +515,16 @@ pub fn summary(o: &ExportOutcome) -> String {
     let p = &o.plan;
     let counts: Vec<String> = p.counts().iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!(
-        "disclosed the file of {} to {} under {}: {} decisions; marks by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; {}; share of the child's own narrative removed: {:.1}%",
-        p.request.subject,
-        p.request.requester,
-        p.request.policy,
-        p.decisions.len(),
+        "disclosed the file of {} to {} under {}: {} marks; by code by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; {}; share of the child's own narrative removed: {:.1}%",
+        p.request().subject,
+        p.request().requester,
+        p.request().policy,
+        p.disclosure.marks.len(),
         if counts.is_empty() { "none".into() } else { counts.join(", ") },
-        p.review.len(),
-        p.consult.len(),
-        p.verification_failures,
+        p.review().len(),
+        p.disclosure.consult.len(),
+        p.verification_failures(),
         if o.manifest.signed { "signed" } else { "not signed" },
-        p.narrative_removed_percent
+        p.disclosure.narrative_removed_percent
     )
 }

@@ -7,7 +7,12 @@ use crate::model::relation::{self, Kin};
 use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod location;
 pub mod show;
+pub mod units;
+
+pub use location::{Location, Part};
+pub use units::{field_text, AttachmentInput, AttachmentInputs, PageInput, Unit};
 
 /// How a section relates to the subject of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]

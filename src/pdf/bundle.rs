@@ -4,9 +4,12 @@
 //! bookmark and index line is built from redacted text only.
 
 use super::render::{self, Block, Doc, LabelStyle, Part as RPart, PartContent, Run};
+use crate::file::{Location, Part};
 use crate::model::*;
-use crate::policy::{Action, Audience, Location, Part, Party, Plan, Policy};
+use crate::policy::{Action, Audience, Party, Policy, Reason};
+use crate::redact::HeldPage;
 use crate::redact::{RAttachment, REntry, RRecord, RText, RedactedFile, Seg};
+use crate::review::Disclosure as Plan;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -51,6 +54,8 @@ fn pages_of(marks: &BTreeMap<u32, Vec<String>>, anchors: &HashMap<String, String
 pub struct BundleInput<'a> {
     pub file: Arc<RedactedFile>,
     pub plan: &'a Plan,
+    /// Attachment pages held back after redaction (placeholders and schedule rows).
+    pub held_pages: &'a [HeldPage],
     pub policy: &'a Policy,
     pub family: &'a Family,
     /// Redacted attachment pages (attachments missing here are shown by their placeholder).
@@ -88,7 +93,7 @@ fn runs(t: &RText) -> Vec<Run> {
             // The renderer only measures `width_of`; we give it a stand-in of the same length.
             // Every mark carries its code; a label that keeps the story follows it.
             Seg::Mark { code, label, chars, decision } => Run::Mark {
-                code: code.to_string(),
+                code: code.as_str().to_string(),
                 label: label.as_ref().map(|l| format!("{code}: {l}")),
                 // A long span (a sentence) keeps a box of at most a line's width.
                 width_of: "n".repeat((*chars).min(48)),
@@ -136,10 +141,11 @@ pub fn prepare(inp: &BundleInput<'_>) -> Prepared {
 /// Number the pages (one layout pass), fill the schedule's page column and render. Only the
 /// schedule changes with the page numbers, and it comes after every record and document, so
 /// their pages do not move.
-pub fn finish(mut p: Prepared, plan: &Plan, policy: &Policy) -> Result<Bundle, render::RenderError> {
+pub fn finish(mut p: Prepared, plan: &Plan, held: &[HeldPage], policy: &Policy) -> Result<Bundle, render::RenderError> {
     let placed = render::placements(&p.doc)?;
     let anchors: HashMap<String, String> = placed.anchors.into_iter().collect();
-    p.doc.parts[p.schedule_at].content = PartContent::Flow(schedule(plan, policy, &p.file, &anchors, &placed.marks));
+    p.doc.parts[p.schedule_at].content =
+        PartContent::Flow(schedule(plan, held, policy, &p.file, &anchors, &placed.marks));
     let out = render::render(&p.doc)?;
     Ok(Bundle {
         bytes: out.bytes,
@@ -152,7 +158,7 @@ pub fn finish(mut p: Prepared, plan: &Plan, policy: &Policy) -> Result<Bundle, r
 
 /// Build and render the bundle in one go.
 pub fn build(inp: &BundleInput<'_>) -> Result<Bundle, render::RenderError> {
-    finish(prepare(inp), inp.plan, inp.policy)
+    finish(prepare(inp), inp.plan, inp.held_pages, inp.policy)
 }
 
 /// Whether an attachment's redacted pages can be placed in a bundle: render them alone first, so
@@ -190,17 +196,17 @@ pub fn check_foreign(ap: &AttachmentPages) -> Result<(), String> {
 
 /// The page label where a plan location appears, from the anchors of a rendered bundle.
 pub fn page_of(anchors: &HashMap<String, String>, loc: &Location) -> String {
-    if let (Some(a), Part::AttachmentPage { page }) = (&loc.attachment, &loc.part) {
+    if let (Some(a), Part::AttachmentPage { page }) = (loc.attachment_id(), loc.part()) {
         if let Some(p) = anchors.get(&format!("{}:p{}", att_anchor(a), page)) {
             return p.clone();
         }
     }
-    if let Some(a) = &loc.attachment {
+    if let Some(a) = loc.attachment_id() {
         if let Some(p) = anchors.get(&att_anchor(a)) {
             return p.clone();
         }
     }
-    loc.record.as_ref().and_then(|r| anchors.get(&rec_anchor(r))).cloned().unwrap_or_default()
+    loc.record_id().and_then(|r| anchors.get(&rec_anchor(r))).cloned().unwrap_or_default()
 }
 
 fn doc(inp: &BundleInput<'_>) -> (Doc, usize) {
@@ -441,10 +447,10 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
         para("Reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps; we are happy to go through them with you."),
         para(&format!("Some words have been taken out, and a few parts held back, only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code, and sometimes who the words were about, such as [{} brother]. Where a part was held back a grey line says what kind of thing it was and why.", pol.label_owner)),
     ];
-    let used: BTreeSet<String> = plan.counts().keys().cloned().collect();
+    let used: BTreeSet<Reason> = plan.counts().keys().copied().collect();
     if !used.is_empty() {
         b.push(Block::Heading { level: 2, text: vec![t("What the codes mean")], anchor: None, outline: None });
-        let pairs = used.iter().map(|c| (c.clone(), vec![t(pol.words(c))])).collect();
+        let pairs = used.iter().map(|c| (c.to_string(), vec![t(pol.words(*c))])).collect();
         b.push(Block::Meta { pairs });
         b.push(para("The schedule at the end lists every place where something was taken out or held back, with the page, the code and the rule we applied, never the words themselves."));
     }
@@ -568,7 +574,7 @@ fn record_blocks(r: &RRecord, b: &mut Vec<Block>) {
     let outline = format!("{} {}", r.date.get(0..10).unwrap_or(""), outline_text(&r.title));
     b.push(Block::Heading { level: 1, text: head, anchor: Some(rec_anchor(&r.id)), outline: Some(outline) });
     if let Some(p) = &r.withheld {
-        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone(), mark: p.decision });
+        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.to_string(), mark: p.decision });
         return;
     }
     let mut pairs = vec![
@@ -593,7 +599,7 @@ fn record_blocks(r: &RRecord, b: &mut Vec<Block>) {
     }
     for s in &r.sections {
         if let Some(p) = &s.withheld {
-            b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone(), mark: p.decision });
+            b.push(Block::Placeholder { text: p.text.clone(), code: p.code.to_string(), mark: p.decision });
             continue;
         }
         if let Some(h) = &s.heading {
@@ -644,7 +650,7 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
         pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), runs(&a.author))],
     });
     if let Some(p) = &a.withheld {
-        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone(), mark: p.decision });
+        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.to_string(), mark: p.decision });
         return;
     }
     if shown {
@@ -652,43 +658,52 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
     }
     for p in &a.pages {
         if let Some(w) = &p.withheld {
-            b.push(Block::Placeholder { text: w.text.clone(), code: w.code.clone(), mark: w.decision });
+            b.push(Block::Placeholder { text: w.text.clone(), code: w.code.to_string(), mark: w.decision });
         }
     }
 }
 
 fn schedule(
     plan: &Plan,
+    held: &[HeldPage],
     pol: &Policy,
     file: &RedactedFile,
     anchors: &HashMap<String, String>,
     marks: &BTreeMap<u32, Vec<String>>,
 ) -> Vec<Block> {
     let mut rows = Vec::new();
-    for (i, d) in plan.decisions.iter().enumerate() {
-        if !(d.action.removes() || d.action == Action::Insert) {
-            continue;
-        }
-        let code = d.reason.clone().unwrap_or_default();
-        let page = pages_of(marks, anchors, i as u32, &d.location);
-        let what = match d.action {
-            Action::Redact => "words taken out",
-            Action::Withhold => "held back",
-            Action::Review => "held for a worker to check",
-            Action::Insert => "note added",
-            Action::Disclose => "",
-        };
+    let what = |a: Action| match a {
+        Action::Redact => "words taken out",
+        Action::Withhold => "held back",
+        Action::Review => "held for a worker to check",
+        Action::Insert => "note added",
+        Action::Disclose => "",
+    };
+    let owner = |loc: &Location| {
+        loc.record_id()
+            .map(|r| r.to_string())
+            .or_else(|| loc.attachment_id().map(|a| a.to_string()))
+            .unwrap_or_default()
+    };
+    for (i, d) in plan.scheduled() {
+        let code = d.reason.unwrap_or(Reason::REV);
+        let page = pages_of(marks, anchors, i, &d.location);
         rows.push(vec![
             if page.is_empty() { "—".into() } else { page },
-            d.location
-                .record
-                .as_ref()
-                .map(|r| r.to_string())
-                .or_else(|| d.location.attachment.as_ref().map(|a| a.to_string()))
-                .unwrap_or_default(),
-            format!("{code} ({what})"),
-            pol.words(&code).to_string(),
+            owner(&d.location),
+            format!("{code} ({})", what(d.action)),
+            pol.words(code).to_string(),
             d.rule.to_string(),
+        ]);
+    }
+    for h in held {
+        let page = pages_of(marks, anchors, h.id, &h.location);
+        rows.push(vec![
+            if page.is_empty() { "—".into() } else { page },
+            owner(&h.location),
+            format!("REV ({})", what(Action::Review)),
+            pol.words(Reason::REV).to_string(),
+            "R3.verification".into(),
         ]);
     }
     let mut b = vec![
@@ -706,7 +721,7 @@ fn schedule(
     }
     let mut basis: BTreeMap<String, String> = BTreeMap::new();
     for c in plan.counts().keys() {
-        basis.insert(c.clone(), pol.basis(c).to_string());
+        basis.insert(c.to_string(), pol.basis(*c).to_string());
     }
     if !basis.is_empty() {
         b.push(Block::Heading { level: 2, text: vec![t("The law behind each code")], anchor: None, outline: None });
@@ -844,7 +859,7 @@ fn glossary(inp: &BundleInput<'_>) -> Vec<Block> {
         .map(|((term, words), _)| (term.to_string(), words.to_string()))
         .collect();
     for c in inp.plan.counts().keys() {
-        pairs.push((c.clone(), format!("A code on a mark: {}.", inp.policy.words(c))));
+        pairs.push((c.to_string(), format!("A code on a mark: {}.", inp.policy.words(*c))));
     }
     let mut b = vec![
         Block::Heading { level: 1, text: vec![t("Glossary")], anchor: None, outline: None },
