@@ -11,6 +11,7 @@ mod import;
 mod pdf;
 mod requests;
 mod resolve;
+mod review;
 mod rules;
 mod seal;
 mod sealed;

@@ -620,6 +620,8 @@ impl<'a, 'f> Decider<'a, 'f> {
         let author = self.fam.author_line(att);
         self.unit(Location::attachment(a, Part::AttachmentAuthor), &author, &ctx);
         let flags: Vec<&Sensitivity> = att.sensitivity.iter().collect();
+        // One element mark at most: the first rule that holds the document back gives it.
+        let mut held = true;
         if let Some(v) = self.flags_verdict(&flags, &aloc, &mut ctx) {
             self.push_element(aloc.clone(), v, 0, false);
         } else if !att.text_layer {
@@ -632,15 +634,18 @@ impl<'a, 'f> Decider<'a, 'f> {
                 "scanned document (text_layer false): needs OCR and a person's check",
             );
             self.push_element(aloc.clone(), v, 0, false);
+        } else {
+            held = false;
         }
         let scans = self.policy.scans.reason;
         match inputs.get(a) {
-            None if att.text_layer => {
+            None if att.text_layer && !held => {
                 let v =
                     Verdict::new(Action::Review, Some(scans), "R3.unreadable", "the attachment's text was not read");
                 self.push_element(aloc, v, 0, false);
             }
             None => {}
+            Some(AttachmentInput::Unreadable(_)) if held => {}
             Some(AttachmentInput::Unreadable(why)) => {
                 let v = Verdict::new(
                     Action::Review,
