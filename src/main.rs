@@ -270,7 +270,7 @@ fn verify(
         let mut store = open_existing(db)?;
         store.set_audit_key(audit_key);
         // The store's record of this release: there, for this bundle, signed as the manifest says.
-        let rec = disclose::audit::release_of(&store, &m.core_sha256)?;
+        let rec = disclose::audit::release_of(&store, &m)?;
         let (ok, detail) = match &rec {
             None => (false, "this release is not in the audit trail of that case store".to_string()),
             Some((s, e)) if e.bundle_sha256 != m.bundle_sha256 => {

@@ -6,6 +6,7 @@ mod util;
 mod batch;
 
 mod bundle;
+mod faults;
 mod import;
 mod pdf;
 mod resolve;

@@ -309,16 +309,21 @@ pub fn list(store: &Store) -> Result<Vec<Stored>, AuditError> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The recorded release whose manifest hash is `manifest_sha256`, if any.
-pub fn release_of(store: &Store, manifest_sha256: &str) -> Result<Option<(Stored, AuditEntry)>, AuditError> {
+/// The recorded release of a manifest: the latest entry with its manifest hash, preferring one
+/// that records the same bundle (re-runs of a request give the same manifest core).
+pub fn release_of(store: &Store, m: &Manifest) -> Result<Option<(Stored, AuditEntry)>, AuditError> {
+    let mut found: Option<(Stored, AuditEntry)> = None;
     for s in list(store)? {
-        if let Ok(e) = serde_json::from_str::<AuditEntry>(&s.entry_json) {
-            if e.manifest_sha256 == manifest_sha256 {
-                return Ok(Some((s, e)));
-            }
+        let Ok(e) = serde_json::from_str::<AuditEntry>(&s.entry_json) else { continue };
+        if e.manifest_sha256 != m.core_sha256 {
+            continue;
+        }
+        let same = e.bundle_sha256 == m.bundle_sha256;
+        if same || found.as_ref().is_none_or(|(_, f)| f.bundle_sha256 != m.bundle_sha256) {
+            found = Some((s, e));
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// Check the chain with the store's audit key: each entry's keyed hash, each link to the one
@@ -397,22 +402,23 @@ fn head_holds(all: &[Stored], h: &AuditHead) -> Result<(), String> {
 pub fn check_manifest(store: &Store, m: &Manifest) -> Result<Vec<String>, AuditError> {
     let all = list(store)?;
     let mut problems = Vec::new();
-    let rec = all.iter().find_map(|s| {
-        serde_json::from_str::<AuditEntry>(&s.entry_json)
-            .ok()
-            .filter(|e| e.manifest_sha256 == m.core_sha256)
-            .map(|e| (s, e))
-    });
-    match rec {
-        None => problems.push("its release is not in the audit trail: entries were deleted or rewritten".to_string()),
-        Some((s, e)) => {
-            if e.bundle_sha256 != m.bundle_sha256 || e.signed != m.core.signed {
-                problems.push(format!("entry {} records another bundle, or a signed one as unsigned", s.seq));
-            }
-            if m.audit_head.as_ref().is_some_and(|h| h.seq >= s.seq) {
-                problems.push(format!("its audit head is not older than its own entry {}", s.seq));
-            }
-        }
+    let recs: Vec<(i64, AuditEntry)> = all
+        .iter()
+        .filter_map(|s| serde_json::from_str::<AuditEntry>(&s.entry_json).ok().map(|e| (s.seq, e)))
+        .filter(|(_, e)| e.manifest_sha256 == m.core_sha256)
+        .collect();
+    let same: Vec<i64> = recs
+        .iter()
+        .filter(|(_, e)| e.bundle_sha256 == m.bundle_sha256 && e.signed == m.core.signed)
+        .map(|(seq, _)| *seq)
+        .collect();
+    let head_seq = m.audit_head.as_ref().map(|h| h.seq).unwrap_or(0);
+    if recs.is_empty() {
+        problems.push("its release is not in the audit trail: entries were deleted or rewritten".to_string());
+    } else if same.is_empty() {
+        problems.push(format!("entry {} records another bundle, or a signed one as unsigned", recs[0].0));
+    } else if !same.iter().any(|seq| *seq > head_seq) {
+        problems.push(format!("its audit head (entry {head_seq}) is not older than its own entry"));
     }
     if let Some(h) = &m.audit_head {
         if let Err(why) = head_holds(&all, h) {
