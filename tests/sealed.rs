@@ -526,7 +526,8 @@ fn audit_rewrites_with_a_recomputed_chain_or_all_entries_deleted_are_detected() 
     };
     let officer = |j: &str| j.replace("test officer", "someone else");
     // An entry rewritten, the chain after it recomputed: unkeyed, and keyed with another key.
-    let attacks: [(&str, Box<dyn Fn(&str, &str) -> String>); 2] =
+    type ChainHash = Box<dyn Fn(&str, &str) -> String>;
+    let attacks: [(&str, ChainHash); 2] =
         [("unkeyed", Box::new(unkeyed)), ("another key", Box::new(|p: &str, j: &str| keyed_with(&[7u8; 32], p, j)))];
     for (name, hash) in &attacks {
         rewrite_chain(&e.db, 2, &officer, hash.as_ref());
@@ -535,6 +536,16 @@ fn audit_rewrites_with_a_recomputed_chain_or_all_entries_deleted_are_detected() 
         assert!(stderr(&a).contains("entry 2") && stderr(&a).contains("audit key"), "{name}: {}", stderr(&a));
         let v = e.verify(&three);
         assert!(!v.status.success() && !fail_line(&v, "audit trail").is_empty(), "{name}: {}", stdout(&v));
+        // Even with the checkpoint made to agree (it sits beside the key, out of reach; this is
+        // the chain's own keyed hash alone), the rewrite is seen.
+        let c = rusqlite::Connection::open(&e.db).unwrap();
+        let (seq, h): (i64, String) = c
+            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        std::fs::write(&checkpoint, format!("{seq} {h}\n")).unwrap();
+        let a = audit(&[]);
+        assert!(!a.status.success(), "{name}: a recomputed chain passed with its checkpoint");
+        assert!(stderr(&a).contains("entry 2") && stderr(&a).contains("audit key"), "{name}: {}", stderr(&a));
         restore();
     }
     // Every entry deleted (and the spans): the checkpoint beside the key says there were three.

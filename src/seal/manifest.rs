@@ -373,8 +373,7 @@ pub fn verify_dir(dir: &Path, trust: Option<&Trust>, store_checks: bool) -> Resu
             "the signed bundle does not carry this manifest's hash".into()
         },
     );
-    let own =
-        m.signature.as_deref().and_then(|h| hex_decode(h)).map(|der| super::verify_detached(&der, &m.release_bytes()));
+    let own = m.signature.as_deref().and_then(hex_decode).map(|der| super::verify_detached(&der, &m.release_bytes()));
     let (ok, detail) = match own {
         None => (false, "the manifest's own signature is missing or not hex".to_string()),
         Some(Err(e)) => (false, format!("the manifest's own signature: {e}")),
@@ -391,7 +390,7 @@ pub fn verify_dir(dir: &Path, trust: Option<&Trust>, store_checks: bool) -> Resu
 }
 
 fn hex_decode(h: &str) -> Option<Vec<u8>> {
-    if h.len() % 2 != 0 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !h.len().is_multiple_of(2) || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     Some((0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex checked")).collect())
