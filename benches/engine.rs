@@ -122,7 +122,7 @@ fn export_end_to_end(c: &mut Criterion) {
     g.bench_function("2000 records, 40 five-page attachments, signed", |b| {
         b.iter(|| {
             let mut o = export::build(&store, &req).unwrap();
-            o.staged.commit().unwrap();
+            o.staged.commit(false).unwrap();
             o.plan.disclosure.marks.len()
         })
     });

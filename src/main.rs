@@ -23,11 +23,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Import { export, db, replace } => {
+        Command::Import { export, db, replace, max_attachment_mb } => {
             let mut store = Store::open(&db)?;
-            let rep = import::import_file(&mut store, &export, replace)?;
+            let opts =
+                import::ImportOptions { replace, max_attachment_bytes: max_attachment_mb.saturating_mul(1 << 20) };
+            let rep = import::import_file_with(&mut store, &export, &opts)?;
             for w in &rep.warnings {
-                eprintln!("warning: unknown field ignored: {w}");
+                eprintln!("warning: ignored: {w}");
             }
             println!(
                 "imported export {} into {}: {} persons, {} records, {} attachments ({} relationship inverses derived)",
@@ -67,6 +69,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Export(a) => {
             let mut store = open_existing(&a.db)?;
+            store.set_audit_key(a.audit_key.clone());
             let req = ExportRequest {
                 subject: PersonId(a.subject),
                 requester: a.requester,
@@ -78,7 +81,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 officer: a.officer,
                 sign: export::SignWith::from_flags(a.sign_key, a.sign_cert, &a.sign_password_env),
             };
-            let o = export::run(&mut store, &req)?;
+            let o = export::run_with(&mut store, &req, export::Release { force: a.force })?;
             for w in &o.warnings {
                 eprintln!("warning: {w}");
             }
@@ -98,10 +101,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo { out } => demo(&out),
         Command::Keygen { out, name, org, from, to } => {
             let (key, cert) = disclose::seal::keygen(&name, &org, &from, &to)?;
-            let mut files = export::Staged::new(&out);
-            files.write_private("signing-key.pem", key.as_bytes())?;
-            files.write("signing-cert.pem", cert.as_bytes())?;
-            files.commit()?;
+            // Never over a key that is there: a lost council key cannot be brought back.
+            export::staged::write_new_files(
+                &out,
+                &[("signing-key.pem", key.as_bytes(), true), ("signing-cert.pem", cert.as_bytes(), false)],
+            )?;
             println!(
                 "wrote {} and {} (valid {from} to {to}); keep the key private",
                 out.join("signing-key.pem").display(),
@@ -109,12 +113,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { requests, db, out, jobs, sign_key, sign_cert } => batch(
+        Command::Batch { requests, db, out, jobs, sign_key, sign_cert, force, audit_key } => batch(
             &requests,
             &db,
             &out,
             jobs,
             export::SignWith::from_flags(sign_key, sign_cert, "DISCLOSE_SIGN_PASSWORD"),
+            audit_key,
+            export::Release { force },
         ),
         Command::Synth { out, records, attachments, pages, people } => {
             disclose::synth::write_family(
@@ -127,14 +133,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { dir, db, trust } => verify(&dir, db.as_deref(), trust.as_deref()),
-        Command::Audit { db, verify } => {
-            let store = open_existing(&db)?;
+        Command::Verify { dir, db, trust, audit_key } => verify(&dir, db.as_deref(), trust, audit_key),
+        Command::Audit { db, verify, audit_key, manifests } => {
+            let mut store = open_existing(&db)?;
+            store.set_audit_key(audit_key);
+            if !verify {
+                // Releases of runs that were killed are settled (their folder looked at) first.
+                let _ = disclose::audit::settle(&mut store);
+            }
             for s in disclose::audit::list(&store)? {
                 match serde_json::from_str::<disclose::audit::AuditEntry>(&s.entry_json) {
                     Ok(e) => {
                         println!(
-                            "{:>4}  {}  {} -> {}  policy {}  officer {}  bundle {}{}",
+                            "{:>4}  {}  {} -> {}  policy {}  officer {}  bundle {}{}{}",
                             s.seq,
                             e.run_at,
                             e.subject,
@@ -142,7 +153,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             e.policy,
                             e.officer,
                             &e.bundle_sha256[..16.min(e.bundle_sha256.len())],
-                            if e.signed { " (signed)" } else { "" }
+                            if e.signed { " (signed)" } else { "" },
+                            if s.state == "done" { String::new() } else { format!(" [{}]", s.state) }
                         );
                         if let Some(r) = &e.override_reason {
                             println!("      overrode {}: {r}", e.overridden_markers.join(", "));
@@ -152,12 +164,46 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             if verify {
+                let mut broken = Vec::new();
                 match disclose::audit::verify_chain(&store)? {
                     Ok(n) => println!("audit chain intact: {n} entries"),
-                    Err(why) => {
-                        eprintln!("error: audit chain broken: {why}");
-                        return Ok(ExitCode::from(1));
+                    Err(why) => broken.push(format!("audit chain broken: {why}")),
+                }
+                // Manifests given, and those still at the folders of recorded releases.
+                let mut seen = std::collections::BTreeSet::new();
+                let mut paths: Vec<(std::path::PathBuf, bool)> = manifests.into_iter().map(|p| (p, true)).collect();
+                for s in disclose::audit::list(&store)? {
+                    if let Some(o) = s.out_dir {
+                        paths.push((std::path::PathBuf::from(o), false));
                     }
+                }
+                let mut checked = 0;
+                for (p, given) in paths {
+                    let file = if p.is_dir() { p.join("manifest.json") } else { p.clone() };
+                    let m = std::fs::read(&file)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<disclose::seal::manifest::Manifest>(&b).ok());
+                    let Some(m) = m else {
+                        if given {
+                            broken.push(format!("{}: not a disclose manifest", file.display()));
+                        }
+                        continue;
+                    };
+                    if !seen.insert(m.core_sha256.clone()) {
+                        continue;
+                    }
+                    checked += 1;
+                    for why in disclose::audit::check_manifest(&store, &m)? {
+                        broken.push(format!("{}: {why}", file.display()));
+                    }
+                }
+                if broken.is_empty() {
+                    println!("the audit heads of {checked} release manifest(s) agree with the trail");
+                } else {
+                    for b in &broken {
+                        eprintln!("error: {b}");
+                    }
+                    return Ok(ExitCode::from(1));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -173,6 +219,8 @@ fn batch(
     out: &std::path::Path,
     jobs: usize,
     sign: Option<export::SignWith>,
+    audit_key: Option<std::path::PathBuf>,
+    rel: export::Release,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     let _ = open_existing(db)?;
@@ -192,7 +240,7 @@ fn batch(
         Some(b) => b.inc(1),
         None => eprintln!("built line {} ({} for {})", r.line, r.policy, r.subject),
     };
-    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress)?;
+    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress, audit_key, rel)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -211,21 +259,64 @@ fn batch(
 }
 
 /// `disclose verify`: every check printed; exit 0 only when all hold.
-fn verify(dir: &std::path::Path, db: Option<&std::path::Path>, trust: Option<&std::path::Path>) -> Result<ExitCode> {
-    let trusted = match trust {
-        Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+fn verify(
+    dir: &std::path::Path,
+    db: Option<&std::path::Path>,
+    trust: Option<std::path::PathBuf>,
+    audit_key: Option<std::path::PathBuf>,
+) -> Result<ExitCode> {
+    use disclose::seal::manifest::{Check, Trust, TRUST_ENV};
+    let trust = trust.or_else(|| std::env::var_os(TRUST_ENV).filter(|v| !v.is_empty()).map(Into::into));
+    let trust = match trust {
+        Some(p) => Some(Trust::load(&p)?),
         None => None,
     };
-    let (m, mut checks) = disclose::seal::manifest::verify_dir(dir, trusted.as_deref())?;
+    let (m, mut checks) = disclose::seal::manifest::verify_dir(dir, trust.as_ref(), db.is_some())?;
     if let Some(db) = db {
-        let store = open_existing(db)?;
+        let mut store = open_existing(db)?;
+        store.set_audit_key(audit_key);
+        // The store's record of this release: there, for this bundle, signed as the manifest says.
+        let rec = disclose::audit::release_of(&store, &m)?;
+        let (ok, detail) = match &rec {
+            None => (false, "this release is not in the audit trail of that case store".to_string()),
+            Some((s, e)) if e.bundle_sha256 != m.bundle_sha256 => {
+                (false, format!("audit entry {} records another bundle (its hash differs)", s.seq))
+            }
+            Some((s, e)) if e.signed != m.core.signed => (
+                false,
+                format!(
+                    "audit entry {} records the bundle as {}, the manifest as {}",
+                    s.seq,
+                    if e.signed { "signed" } else { "unsigned" },
+                    if m.core.signed { "signed" } else { "unsigned" }
+                ),
+            ),
+            Some((s, e)) => (
+                true,
+                format!(
+                    "recorded as audit entry {} ({}, {})",
+                    s.seq,
+                    if e.signed { "signed" } else { "unsigned" },
+                    s.state
+                ),
+            ),
+        };
+        checks.push(Check { name: "release record".into(), ok, detail });
+        let (ok, detail) = match disclose::audit::verify_chain(&store) {
+            Err(e) => (false, e.to_string()),
+            Ok(Err(why)) => (false, format!("the audit trail is broken: {why}")),
+            Ok(Ok(_)) => match disclose::audit::check_manifest(&store, &m)?.as_slice() {
+                [] => (true, "the trail is intact and holds the audit head this manifest carries".to_string()),
+                problems => (false, problems.join("; ")),
+            },
+        };
+        checks.push(Check { name: "audit trail".into(), ok, detail });
         let bundle = std::fs::read(dir.join("bundle.pdf"))?;
         let (found, of) = export::leak_check(&store, &bundle, &m.core_sha256)?;
-        let known = disclose::audit::list(&store)?.iter().any(|s| s.entry_json.contains(&m.core_sha256));
-        checks.push(disclose::seal::manifest::Check {
+        checks.push(Check {
             name: "leak check".into(),
-            ok: found == 0 && known,
-            detail: if !known {
+            ok: found == 0 && rec.is_some(),
+            detail: if rec.is_none() {
                 "this export is not in the audit trail of that case store".into()
             } else if found == 0 {
                 format!("none of the {of} distinct runs of removed words is in the bundle's text")
@@ -243,14 +334,7 @@ fn verify(dir: &std::path::Path, db: Option<&std::path::Path>, trust: Option<&st
 }
 
 fn open_existing(db: &std::path::Path) -> Result<Store> {
-    if !db.exists() {
-        anyhow::bail!(
-            "case store {} does not exist; run `disclose import EXPORT.json --db {}` first",
-            db.display(),
-            db.display()
-        );
-    }
-    Store::open(db).with_context(|| format!("opening {}", db.display()))
+    Ok(Store::open_existing(db)?)
 }
 
 /// Import the bundled Northbrook example into a temporary store and disclose two requests.

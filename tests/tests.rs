@@ -7,6 +7,7 @@ mod batch;
 
 mod bundle;
 mod derived;
+mod faults;
 mod import;
 mod pdf;
 mod requests;

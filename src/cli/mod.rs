@@ -2,6 +2,10 @@
 //! resolved settings (defaults applied, paths checked) live with each command.
 
 use clap::{Parser, Subcommand};
+
+fn disclose_default_max_mb() -> u64 {
+    crate::import::DEFAULT_MAX_ATTACHMENT_MB
+}
 use std::path::PathBuf;
 
 /// disclose: turn a child's social-care case file into a redacted, indexed, signed disclosure bundle.
@@ -24,6 +28,9 @@ pub enum Command {
         /// Replace an export with the same id that is already in the store.
         #[arg(long)]
         replace: bool,
+        /// The largest attachment file accepted, in MiB.
+        #[arg(long, default_value_t = disclose_default_max_mb())]
+        max_attachment_mb: u64,
     },
     /// List the children in the case store with record and attachment counts.
     Files {
@@ -43,7 +50,8 @@ pub enum Command {
     },
     /// Disclose one child's file: write plan.json, preview.txt, schedule.csv and bundle.pdf to --out.
     Export(ExportArgs),
-    /// Write a trial signing key and self-signed certificate (signing-key.pem, signing-cert.pem).
+    /// Write a trial signing key and self-signed certificate (signing-key.pem, signing-cert.pem);
+    /// never replaces a key already there.
     Keygen {
         #[arg(long)]
         out: PathBuf,
@@ -60,22 +68,35 @@ pub enum Command {
         #[arg(long, default_value = "2035-12-31")]
         to: String,
     },
-    /// Check an output folder: the signature, that it covers the whole file, and the manifest
-    /// hashes; with --db, also look for removed text in the bundle again.
+    /// Check an output folder: the signature, that it covers the whole file and is the only one,
+    /// its signer against the trusted certificates, and the manifest hashes; with --db, also the
+    /// store's record of the release, the audit trail, and look for removed text in the bundle.
     Verify {
         dir: PathBuf,
         #[arg(long)]
         db: Option<PathBuf>,
-        /// Require the bundle to be signed with this certificate (PEM).
+        /// The certificates to trust (a PEM file of one or more, or a folder of them); defaults
+        /// to $DISCLOSE_TRUST. Without either, a signed bundle's signer is unknown and verify fails.
         #[arg(long)]
         trust: Option<PathBuf>,
+        /// The store's audit key (defaults to $DISCLOSE_AUDIT_KEY, else DB.audit-key beside the store).
+        #[arg(long)]
+        audit_key: Option<PathBuf>,
     },
-    /// List the audit trail of exports; with --verify, check its hash chain.
+    /// List the audit trail of exports; with --verify, check its keyed hash chain, the checkpoint
+    /// beside the audit key, and the audit heads in the manifests of releases.
     Audit {
         #[arg(long, default_value = "disclose.db")]
         db: PathBuf,
         #[arg(long)]
         verify: bool,
+        /// The store's audit key (defaults to $DISCLOSE_AUDIT_KEY, else DB.audit-key beside the store).
+        #[arg(long)]
+        audit_key: Option<PathBuf>,
+        /// With --verify: output folders (or manifest.json files) of releases to check against the
+        /// trail, besides those still at the folders the trail records. May be repeated.
+        #[arg(long = "manifest")]
+        manifests: Vec<PathBuf>,
     },
     /// Run many requests from a CSV (subject,policy,requester[,officer,output]) in parallel.
     Batch {
@@ -92,6 +113,12 @@ pub enum Command {
         sign_key: Option<PathBuf>,
         #[arg(long, requires = "sign_key")]
         sign_cert: Option<PathBuf>,
+        /// Replace other requests' outputs, or write into folders holding other files (kept).
+        #[arg(long)]
+        force: bool,
+        /// The store's audit key (defaults to $DISCLOSE_AUDIT_KEY, else DB.audit-key beside the store).
+        #[arg(long)]
+        audit_key: Option<PathBuf>,
     },
     /// Write a synthetic family (export.json and attachment PDFs) for load tests and benches.
     Synth {
@@ -133,7 +160,7 @@ pub struct ExportArgs {
     /// perpetrator asking as a parent), for this reason; recorded in the plan and the audit trail.
     #[arg(long, value_name = "TEXT")]
     pub override_reason: Option<String>,
-    /// Output folder (created; files are written under temporary names and renamed).
+    /// Output folder (created; the outputs are staged beside it and swapped in whole).
     #[arg(long)]
     pub out: PathBuf,
     /// The export to use when the person is in several.
@@ -156,4 +183,12 @@ pub struct ExportArgs {
     /// The environment variable that holds the PKCS#12 password (never given on the command line).
     #[arg(long, default_value = "DISCLOSE_SIGN_PASSWORD")]
     pub sign_password_env: String,
+    /// Replace another request's outputs in --out, or write into a folder holding other files
+    /// (they are kept).
+    #[arg(long)]
+    pub force: bool,
+    /// The store's audit key, made (mode 0600) on first use; keep it away from the store, next
+    /// to the signing key. Defaults to $DISCLOSE_AUDIT_KEY, else DB.audit-key beside the store.
+    #[arg(long)]
+    pub audit_key: Option<PathBuf>,
 }

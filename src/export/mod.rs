@@ -1,7 +1,8 @@
 //! `disclose export`: the pipeline for one request, stage by stage (store -> file -> detect ->
 //! decide -> redact -> PDF -> seal -> audit). The signing key is checked before anything is
-//! written; every output is written under a temporary name in the output folder and renamed, so a
-//! failed run leaves no half-written file.
+//! written; the outputs are staged beside the output folder, recorded in the audit trail as
+//! pending, swapped into place in one step and marked done, so a failed or killed run leaves
+//! either the old outputs or the new ones, and never outputs that are not audited.
 
 use crate::audit::{self, AuditEntry};
 use crate::detect;
@@ -146,17 +147,54 @@ pub struct Outputs {
     pub warnings: Vec<String>,
 }
 
-/// Run one request against the store: build, write, and record it in the audit trail.
+/// How a run's outputs may be put in place.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Release {
+    /// Replace the outputs of another request, or put outputs into a folder holding other files
+    /// (which are kept).
+    pub force: bool,
+}
+
+/// Run one request against the store: build, record in the audit trail, put in place.
 pub fn run(store: &mut Store, req: &ExportRequest) -> Result<ExportOutcome> {
+    run_with(store, req, Release::default())
+}
+
+/// [`run`] with the options of putting outputs in place.
+pub fn run_with(store: &mut Store, req: &ExportRequest, rel: Release) -> Result<ExportOutcome> {
+    audit::settle(store)?;
     let mut o = build(store, req)?;
-    let files = o.staged.commit()?;
+    let files = release(store, req, &mut o, rel)?;
     mark("writing");
-    audit_outputs(store, req, &o)?;
     Ok(ExportOutcome { plan: o.plan, files, manifest: o.manifest, warnings: o.warnings })
 }
 
-/// Record a written export in the audit trail, with the hashes of the text it removed.
-pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Result<()> {
+/// Put one request's built outputs in place, audited: the output folder is checked (another
+/// request's outputs, or files that are not this tool's, are refused unless forced), the release
+/// is recorded in the audit trail as pending, the outputs are committed in one step, and the
+/// release is marked done. If the store cannot be written, nothing is put in place; a run killed
+/// after the record leaves a pending release that the next run settles.
+pub fn release(store: &mut Store, req: &ExportRequest, o: &mut Outputs, rel: Release) -> Result<Vec<PathBuf>> {
+    staged::check_target(&req.out, &o.manifest.core.request, rel.force)?;
+    let seq =
+        audit_outputs(store, req, o).context("recording the release in the audit trail; nothing was put in place")?;
+    staged::fault_point();
+    let files = match o.staged.commit(rel.force) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = audit::mark(store, seq, false);
+            return Err(e);
+        }
+    };
+    audit::mark(store, seq, true)
+        .context("the outputs are in place and recorded in the audit trail, but the record could not be marked done")?;
+    staged::fault_point();
+    Ok(files)
+}
+
+/// Record a release in the audit trail as pending (before its outputs are put in place), with
+/// the hashes of the text it removed; gives the entry's sequence number.
+pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Result<i64> {
     let p = &o.plan;
     let entry = AuditEntry {
         run_at: time::now_utc(),
@@ -170,15 +208,14 @@ pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Res
         inputs: o.inputs.clone(),
         manifest_sha256: o.manifest.core_sha256.clone(),
         bundle_sha256: o.manifest.bundle_sha256.clone(),
-        signed: o.manifest.signed,
+        signed: o.manifest.core.signed,
         counts: p.counts(),
         review: p.review(),
         verification_failures: p.verification_failures(),
         override_reason: p.request().fit.override_reason.clone(),
         overridden_markers: p.request().fit.overridden_markers.clone(),
     };
-    audit::record(store, &entry, &o.removed)?;
-    Ok(())
+    Ok(audit::record_pending(store, &entry, &o.removed, &req.out)?)
 }
 
 /// The officer from the OS, when `--officer` is not given.
@@ -350,20 +387,18 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         request,
         inputs: inputs.clone(),
         outputs,
+        signed: signer.is_some(),
+        signer: signer.as_ref().map(|s| s.subject_common_name()),
+        signer_cert_sha256: signer.as_ref().map(|s| s.cert_sha256()),
     };
     let core_sha256 = core.hash();
     let bundle_bytes = sign(bundle.bytes, signer.as_ref(), &core_sha256, &date, &council)?;
     mark("signing");
     let bundle_sha256 = staged.write("bundle.pdf", &bundle_bytes)?;
     drop(bundle_bytes);
-    let manifest = Manifest {
-        bundle_sha256,
-        core,
-        core_sha256,
-        signed: signer.is_some(),
-        signer: signer.as_ref().map(|s| s.subject_common_name()),
-        signer_cert_sha256: signer.as_ref().map(|s| s.cert_sha256()),
-    };
+    // The audit trail's head goes into the manifest, signed with it (not into the bundle, whose
+    // bytes stay the same for the same inputs and key).
+    let manifest = Manifest::new(core, bundle_sha256, audit::head(store)?, signer.as_ref())?;
     let manifest_json = serde_json::to_string_pretty(&manifest)? + "\n";
     staged.write("manifest.json", manifest_json.as_bytes())?;
     Ok(Outputs { plan, staged, manifest, removed, inputs, warnings })
@@ -515,7 +550,7 @@ pub fn summary(o: &ExportOutcome) -> String {
     let p = &o.plan;
     let counts: Vec<String> = p.counts().iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!(
-        "disclosed the file of {} to {} under {}: {} marks; by code by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; {}; share of the child's own narrative removed: {:.1}%",
+        "disclosed the file of {} to {} under {}: {} marks; removed by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; {}; share of the child's own narrative removed: {:.1}%",
         p.request().subject,
         p.request().requester,
         p.request().policy,
@@ -524,7 +559,7 @@ pub fn summary(o: &ExportOutcome) -> String {
         p.review().len(),
         p.disclosure.consult.len(),
         p.verification_failures(),
-        if o.manifest.signed { "signed" } else { "not signed" },
+        if o.manifest.core.signed { "signed" } else { "not signed" },
         p.disclosure.narrative_removed_percent
     )
 }
