@@ -2,6 +2,7 @@
 //!
 //! Data flows one way, one module per stage:
 //! `import` -> `store` -> `file` -> `detect` -> `policy` -> `redact` -> `pdf` -> `seal` / `audit`.
+//! Beside it, `practice` reads the same family to report how its records were written.
 
 pub mod audit;
 pub mod batch;
@@ -13,6 +14,7 @@ pub mod import;
 pub mod model;
 pub mod pdf;
 pub mod policy;
+pub mod practice;
 pub mod redact;
 pub mod seal;
 pub mod store;
