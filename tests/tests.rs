@@ -8,6 +8,7 @@ mod batch;
 mod bundle;
 mod import;
 mod pdf;
+mod practice;
 mod resolve;
 mod rules;
 mod seal;
