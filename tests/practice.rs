@@ -135,6 +135,22 @@ fn plan_copied_across_children() {
     // Without the link, Isla's rewritten plan is not near-identical: not reported.
     let r = wrenfield_with(|v| record_mut(v, "rec-017")["links"] = json!([]));
     assert_eq!(r.of("plan_copied_across_children"), expect(&[("rec-016", "", "p-alfie;p-freya")]));
+    // Alfie's later plan copied from two of Freya's: two rows on one record, told apart by id.
+    let r = wrenfield_with(|v| {
+        let freya = section_mut(v, "rec-015", "s1")["body"].clone();
+        let alfie = section_mut(v, "rec-016", "s1")["body"].clone();
+        section_mut(v, "rec-025", "s1")["body"] = freya;
+        section_mut(v, "rec-027", "s1")["body"] = alfie;
+    });
+    let ids: Vec<&str> =
+        r.csv.lines().filter(|l| l.contains(",rec-027,")).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "plan_copied_across_children/rec-027/-/p-alfie+p-freya/rec-015",
+            "plan_copied_across_children/rec-027/-/p-alfie+p-freya/rec-025"
+        ]
+    );
 }
 
 #[test]
@@ -290,6 +306,8 @@ fn csv_and_summary_carry_ids_and_offsets_only() {
             assert!(!r.stdout.contains(n.as_str()), "{}: the summary shows the name {n}", p.display());
         }
         assert!(r.csv.starts_with("finding,kind,record,record_type,record_date,section,children,evidence\n"));
+        let ids: BTreeSet<&str> = r.csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(ids.len(), r.rows().len(), "{}: finding ids are unique", p.display());
         for line in r.csv.lines().skip(1) {
             let evidence = line.rsplit(',').next().unwrap();
             for tok in evidence.split(' ') {

@@ -167,6 +167,15 @@ pub enum Evidence {
 }
 
 impl Evidence {
+    /// What tells two findings of one kind on one record apart, for the finding id: the first
+    /// offset (or member index), or the earlier plan.
+    fn key(&self) -> String {
+        match self {
+            Evidence::Plan { earlier, .. } => earlier.to_string(),
+            e => e.first_offset().to_string(),
+        }
+    }
+
     /// The first byte offset the evidence points at, for ordering.
     fn first_offset(&self) -> usize {
         match self {
@@ -194,7 +203,8 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A stable id from what the finding is about (kind, record, place, children, first offset),
+    /// A stable id from what the finding is about (kind, record, place, children, and the first
+    /// offset or, for a plan, the earlier plan),
     /// so the same finding keeps its id when the check runs again.
     pub fn id(&self) -> String {
         let kids: Vec<&str> = self.children.iter().map(|c| c.as_str()).collect();
@@ -202,7 +212,7 @@ impl Finding {
             Place::Record => "-".to_string(),
             p => p.code(),
         };
-        format!("{}/{}/{}/{}/{}", self.kind.code(), self.record, place, kids.join("+"), self.evidence.first_offset())
+        format!("{}/{}/{}/{}/{}", self.kind.code(), self.record, place, kids.join("+"), self.evidence.key())
     }
 }
 
@@ -278,5 +288,6 @@ fn sort(family: &Family, v: &mut [Finding]) {
             .then_with(|| a.place.cmp(&b.place))
             .then_with(|| a.evidence.first_offset().cmp(&b.evidence.first_offset()))
             .then_with(|| a.children.cmp(&b.children))
+            .then_with(|| a.evidence.key().cmp(&b.evidence.key()))
     });
 }

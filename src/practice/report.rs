@@ -527,7 +527,9 @@ pub fn html(report: &Report, fam: &Family, pr: &Practice) -> String {
     }
     // A finding is shown in full under its first child (the one it is mainly about) and as a
     // line pointing there under the others.
-    let anchor = |f: &Finding| format!("f{}", report.findings.iter().position(|x| std::ptr::eq(x, f)).unwrap_or(0) + 1);
+    let index: std::collections::HashMap<*const Finding, usize> =
+        report.findings.iter().enumerate().map(|(i, f)| (f as *const Finding, i + 1)).collect();
+    let anchor = |f: &Finding| format!("f{}", index.get(&(f as *const Finding)).copied().unwrap_or(0));
     for (c, fs) in &kids {
         let _ = writeln!(
             o,
