@@ -232,7 +232,7 @@ fn explain(f: &Finding, fam: &Family, pr: &Practice) -> (String, String) {
     match &f.evidence {
         Evidence::Absence { absent, .. } => {
             let what = if *absent {
-                format!("{g} is recorded as absent from this {rtype} but is still on it, so the visit sits on {his} file as if {he} had been there.")
+                format!("{g} is recorded as absent from this {rtype} but is still on it: the visit sits on {his} file as if {he} had been there.")
             } else {
                 format!("{g} is recorded as not seen on this {rtype}, a visit that must see the child, but is still on it.")
             };
@@ -307,7 +307,7 @@ fn explain(f: &Finding, fam: &Family, pr: &Practice) -> (String, String) {
             ev.dedup();
             let holders: Vec<PersonId> = on_file.clone();
             (
-                format!("This text on {}\u{2019}s file describes {g}\u{2019}s {} but {g} is not on this record and nothing points to where it is recorded.", n.list(&holders), ev.join(", ")),
+                format!("This text on {}\u{2019}s file describes {g}\u{2019}s {}, but {g} is not on this record and nothing points to where it is recorded.", n.list(&holders), ev.join(", ")),
                 format!("Record the detail on {g}\u{2019}s own file and reference it here (a text reference to that record), or leave it out of this record."),
             )
         }
