@@ -25,6 +25,9 @@
 //! policy before any work starts); `batch` runs many. Pieces of text are addressed by
 //! `file::Location` (one constructor per kind); a mark's id (`policy::MarkId`) comes from what it
 //! marks, so decisions survive re-running and re-importing.
+//!
+//! Beside the pipeline, `practice` reads the same family to report how its records were written
+//! (what is recorded on the wrong child's file) before anything is disclosed.
 
 pub mod audit;
 pub mod batch;
@@ -36,6 +39,7 @@ pub mod import;
 pub mod model;
 pub mod pdf;
 pub mod policy;
+pub mod practice;
 pub mod redact;
 pub mod review;
 pub mod seal;

@@ -99,6 +99,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out } => demo(&out),
+        Command::Practice(a) => practice(&a),
         Command::Keygen { out, name, org, from, to } => {
             let (key, cert) = disclose::seal::keygen(&name, &org, &from, &to)?;
             // Never over a key that is there: a lost council key cannot be brought back.
@@ -331,6 +332,49 @@ fn verify(
         ok &= c.ok;
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `disclose practice`: resolve the family, run the check, write both files (all or none), print
+/// the summary (ids and counts only).
+fn practice(a: &disclose::cli::PracticeArgs) -> Result<ExitCode> {
+    use disclose::practice::{self, Practice};
+    let store = open_existing(&a.db)?;
+    let pr = Practice::load(a.practice_policy.as_deref())?;
+    let family = a.family.clone().map(ExportId);
+    let child = a.child.clone().map(PersonId);
+    let export = match (&child, &family) {
+        (Some(c), f) => store.export_of(c, f.as_ref())?,
+        (None, Some(f)) => {
+            if !store.exports()?.contains(f) {
+                anyhow::bail!("export {f} is not in {}; `disclose files` lists the exports", a.db.display());
+            }
+            f.clone()
+        }
+        (None, None) => {
+            let all = store.exports()?;
+            match all.as_slice() {
+                [one] => one.clone(),
+                [] => anyhow::bail!("{} holds no export; run `disclose import EXPORT.json` first", a.db.display()),
+                _ => anyhow::bail!(
+                    "{} holds {} exports; choose one with --family EXPORT_ID (`disclose files` lists them)",
+                    a.db.display(),
+                    all.len()
+                ),
+            }
+        }
+    };
+    let fam = store.load_family(&export)?;
+    let det = disclose::detect::Detector::new(&fam);
+    let report = practice::check(&fam, &det, &pr, child.as_ref());
+    let mut files = export::Staged::new(&a.out);
+    files.write("practice.csv", practice::report::csv(&report, &fam).as_bytes())?;
+    files.write("practice.html", practice::report::html(&report, &fam, &pr).as_bytes())?;
+    files.commit(true)?; // other files in the folder stay
+    print!("{}", practice::report::summary(&report, &fam));
+    for f in ["practice.csv", "practice.html"] {
+        println!("wrote {}", a.out.join(f).display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn open_existing(db: &std::path::Path) -> Result<Store> {

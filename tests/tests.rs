@@ -10,6 +10,7 @@ mod derived;
 mod faults;
 mod import;
 mod pdf;
+mod practice;
 mod requests;
 mod resolve;
 mod review;

@@ -133,6 +133,9 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         people: usize,
     },
+    /// Check how a family's records were written (each child's file tells that child's story):
+    /// write practice.csv (ids and offsets) and practice.html (for the officer) to --out.
+    Practice(PracticeArgs),
     /// Import the bundled Northbrook example into a temporary store and disclose it.
     Demo {
         /// Where to write the demo bundles.
@@ -191,4 +194,23 @@ pub struct ExportArgs {
     /// to the signing key. Defaults to $DISCLOSE_AUDIT_KEY, else DB.audit-key beside the store.
     #[arg(long)]
     pub audit_key: Option<PathBuf>,
+}
+
+/// Flags of `disclose practice`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PracticeArgs {
+    #[arg(long, default_value = "disclose.db")]
+    pub db: PathBuf,
+    /// The export (family) to check; needed when the store holds several and no --child is given.
+    #[arg(long)]
+    pub family: Option<String>,
+    /// Keep only the findings about this child and those on records on their file (person id).
+    #[arg(long)]
+    pub child: Option<String>,
+    /// Output folder for practice.csv and practice.html.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A practice policy TOML file instead of the shipped policies/practice.toml.
+    #[arg(long)]
+    pub practice_policy: Option<PathBuf>,
 }
