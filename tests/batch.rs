@@ -101,7 +101,7 @@ fn a_csv_saved_by_a_spreadsheet_is_read() {
         "\u{feff}\"subject\",\"policy\",\"requester\",\"officer\",\"output\"\r\n\
          \"p-leah\",\"sar-self\",\"p-leah\",\"Smith, J\",\"leah\"\r\n\
          \r\n\
-         \"p-maisie\",\"sar-parent\",\"p-ryan\",\"\",\"maisie\"\r\n",
+         \"p-maisie\",\"sar-parent\",\"p-danielle\",\"\",\"maisie\"\r\n",
     );
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(out.join("leah/bundle.pdf").exists() && out.join("maisie/bundle.pdf").exists());

@@ -298,8 +298,10 @@ fn an_output_folder_of_another_request_or_with_other_files_is_refused_unless_for
     let leah = files(&out);
     let entries = audit_text(&db).lines().count();
     // Another request into the same folder.
-    let o =
-        export_cmd(&db, &out, "p-maisie", "sar-parent", "2024-04-19").args(["--requester", "p-ryan"]).output().unwrap();
+    let o = export_cmd(&db, &out, "p-maisie", "sar-parent", "2024-04-19")
+        .args(["--requester", "p-danielle"])
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("holds the outputs of another request") && e.contains("--force"), "{e}");
@@ -323,14 +325,16 @@ fn an_output_folder_of_another_request_or_with_other_files_is_refused_unless_for
     assert_eq!(names(&other), want);
     assert_eq!(std::fs::read(other.join("Letter to Gwen Aldous.docx")).unwrap(), b"mine");
     let o = export_cmd(&db, &out, "p-maisie", "sar-parent", "2024-04-19")
-        .args(["--requester", "p-ryan", "--force"])
+        .args(["--requester", "p-danielle", "--force"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(read_json(&out.join("manifest.json"))["core"]["request"]["subject"], "p-maisie");
     // The same request again (another date) needs no --force.
-    let o =
-        export_cmd(&db, &out, "p-maisie", "sar-parent", "2024-05-01").args(["--requester", "p-ryan"]).output().unwrap();
+    let o = export_cmd(&db, &out, "p-maisie", "sar-parent", "2024-05-01")
+        .args(["--requester", "p-danielle"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 }
 

@@ -337,7 +337,7 @@ fn a_changed_bundle_with_its_manifest_marked_unsigned_fails_verify() {
     // it (signed: false, the new hash, the core's hash recomputed).
     let e = env();
     let out = e.signed("leah");
-    let (o, court) = e.export_under("court", "court", &[]);
+    let (o, court) = e.export_under("court", "court", &["--requester", "p-danielle"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let forged = e.dir.path().join("forged");
     copy_dir(&out, &forged);
