@@ -60,6 +60,7 @@ fn rendering(c: &mut Criterion) {
         id_seed: [0; 32],
         lang: "en-GB".into(),
         parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Flow(blocks) }],
+        draft: false,
     };
     let pages = render::render(&doc).unwrap().pages;
     let mut g = c.benchmark_group("rendering");
@@ -106,6 +107,7 @@ fn export_end_to_end(c: &mut Criterion) {
     let (key, cert) = disclose::seal::keygen("bench", "bench", "2020-01-01", "2035-12-31").unwrap();
     std::fs::write(dir.path().join("k.pem"), key).unwrap();
     std::fs::write(dir.path().join("c.pem"), cert).unwrap();
+    disclose::review::workflow::add_reviewer(&mut store, "bench", "bench password", "bench").unwrap();
     let req = ExportRequest {
         subject: PersonId("p-0".into()),
         requester: None,
@@ -116,6 +118,9 @@ fn export_end_to_end(c: &mut Criterion) {
         officer: Some("bench".into()),
         sign: Some(export::SignWith::Pem { key: dir.path().join("k.pem"), cert: dir.path().join("c.pem") }),
         override_reason: None,
+        request: None,
+        // Signed bundles are released: here as one officer's decision, without review.
+        release_unreviewed: Some(export::Unreviewed { reviewer: "bench".into(), why: "benchmark".into() }),
     };
     let mut g = c.benchmark_group("export");
     g.sample_size(10);

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use disclose::cli::{Cli, Command};
+use disclose::cli::{exit, Cli, Command};
 use disclose::export::{self, ExportRequest};
 use disclose::file::{self, CaseFile};
 use disclose::import;
@@ -11,12 +11,19 @@ use disclose::store::Store;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Output piped into `head` and closed early ends the program quietly, as other Unix tools
+    // do, instead of a panic on the next write.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(2)
+            ExitCode::from(exit::REFUSED)
         }
     }
 }
@@ -70,16 +77,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(a) => {
             let mut store = open_existing(&a.db)?;
             store.set_audit_key(a.audit_key.clone());
-            let req = ExportRequest {
-                subject: PersonId(a.subject),
-                requester: a.requester,
-                override_reason: a.override_reason,
-                policy: a.policy,
-                out: a.out,
-                export: a.export.map(ExportId),
-                date: a.date,
-                officer: a.officer,
-                sign: export::SignWith::from_flags(a.sign_key, a.sign_cert, &a.sign_password_env),
+            let sign = export::SignWith::from_flags(a.sign_key, a.sign_cert, &a.sign_password_env);
+            let req = match &a.request {
+                Some(id) => {
+                    let row = disclose::review::workflow::request(&store, id)?;
+                    let mut r = ExportRequest::of_request(&row, a.out.clone());
+                    r.officer = a.officer.clone();
+                    r.sign = sign;
+                    r
+                }
+                None => ExportRequest {
+                    subject: PersonId(a.subject.clone().expect("clap requires --subject")),
+                    requester: a.requester,
+                    override_reason: a.override_reason,
+                    policy: a.policy.clone().expect("clap requires --policy"),
+                    out: a.out,
+                    export: a.export.map(ExportId),
+                    date: a.date,
+                    officer: a.officer,
+                    sign,
+                    request: None,
+                    release_unreviewed: unreviewed(&a.unreviewed),
+                },
             };
             let o = export::run_with(&mut store, &req, export::Release { force: a.force })?;
             for w in &o.warnings {
@@ -89,12 +108,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for f in &o.files {
                 println!("wrote {}", f.display());
             }
+            if !o.plan.disclosure.status.is_final() {
+                eprintln!(
+                    "note: this bundle is a draft (DRAFT on every page): it is not for release and cannot be signed"
+                );
+            }
             if o.plan.verification_failures() > 0 {
                 eprintln!(
                     "error: {} attachment page(s) failed verification after redaction and were withheld; see review in plan.json",
                     o.plan.verification_failures()
                 );
-                return Ok(ExitCode::from(3));
+                return Ok(ExitCode::from(exit::HELD));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -114,7 +138,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { requests, db, out, jobs, sign_key, sign_cert, force, audit_key } => batch(
+        Command::Batch { requests, db, out, jobs, sign_key, sign_cert, force, audit_key, unreviewed: u } => batch(
             &requests,
             &db,
             &out,
@@ -122,7 +146,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             export::SignWith::from_flags(sign_key, sign_cert, "DISCLOSE_SIGN_PASSWORD"),
             audit_key,
             export::Release { force },
+            unreviewed(&u),
         ),
+        Command::Request(c) => disclose::cli::review::request(c),
+        Command::Review(c) => disclose::cli::review::review(c),
+        Command::Reviewer(c) => disclose::cli::review::reviewer(c),
         Command::Synth { out, records, attachments, pages, people } => {
             disclose::synth::write_family(
                 &out,
@@ -143,10 +171,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let _ = disclose::audit::settle(&mut store);
             }
             for s in disclose::audit::list(&store)? {
-                match serde_json::from_str::<disclose::audit::AuditEntry>(&s.entry_json) {
-                    Ok(e) => {
+                match disclose::audit::Entry::parse(&s.entry_json) {
+                    Some(disclose::audit::Entry::Release(e)) => {
                         println!(
-                            "{:>4}  {}  {} -> {}  policy {}  officer {}  bundle {}{}{}",
+                            "{:>4}  {}  {} -> {}  policy {}  officer {}  bundle {}{}{}{}",
                             s.seq,
                             e.run_at,
                             e.subject,
@@ -155,13 +183,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             e.officer,
                             &e.bundle_sha256[..16.min(e.bundle_sha256.len())],
                             if e.signed { " (signed)" } else { "" },
+                            if e.status.is_empty() { String::new() } else { format!(" {}", e.status) },
                             if s.state == "done" { String::new() } else { format!(" [{}]", s.state) }
                         );
                         if let Some(r) = &e.override_reason {
                             println!("      overrode {}: {r}", e.overridden_markers.join(", "));
                         }
                     }
-                    Err(_) => println!("{:>4}  (unreadable entry)", s.seq),
+                    Some(disclose::audit::Entry::Event(e)) => {
+                        let detail: Vec<String> = e.detail.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        println!(
+                            "{:>4}  {}  {} by {}{}{}{}",
+                            s.seq,
+                            e.at,
+                            e.event,
+                            e.by,
+                            e.request.as_deref().map(|r| format!("  {r}")).unwrap_or_default(),
+                            e.target.as_deref().map(|t| format!("  {t}")).unwrap_or_default(),
+                            if detail.is_empty() { String::new() } else { format!("  {}", detail.join("; ")) }
+                        );
+                    }
+                    None => println!("{:>4}  (unreadable entry)", s.seq),
                 }
             }
             if verify {
@@ -204,7 +246,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     for b in &broken {
                         eprintln!("error: {b}");
                     }
-                    return Ok(ExitCode::from(1));
+                    return Ok(ExitCode::from(exit::CHECK_FAILED));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -214,6 +256,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 /// `disclose batch`: a progress bar on a terminal, plain lines otherwise; the exit code is the
 /// number of failed requests (capped at 100), 0 when all succeeded.
+#[allow(clippy::too_many_arguments)]
 fn batch(
     requests: &std::path::Path,
     db: &std::path::Path,
@@ -222,6 +265,7 @@ fn batch(
     sign: Option<export::SignWith>,
     audit_key: Option<std::path::PathBuf>,
     rel: export::Release,
+    unreviewed: Option<export::Unreviewed>,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     let _ = open_existing(db)?;
@@ -241,7 +285,7 @@ fn batch(
         Some(b) => b.inc(1),
         None => eprintln!("built line {} ({} for {})", r.line, r.policy, r.subject),
     };
-    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress, audit_key, rel)?;
+    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress, audit_key, rel, unreviewed)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -256,7 +300,7 @@ fn batch(
         }
     }
     println!("{} requests, {} failed", results.len(), failed);
-    Ok(ExitCode::from(failed.min(100) as u8))
+    Ok(if failed > 0 { ExitCode::from(exit::SOME_FAILED) } else { ExitCode::SUCCESS })
 }
 
 /// `disclose verify`: every check printed; exit 0 only when all hold.
@@ -331,7 +375,7 @@ fn verify(
         println!("{} {:<22} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail);
         ok &= c.ok;
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(exit::CHECK_FAILED) })
 }
 
 /// `disclose practice`: resolve the family, run the check, write both files (all or none), print
@@ -377,6 +421,14 @@ fn practice(a: &disclose::cli::PracticeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A one-shot release without review, from its flags.
+fn unreviewed(u: &disclose::cli::UnreviewedArgs) -> Option<export::Unreviewed> {
+    u.release_unreviewed.then(|| export::Unreviewed {
+        reviewer: u.reviewer.clone().unwrap_or_default(),
+        why: u.why.clone().unwrap_or_default(),
+    })
+}
+
 fn open_existing(db: &std::path::Path) -> Result<Store> {
     Ok(Store::open_existing(db)?)
 }
@@ -409,6 +461,8 @@ fn demo(out: &std::path::Path) -> Result<ExitCode> {
             // officer who has weighed the risk says why they go on.
             override_reason: (requester == "p-ryan")
                 .then(|| "demo: the officer weighed the recorded risk with the team manager".to_string()),
+            request: None,
+            release_unreviewed: None,
         };
         let o = export::run(&mut store, &req)?;
         println!("\n{}", export::summary(&o));

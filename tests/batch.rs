@@ -49,7 +49,7 @@ fn parallel_batch_output_is_identical_to_sequential_and_failures_are_counted() {
             "--jobs",
             jobs,
         ]);
-        assert_eq!(o.status.code(), Some(1), "one request fails: {}{}", stdout(&o), stderr(&o));
+        assert_eq!(o.status.code(), Some(4), "one request fails: {}{}", stdout(&o), stderr(&o));
         let s = stdout(&o);
         assert!(s.contains("FAIL  line 4: p-nobody") && s.contains("4 requests, 1 failed"), "{s}");
         assert!(out.join("leah/bundle.pdf").exists() && out.join("tyler-court/bundle.pdf").exists());
@@ -138,7 +138,7 @@ fn a_row_whose_folder_holds_another_request_fails_and_the_others_go_on() {
     assert!(o.status.success(), "{}", stdout(&o));
     let before = std::fs::read(out.join("one/bundle.pdf")).unwrap();
     let o = go("subject,policy,requester,output\np-tyler,sar-self,p-tyler,one\np-leah,sar-self,p-leah,two\n", &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(4), "{}", stdout(&o));
     assert!(stdout(&o).contains("FAIL  line 2") && stdout(&o).contains("--force"), "{}", stdout(&o));
     assert_eq!(std::fs::read(out.join("one/bundle.pdf")).unwrap(), before, "the other request's outputs were kept");
     assert!(out.join("two/bundle.pdf").exists());

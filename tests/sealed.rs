@@ -18,6 +18,7 @@ fn env() -> Env {
     import_northbrook(&db);
     let o = run(&["keygen", "--out", keys.to_str().unwrap(), "--name", "Northbrook IG test"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    add_reviewer(&db, "test officer");
     Env { dir, db, keys }
 }
 
@@ -39,6 +40,10 @@ impl Env {
             out.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
+        // A signed one-shot export is a release: here one officer's, without review.
+        if extra.contains(&"--sign-key") {
+            args.extend(UNREVIEWED);
+        }
         (run(&args), out)
     }
     fn signed(&self, name: &str) -> PathBuf {
@@ -116,8 +121,9 @@ fn signed_output_is_byte_identical_for_the_same_inputs_and_key() {
     for k in ["core", "core_sha256", "bundle_sha256"] {
         assert_eq!(ma[k], mb[k], "{k}");
     }
-    assert_eq!(ma["audit_head"]["seq"], 0);
-    assert_eq!(mb["audit_head"]["seq"], 1);
+    // (entry 1 is the reviewer's registration)
+    assert_eq!(ma["audit_head"]["seq"], 1);
+    assert_eq!(mb["audit_head"]["seq"], 2);
 }
 
 fn flip(p: &Path, at: usize) {
@@ -165,7 +171,8 @@ fn editing_or_deleting_an_audit_entry_fails_audit_verify() {
     e.signed("three");
     let ok = run(&["audit", "--db", e.db.to_str().unwrap(), "--verify"]);
     assert!(ok.status.success(), "{}", stderr(&ok));
-    assert!(stdout(&ok).contains("3 entries"));
+    // The reviewer's registration, then the three releases.
+    assert!(stdout(&ok).contains("4 entries"), "{}", stdout(&ok));
     let c = rusqlite::Connection::open(&e.db).unwrap();
     // Edit: one character of the second entry.
     let json: String = c.query_row("SELECT entry_json FROM audit WHERE seq = 2", [], |r| r.get(0)).unwrap();
@@ -226,7 +233,7 @@ fn a_bad_key_or_certificate_is_refused_before_any_output() {
         assert!(!out.exists(), "{name}: output was written");
     }
     let audit = run(&["audit", "--db", e.db.to_str().unwrap()]);
-    assert!(stdout(&audit).trim().is_empty(), "a refused export was audited: {}", stdout(&audit));
+    assert!(!stdout(&audit).contains(" -> "), "a refused export was audited: {}", stdout(&audit));
 }
 
 #[test]
@@ -266,6 +273,11 @@ fn a_council_pkcs12_key_signs_and_a_wrong_password_is_refused_before_output() {
         p12.to_str().unwrap(),
         "--sign-password-env",
         "TEST_P12_PASS",
+        UNREVIEWED[0],
+        UNREVIEWED[1],
+        UNREVIEWED[2],
+        UNREVIEWED[3],
+        UNREVIEWED[4],
     ];
     let ok = std::process::Command::new(bin()).args(args).env("TEST_P12_PASS", "s3cret").output().unwrap();
     assert!(ok.status.success(), "{}", stderr(&ok));

@@ -17,3 +17,4 @@ mod review;
 mod rules;
 mod seal;
 mod sealed;
+mod workflow;

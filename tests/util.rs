@@ -106,6 +106,21 @@ pub fn disclose(fam: &Family, subject: &str, requester: &str, policy: &str) -> (
     (d, pv)
 }
 
+/// The flags that release a one-shot export as one officer's decision (the officer registered by
+/// [`add_reviewer`] as "test officer").
+pub const UNREVIEWED: [&str; 5] =
+    ["--release-unreviewed", "--reviewer", "test officer", "--why", "a signed bundle for the test"];
+
+/// Register a reviewer (password from the environment) in a store.
+pub fn add_reviewer(db: &Path, name: &str) {
+    let o = Command::new(bin())
+        .args(["reviewer", "add", "--db", db.to_str().unwrap(), "--name", name, "--password-env", "TEST_REVIEWER_PW"])
+        .env("TEST_REVIEWER_PW", format!("{name} password"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// Fail (never skip) when an external tool is missing.
 pub fn need(tool: &str) {
     let ok = Command::new("sh")

@@ -44,6 +44,130 @@ pub struct AuditEntry {
     pub override_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overridden_markers: Vec<String>,
+    /// The registered request released, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// Whether it was a draft, approved (by whom) or released unreviewed (by whom, why).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status: String,
+}
+
+/// Something a person did in the review (a request registered, a decision, an approval, a view of
+/// a record in the review page), as recorded. Ids and codes only, never the case's words; the
+/// officer's own reasons are kept as they wrote them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    /// What happened: `request`, `extend`, `reviewer`, `decision`, `added_mark`, `approval`,
+    /// `view`, `release_unreviewed`, `login`.
+    pub event: String,
+    /// When (UTC, from the clock).
+    pub at: String,
+    /// Who (a reviewer, or the officer).
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// What it was about: a mark id, a person id, a record id, a page's location key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The rest, by name (verdict, code, why, basis...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub detail: BTreeMap<String, String>,
+}
+
+impl Event {
+    pub fn new(event: &str, by: &str) -> Event {
+        Event {
+            event: event.into(),
+            at: crate::model::time::now_utc(),
+            by: by.into(),
+            request: None,
+            target: None,
+            detail: BTreeMap::new(),
+        }
+    }
+
+    pub fn request(mut self, r: &str) -> Event {
+        self.request = Some(r.into());
+        self
+    }
+
+    pub fn target(mut self, t: &str) -> Event {
+        self.target = Some(t.into());
+        self
+    }
+
+    pub fn with(mut self, k: &str, v: impl Into<String>) -> Event {
+        self.detail.insert(k.into(), v.into());
+        self
+    }
+}
+
+/// What an entry of the trail is: a release, or something a person did.
+#[derive(Clone, Debug)]
+pub enum Entry {
+    Release(Box<AuditEntry>),
+    Event(Event),
+}
+
+impl Entry {
+    /// Read a stored entry.
+    pub fn parse(json: &str) -> Option<Entry> {
+        if let Ok(e) = serde_json::from_str::<Event>(json) {
+            if !e.event.is_empty() && json.contains("\"event\"") {
+                return Some(Entry::Event(e));
+            }
+        }
+        serde_json::from_str::<AuditEntry>(json).ok().map(|e| Entry::Release(Box::new(e)))
+    }
+}
+
+/// Appends events to the chain inside a store transaction (with the write they record), then
+/// moves the checkpoint beside the key once the transaction is committed.
+pub struct EventWriter {
+    key: AuditKey,
+    last: std::cell::Cell<Option<(i64, String)>>,
+}
+
+impl EventWriter {
+    pub fn for_store(store: &Store) -> Result<EventWriter, AuditError> {
+        Ok(EventWriter { key: AuditKey::for_store(store, true)?, last: std::cell::Cell::new(None) })
+    }
+
+    /// Append inside `tx`.
+    pub fn append(&self, tx: &rusqlite::Transaction<'_>, e: &Event) -> Result<(), StoreError> {
+        let json = serde_json::to_string(e).expect("an event serialises");
+        let prev: String = tx
+            .query_row("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or_else(|| GENESIS.to_string());
+        let hash = self.key.chain_hash(&prev, &json);
+        tx.execute(
+            "INSERT INTO audit (entry_json, prev_hash, hash, state) VALUES (?1, ?2, ?3, 'done')",
+            params![json, prev, hash],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2) ON CONFLICT(id) DO UPDATE SET seq = ?1, hash = ?2",
+            params![seq, hash],
+        )?;
+        self.last.set(Some((seq, hash)));
+        Ok(())
+    }
+
+    /// After the transaction is committed: the checkpoint follows the chain.
+    pub fn finish(self) {
+        if let Some((seq, hash)) = self.last.take() {
+            self.key.write_checkpoint(&AuditHead { seq, hash });
+        }
+    }
+}
+
+/// Record one event on its own.
+pub fn record_event(store: &mut Store, e: &Event) -> Result<(), AuditError> {
+    let w = EventWriter::for_store(store)?;
+    store.audited(&mut |tx| w.append(tx, e))?;
+    w.finish();
+    Ok(())
 }
 
 /// A stored entry with its chain hashes and the state of its release.
@@ -357,7 +481,7 @@ pub fn verify_chain(store: &Store) -> Result<Result<usize, String>, AuditError> 
                 s.seq
             )));
         }
-        if serde_json::from_str::<AuditEntry>(&s.entry_json).is_err() {
+        if Entry::parse(&s.entry_json).is_none() {
             return Ok(Err(format!("entry {} cannot be read", s.seq)));
         }
         prev = s.hash.clone();

@@ -123,6 +123,7 @@ pub fn run(
     progress: &(dyn Fn(&Row) + Sync),
     audit_key: Option<PathBuf>,
     rel: export::Release,
+    unreviewed: Option<export::Unreviewed>,
 ) -> Result<Vec<RowResult>> {
     let reqs: Vec<ExportRequest> = rows
         .iter()
@@ -136,6 +137,8 @@ pub fn run(
             officer: r.officer.clone(),
             sign: sign.clone(),
             override_reason: r.override_reason.clone(),
+            request: None,
+            release_unreviewed: unreviewed.clone(),
         })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting the worker threads")?;

@@ -43,6 +43,37 @@ pub struct ExportRequest {
     pub sign: Option<SignWith>,
     /// An officer's reason to go on despite a marker that the policy lets an officer override.
     pub override_reason: Option<String>,
+    /// A registered request (`disclose request new`): its reviewers' decisions apply, and the
+    /// bundle is final once it is approved.
+    pub request: Option<String>,
+    /// Release a one-shot export without review, as one officer's decision (recorded as such).
+    pub release_unreviewed: Option<Unreviewed>,
+}
+
+/// One officer's decision to release without review.
+#[derive(Clone, Debug)]
+pub struct Unreviewed {
+    pub reviewer: String,
+    pub why: String,
+}
+
+impl ExportRequest {
+    /// The request to export a registered request.
+    pub fn of_request(row: &crate::store::review::RequestRow, out: PathBuf) -> ExportRequest {
+        ExportRequest {
+            subject: PersonId(row.subject.clone()),
+            requester: Some(row.requester.clone()),
+            policy: row.policy.clone(),
+            out,
+            export: Some(ExportId(row.export.clone())),
+            date: Some(row.received.clone()),
+            officer: None,
+            sign: None,
+            override_reason: row.override_reason.clone(),
+            request: Some(row.id.clone()),
+            release_unreviewed: None,
+        }
+    }
 }
 
 /// A signing key: PEM key and certificate, or a PKCS#12 file with the name of the environment
@@ -166,6 +197,10 @@ pub fn run_with(store: &mut Store, req: &ExportRequest, rel: Release) -> Result<
     let mut o = build(store, req)?;
     let files = release(store, req, &mut o, rel)?;
     mark("writing");
+    // A registered request whose final bundle is now in place is released.
+    if let (Some(id), true) = (&req.request, o.plan.disclosure.status.is_final()) {
+        store.set_released(id, &time::now_utc())?;
+    }
     Ok(ExportOutcome { plan: o.plan, files, manifest: o.manifest, warnings: o.warnings })
 }
 
@@ -214,6 +249,12 @@ pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Res
         verification_failures: p.verification_failures(),
         override_reason: p.request().fit.override_reason.clone(),
         overridden_markers: p.request().fit.overridden_markers.clone(),
+        request: req.request.clone(),
+        status: match &p.disclosure.status {
+            Status::Draft => "draft".into(),
+            Status::Approved { by, .. } => format!("approved by {by}"),
+            Status::Unreviewed { by, why } => format!("released unreviewed by {by}: {why}"),
+        },
     };
     Ok(audit::record_pending(store, &entry, &o.removed, &req.out)?)
 }
@@ -235,6 +276,39 @@ pub struct Resolved {
     pub date: String,
     pub fit: Fit,
     pub signer: Option<Signer>,
+}
+
+/// A request resolved and proposed: the file's attachments read, and the policy's proposal.
+pub struct Proposed {
+    pub resolved: Resolved,
+    pub read: ReadMap,
+    pub inputs: AttachmentInputs,
+    pub proposal: policy::Proposal,
+}
+
+impl Proposed {
+    /// The child's file (a view of the family; cheap to make).
+    pub fn file(&self) -> Result<CaseFile<'_>> {
+        Ok(CaseFile::build(&self.resolved.family, &self.resolved.subject)?)
+    }
+}
+
+/// Read the attachments, detect, and propose: what a reviewer decides on.
+pub fn propose(store: &Store, resolved: Resolved) -> Result<Proposed> {
+    let (read, inputs, proposal) = {
+        let file = CaseFile::build(&resolved.family, &resolved.subject)?;
+        let det = Detector::new(&resolved.family);
+        let read = read_attachments(store, &file)?;
+        mark("reading attachments");
+        let inputs: AttachmentInputs = read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
+        let findings = detect::find(&file, &det, &inputs);
+        mark("detecting");
+        let asked = policy::Asked { requester: &resolved.requester, date: &resolved.date, fit: &resolved.fit };
+        let proposal = policy::propose(&file, &findings, &resolved.policy, &asked, &inputs);
+        mark("proposing");
+        (read, inputs, proposal)
+    };
+    Ok(Proposed { resolved, read, inputs, proposal })
 }
 
 /// Resolve a raw request: the policy, the family, the date, who is asking and whether the policy
@@ -266,6 +340,31 @@ pub fn resolve(store: &Store, req: &ExportRequest) -> Result<Resolved> {
     let requester = policy::request::party(&family, &policy, &requester_id)?;
     let fit =
         policy::request::check(&family, &policy, &req.subject, &requester, &date, req.override_reason.as_deref())?;
+    if let Some(u) = &req.release_unreviewed {
+        if req.request.is_some() {
+            bail!("--release-unreviewed is for a one-shot export; a registered request is released by its approval (disclose review approve)");
+        }
+        if policy.review.required {
+            return Err(Refusal {
+                policy: policy.name.clone(),
+                rule: "review.required = true".into(),
+                why: "this policy releases only after review; register the request (disclose request new) and have it approved".into(),
+            }
+            .into());
+        }
+        crate::review::workflow::require_reviewer(store, &u.reviewer)?;
+        if u.why.trim().is_empty() {
+            bail!("--why must say why this is released without review");
+        }
+    }
+    if req.sign.is_some() && req.request.is_none() && req.release_unreviewed.is_none() {
+        bail!("a draft cannot be signed: a one-shot export is a draft unless released with --release-unreviewed --reviewer NAME --why TEXT; for review and sign-off register the request (disclose request new) and export it with --request once approved. Nothing was written");
+    }
+    if let (Some(id), Some(_)) = (&req.request, &req.sign) {
+        if store.approval(id)?.is_none() {
+            bail!("request {id} is not approved, so its bundle is a draft and cannot be signed; approve it first (disclose review approve --request {id} --reviewer NAME). Nothing was written");
+        }
+    }
     // The key is checked before any work or output (wrong key, mismatched or expired certificate).
     let signer = match &req.sign {
         Some(s) => Some(s.load(&date)?),
@@ -278,22 +377,31 @@ pub fn resolve(store: &Store, req: &ExportRequest) -> Result<Resolved> {
 /// store is only read; nothing is in place until the outputs are committed).
 pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     memtrace::begin();
-    let Resolved { export, family: fam, requester, policy, date, fit, signer, .. } = resolve(store, req)?;
+    let proposed = propose(store, resolve(store, req)?)?;
+    // The reviewers' decisions (a registered request), and whether the disclosure is final.
+    let (decisions, status) = match &req.request {
+        Some(id) => {
+            let row = store.request(id)?.with_context(|| format!("request {id} is not in the case store"))?;
+            let d = crate::review::workflow::decisions(store, &row, &proposed)?;
+            let status = crate::review::workflow::status(store, &row, &proposed, &d)?;
+            (d, status)
+        }
+        None => {
+            let status = match &req.release_unreviewed {
+                Some(u) => Status::Unreviewed { by: u.reviewer.clone(), why: u.why.clone() },
+                None => Status::Draft,
+            };
+            (Decisions::default(), status)
+        }
+    };
+    if proposed.resolved.signer.is_some() && !status.is_final() {
+        bail!("the request's approval no longer holds (its proposal or decisions changed since), so the bundle is a draft and cannot be signed; approve it again. Nothing was written");
+    }
+    let Proposed { resolved, read, inputs: inputs_text, proposal } = proposed;
+    let Resolved { export, family: fam, requester, policy, date, signer, .. } = resolved;
     let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();
     let file = CaseFile::build(&fam, &req.subject)?;
-    let det = Detector::new(&fam);
-    let read = read_attachments(store, &file)?;
-    mark("reading attachments");
-    let inputs_text: AttachmentInputs =
-        read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
-    // Detection, then the policy's proposal, then the review's decisions: the disclosure.
-    let findings = detect::find(&file, &det, &inputs_text);
-    mark("detecting");
-    let asked = policy::Asked { requester: &requester, date: &date, fit: &fit };
-    let proposal = policy::propose(&file, &findings, &policy, &asked, &inputs_text);
-    drop(findings);
-    mark("proposing");
-    let disclosure = review::apply(&proposal, &Decisions::default(), Status::Draft);
+    let disclosure = review::apply(&proposal, &decisions, status);
     drop(proposal);
     mark("applying decisions");
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
@@ -343,7 +451,6 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     // From here on the family, the file's view of it and the detector are not needed: a large
     // family's records are freed before the bundle is laid out.
     drop(redacted);
-    drop(det);
     drop(file);
     drop(fam);
     mark("preparing the bundle");
@@ -501,14 +608,11 @@ fn removed_hashes(
 
 type ReadMap = HashMap<AttachmentId, Result<crate::pdf::ReadAttachment, crate::pdf::core::PdfError>>;
 
-/// Read every attachment on the file once (scans are not read: they are held for review).
+/// Read every attachment on the file once.
 fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<ReadMap> {
     let mut blobs = Vec::new();
     for a in file.attachments() {
-        let Some(att) = file.family.attachment(a) else { continue };
-        if !att.text_layer {
-            continue;
-        }
+        // Scans are read too: a reviewer may release one (their pages carry no text to mark).
         let Some(hash) = file.family.attachment_blobs.get(a) else { continue };
         blobs.push((a.clone(), store.blob(hash)?));
     }

@@ -186,6 +186,7 @@ pub fn check_foreign(ap: &AttachmentPages) -> Result<(), String> {
         id_seed: [0; 32],
         lang: "en-GB".into(),
         parts: vec![RPart { label: LabelStyle::Arabic, outline: None, content: PartContent::Foreign(pages) }],
+        draft: false,
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render::render(&doc))) {
         Ok(Ok(_)) => Ok(()),
@@ -320,6 +321,7 @@ fn doc(inp: &BundleInput<'_>) -> (Doc, usize) {
         id_seed,
         lang: "en-GB".into(),
         parts,
+        draft: !inp.plan.status.is_final(),
     };
     (doc, schedule_at)
 }
@@ -436,7 +438,8 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
         (inp.file.subject_name.clone(), format!("{}'s file", inp.file.subject_name))
     };
     let date = Date::parse(&plan.request.date).map(|d| d.uk()).unwrap_or_default();
-    let mut b = vec![
+    let mut b = draft_note(plan);
+    b.extend([
         Block::Heading { level: 1, text: vec![t(if pol.audience == Audience::SelfSubject { "Your records" } else { "The records you asked for" })], anchor: None, outline: None },
         Block::Meta { pairs: vec![("Date".into(), vec![t(&date)]), ("From".into(), vec![t(&inp.file.council)])] },
         para(&format!("Dear {dear},")),
@@ -446,7 +449,7 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
         )),
         para("Reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps; we are happy to go through them with you."),
         para(&format!("Some words have been taken out, and a few parts held back, only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code, and sometimes who the words were about, such as [{} brother]. Where a part was held back a grey line says what kind of thing it was and why.", pol.label_owner)),
-    ];
+    ]);
     let used: BTreeSet<Reason> = plan.counts().keys().copied().collect();
     if !used.is_empty() {
         b.push(Block::Heading { level: 2, text: vec![t("What the codes mean")], anchor: None, outline: None });
@@ -478,6 +481,18 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
     b
 }
 
+/// On a draft, the first thing the cover says: it is not for release.
+fn draft_note(plan: &Plan) -> Vec<Block> {
+    if plan.status.is_final() {
+        return Vec::new();
+    }
+    vec![Block::Placeholder {
+        code: "DRAFT".into(),
+        text: "This bundle is a draft for the council's reviewers to check. It is not for release: it has not been approved, and it must not be sent.".into(),
+        mark: None,
+    }]
+}
+
 fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
     let fam = inp.family;
     let plan = inp.plan;
@@ -497,7 +512,8 @@ fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
     if let Some(name) = served {
         parties.push(("Served on".into(), vec![t(&name)]));
     }
-    let mut b = vec![
+    let mut b = draft_note(plan);
+    b.extend([
         Block::Heading { level: 1, text: vec![t("Court bundle")], anchor: None, outline: None },
         Block::Meta {
             pairs: vec![
@@ -509,7 +525,7 @@ fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
         Block::Heading { level: 2, text: vec![t("Parties")], anchor: None, outline: None },
         Block::Meta { pairs: parties },
         para("Sections follow FPR PD27A: A preliminary documents, B applications and orders, C statements, D care plans, E experts' reports, F other documents. Pages are numbered by section (A1, B1, ...). Confidential addresses and contact details are withheld under FPR 29.1; legal advice under legal professional privilege; the identity of people who gave information is withheld. The schedule at the end lists every redaction."),
-    ];
+    ]);
     if let Some(line) = &inp.seal_line {
         b.push(Block::Meta { pairs: vec![("Sealed".into(), vec![t(line)])] });
     }
@@ -679,6 +695,15 @@ fn schedule(
         Action::Insert => "note added",
         Action::Disclose => "",
     };
+    // Who decided each item: the reviewer who did, else the policy (and who signed it off).
+    let decided = |by: Option<&str>| -> String {
+        match (by, &plan.status) {
+            (Some(b), _) => b.to_string(),
+            (None, crate::review::Status::Approved { by, .. }) => format!("policy; approved by {by}"),
+            (None, crate::review::Status::Unreviewed { by, .. }) => format!("policy; released unreviewed by {by}"),
+            (None, crate::review::Status::Draft) => "policy (not yet reviewed)".into(),
+        }
+    };
     let owner = |loc: &Location| {
         loc.record_id()
             .map(|r| r.to_string())
@@ -694,6 +719,7 @@ fn schedule(
             format!("{code} ({})", what(d.action)),
             pol.words(code).to_string(),
             d.rule.to_string(),
+            decided(d.decided_by.as_deref()),
         ]);
     }
     for h in held {
@@ -704,6 +730,7 @@ fn schedule(
             format!("REV ({})", what(Action::Review)),
             pol.words(Reason::REV).to_string(),
             "R3.verification".into(),
+            "check after redaction".into(),
         ]);
     }
     let mut b = vec![
@@ -714,9 +741,16 @@ fn schedule(
         b.push(para("Nothing was taken out."));
     } else {
         b.push(Block::Table {
-            header: vec!["Page".into(), "Record".into(), "Code".into(), "Why, in plain words".into(), "Rule".into()],
+            header: vec![
+                "Page".into(),
+                "Record".into(),
+                "Code".into(),
+                "Why, in plain words".into(),
+                "Rule".into(),
+                "Decided by".into(),
+            ],
             rows,
-            widths: vec![0.09, 0.14, 0.2, 0.4, 0.17],
+            widths: vec![0.08, 0.12, 0.17, 0.31, 0.16, 0.16],
         });
     }
     let mut basis: BTreeMap<String, String> = BTreeMap::new();

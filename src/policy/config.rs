@@ -332,6 +332,25 @@ pub struct RequestRule {
     pub markers_overridable: bool,
 }
 
+/// `[review]`: how a disclosure under this policy is reviewed before release.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRule {
+    /// A second officer, who decided none of the marks, signs off before release.
+    #[serde(default = "yes")]
+    pub second_reviewer: bool,
+    /// Release only after review: a one-shot export may not be released unreviewed
+    /// (`--release-unreviewed` is refused).
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl Default for ReviewRule {
+    fn default() -> Self {
+        ReviewRule { second_reviewer: true, required: false }
+    }
+}
+
 /// Person flag types (CASE-EXPORT.md section 4, `flags[].type`).
 pub const PERSON_FLAG_TYPES: &[&str] = &[
     "do_not_disclose",
@@ -369,6 +388,8 @@ pub struct Policy {
     pub description: String,
     pub label_owner: String,
     pub request: RequestRule,
+    #[serde(default)]
+    pub review: ReviewRule,
     pub reasons: BTreeMap<Reason, ReasonDef>,
     pub not_on_file: Reasoned,
     pub other_children: SectionRule,

@@ -658,7 +658,9 @@ impl<'a, 'f> Decider<'a, 'f> {
             Some(AttachmentInput::Pages(pages)) => {
                 for (i, pg) in pages.iter().enumerate() {
                     let ploc = Location::attachment(a, Part::AttachmentPage { page: i });
-                    if let Some(h) = &pg.hold {
+                    // A page that cannot be read reliably is held; in a scan (text_layer false)
+                    // the whole document's hold covers its pages, so releasing it releases them.
+                    if let (Some(h), true) = (&pg.hold, att.text_layer) {
                         let v = Verdict::new(Action::Review, Some(scans), "R3.scan", h.clone());
                         self.push_element(ploc.clone(), v, 0, false);
                     }

@@ -7,6 +7,7 @@
 //! case store (`crate::store`); this module holds no connection.
 
 pub mod disclosure;
+pub mod workflow;
 
 pub use disclosure::{Disclosure, Index, Status};
 
@@ -128,6 +129,8 @@ pub fn apply(p: &Proposal, d: &Decisions, status: Status) -> Disclosure {
             m.decided_by = Some(share(&dec.reviewer));
             let why = dec.why.as_deref().map(|w| format!("; {w}")).unwrap_or_default();
             match &dec.verdict {
+                // A held item accepted as held stays out: withheld, now decided.
+                Verdict::Accept if m.action == Action::Review => m.action = Action::Withhold,
                 Verdict::Accept => {}
                 Verdict::Reject | Verdict::Release => {
                     if m.action.removes() {

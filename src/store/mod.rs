@@ -15,6 +15,8 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+pub mod review;
+
 /// Errors from the store. Messages name ids and tables, never personal data.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -148,6 +150,73 @@ const MIGRATIONS: &[Migration] = &[
      ALTER TABLE audit ADD COLUMN pid INTEGER;"),
     // 5: digests of the exports imported before there were digests.
     Rust(digest_existing),
+    // 6: the review: requests with their due dates, reviewers (argon2id hashes), decisions on
+    // marks and persons (append-only: the latest per target counts), marks added by reviewers,
+    // approvals, and the review page's sessions.
+    Sql("CREATE TABLE request (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL UNIQUE,
+        export_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        received TEXT NOT NULL,
+        due TEXT NOT NULL,
+        extended_to TEXT,
+        extension_reason TEXT,
+        reference TEXT,
+        override_reason TEXT,
+        created_at TEXT NOT NULL,
+        released_at TEXT
+     );
+     CREATE TABLE reviewer (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+     );
+     CREATE TABLE decision (
+        seq INTEGER PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES request(id),
+        target_kind TEXT NOT NULL CHECK (target_kind IN ('mark', 'person')),
+        target TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        code TEXT,
+        reviewer TEXT NOT NULL REFERENCES reviewer(name),
+        why TEXT,
+        at TEXT NOT NULL
+     );
+     CREATE INDEX decision_by_request ON decision(request_id, seq);
+     CREATE TABLE added_mark (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES request(id),
+        place TEXT NOT NULL,
+        words TEXT,
+        rect TEXT,
+        code TEXT NOT NULL,
+        reviewer TEXT NOT NULL REFERENCES reviewer(name),
+        why TEXT NOT NULL,
+        at TEXT NOT NULL,
+        withdrawn_at TEXT
+     );
+     CREATE TABLE approval (
+        seq INTEGER PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES request(id),
+        reviewer TEXT NOT NULL REFERENCES reviewer(name),
+        basis TEXT NOT NULL,
+        at TEXT NOT NULL,
+        withdrawn_at TEXT
+     );
+     CREATE TABLE session (
+        token_sha256 TEXT PRIMARY KEY,
+        reviewer TEXT NOT NULL REFERENCES reviewer(name),
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+     );
+     CREATE TABLE login_failure (
+        name TEXT NOT NULL,
+        at INTEGER NOT NULL
+     );"),
 ];
 
 fn digest_existing(tx: &Transaction<'_>) -> Result<(), StoreError> {

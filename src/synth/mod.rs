@@ -286,6 +286,7 @@ pub fn attachment_pdf(i: usize, pages: usize) -> Vec<u8> {
         id_seed: [i as u8; 32],
         lang: "en-GB".into(),
         parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Flow(blocks) }],
+        draft: false,
     };
     render::render(&doc).map(|r| r.bytes).unwrap_or_default()
 }

@@ -46,6 +46,8 @@ pub struct Doc {
     /// BCP 47 language tag, e.g. `en-GB`.
     pub lang: String,
     pub parts: Vec<Part>,
+    /// Not approved for release: every page carries a DRAFT stamp.
+    pub draft: bool,
 }
 
 /// Calendar date and time (UTC).
