@@ -8,6 +8,7 @@ mod batch;
 mod bundle;
 mod derived;
 mod import;
+mod ocr;
 mod pdf;
 mod requests;
 mod resolve;

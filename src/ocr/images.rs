@@ -129,7 +129,7 @@ impl ImageUse {
     }
 }
 
-fn bbox_of(m: &Matrix) -> [f64; 4] {
+pub(crate) fn bbox_of(m: &Matrix) -> [f64; 4] {
     let pts = [apply(m, 0.0, 0.0), apply(m, 1.0, 0.0), apply(m, 0.0, 1.0), apply(m, 1.0, 1.0)];
     let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     for (x, y) in pts {

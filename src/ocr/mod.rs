@@ -15,6 +15,7 @@
 pub mod images;
 pub mod layer;
 pub mod redact;
+pub mod render;
 pub mod tesseract;
 pub mod verify;
 
@@ -47,6 +48,8 @@ pub enum OcrError {
     Content { page: usize },
     #[error("object {}.{} is not an image XObject", id.0, id.1)]
     NotAnImage { id: (u32, u16) },
+    #[error("the page cannot be rendered{}", page.map(|p| format!(" (page {p})")).unwrap_or_default())]
+    Render { page: Option<usize> },
     #[error("page index {index} out of range")]
     PageIndex { index: usize },
 }
@@ -163,8 +166,9 @@ impl OcrPage {
 }
 
 /// Build the page text and the words' byte ranges from words of several images (each list in
-/// Tesseract's order). Blocks are renumbered so that ids are unique over the page.
-pub(crate) fn build_page(
+/// Tesseract's order, `read[i]` read in `images[i]`). Blocks are renumbered so that ids are unique
+/// over the page.
+pub fn page_from_words(
     index: usize,
     images: Vec<ImageUse>,
     decorative: Vec<ImageUse>,
@@ -324,7 +328,7 @@ pub fn read_page(tess: &Tesseract, doc: &Document, index: usize) -> Result<OcrPa
         let gray = decode_gray(doc, id, index + 1)?;
         words.push(read_image(tess, gray, u.dpi())?);
     }
-    Ok(build_page(index, read, decorative, words))
+    Ok(page_from_words(index, read, decorative, words))
 }
 
 /// Read several pages in parallel (rayon); the results come back in the order asked.
@@ -362,7 +366,7 @@ mod tests {
             raw("Brannock", 1, 2, 50, 90.0),
             raw("Yours", 2, 1, 0, 92.0),
         ];
-        let p = build_page(0, vec![scan()], vec![], vec![words]);
+        let p = page_from_words(0, vec![scan()], vec![], vec![words]);
         assert_eq!(p.text, "Dear Ms Castell,\nGordon Brannock\n\nYours\n");
         let at = p.text.find("Brannock").unwrap();
         assert_eq!(p.words_in(at..at + 8), vec![4]);
@@ -383,7 +387,7 @@ mod tests {
     fn words_of_several_images_get_their_own_blocks() {
         let a = vec![raw("one", 1, 1, 0, 90.0)];
         let b = vec![raw("two", 1, 1, 0, 90.0)];
-        let p = build_page(3, vec![scan(), scan()], vec![], vec![a, b]);
+        let p = page_from_words(3, vec![scan(), scan()], vec![], vec![a, b]);
         assert_eq!(p.text, "one\n\ntwo\n");
         assert_ne!(p.words[0].block, p.words[1].block);
         assert_eq!(p.words[1].image, 1);
@@ -391,10 +395,10 @@ mod tests {
 
     #[test]
     fn an_image_page_with_no_words_is_weak() {
-        let p = build_page(0, vec![scan()], vec![], vec![vec![]]);
+        let p = page_from_words(0, vec![scan()], vec![], vec![vec![]]);
         assert_eq!(p.mean_confidence(), None);
         assert!(p.is_weak(50.0));
-        let empty = build_page(0, vec![], vec![], vec![]);
+        let empty = page_from_words(0, vec![], vec![], vec![]);
         assert!(!empty.is_weak(50.0));
     }
 

@@ -38,16 +38,38 @@ fn stream(doc: &Document, id: ObjectId) -> Result<&Stream, ImageError> {
     }
 }
 
+/// New streams for an image (and its soft mask) with boxes painted, not yet in the document:
+/// made from a shared `&Document`, so that many images can be painted in parallel.
+#[derive(Debug, Clone)]
+pub struct Repaint {
+    pub painted: Painted,
+    streams: Vec<(ObjectId, Stream)>,
+}
+
+impl Repaint {
+    /// Put the new streams in place of the old ones (same object ids).
+    pub fn apply(self, doc: &mut Document) -> Result<Painted, ImageError> {
+        for (id, s) in self.streams {
+            if id == self.painted.object {
+                replace_image_stream(doc, id, s)?;
+            } else {
+                doc.objects.insert(id, Object::Stream(s));
+            }
+        }
+        Ok(self.painted)
+    }
+}
+
 /// Paint `boxes` (page space, widened by `pad` points on each side) into the image drawn as
-/// `image`, and replace its stream. `None` when no box falls on the image. Fails closed: an image
-/// that cannot be decoded or encoded again is an error and the document is left unchanged.
-pub fn redact_image(
-    doc: &mut Document,
+/// `image`. `None` when no box falls on the image. Fails closed: an image that cannot be decoded
+/// or encoded again is an error.
+pub fn paint_image(
+    doc: &Document,
     image: &ImageUse,
     boxes: &[[f64; 4]],
     paint: Paint,
     pad: f64,
-) -> Result<Option<Painted>, ImageError> {
+) -> Result<Option<Repaint>, ImageError> {
     let id = image.object.ok_or_else(|| ImageError::Unsupported { what: "an inline image".into() })?;
     let rects: Vec<PixelRect> =
         boxes.iter().filter_map(|b| image.page_to_pixels(&[b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad])).collect();
@@ -60,13 +82,12 @@ pub fn redact_image(
         return Err(ImageError::Damaged { what: "image size differs from where it is drawn".into() });
     }
     let painted = decoded.paint(&rects, paint);
-    let new = decoded.encode(original)?;
+    let mut streams = vec![(id, decoded.encode(original)?)];
     // The soft mask, if any, is made opaque over the painted rectangles (scaled to its size).
     let smask = match original.dict.get(b"SMask") {
         Ok(Object::Reference(r)) => Some(*r),
         _ => None,
     };
-    let mut new_mask = None;
     if let Some(mid) = smask {
         let ms = stream(doc, mid)?;
         let mut m = image::decode(doc, ms)?;
@@ -81,11 +102,22 @@ pub fn redact_image(
             })
             .collect();
         m.paint_level(&scaled, 255);
-        new_mask = Some(m.encode(ms)?);
+        streams.push((mid, m.encode(ms)?));
     }
-    replace_image_stream(doc, id, new)?;
-    if let (Some(mid), Some(s)) = (smask, new_mask) {
-        doc.objects.insert(mid, Object::Stream(s));
+    Ok(Some(Repaint { painted: Painted { object: id, rects: painted, smask }, streams }))
+}
+
+/// [`paint_image`], then [`Repaint::apply`]: the image's stream is replaced in the document.
+/// On an error the document is unchanged.
+pub fn redact_image(
+    doc: &mut Document,
+    image: &ImageUse,
+    boxes: &[[f64; 4]],
+    paint: Paint,
+    pad: f64,
+) -> Result<Option<Painted>, ImageError> {
+    match paint_image(doc, image, boxes, paint, pad)? {
+        Some(r) => r.apply(doc).map(Some),
+        None => Ok(None),
     }
-    Ok(Some(Painted { object: id, rects: painted, smask }))
 }

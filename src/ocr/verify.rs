@@ -88,6 +88,23 @@ pub fn still_readable(
     Ok(readable_in(&page, removed, kept))
 }
 
+/// As [`still_readable`], on the page as a reader sees it: the saved redacted PDF is rendered
+/// (hayro, `dpi`) and the whole rendered page is read, so that anything drawn over or beside the
+/// images (labels, other images, text) is read too.
+pub fn still_readable_rendered(
+    tess: &Tesseract,
+    pdf: &[u8],
+    index: usize,
+    dpi: f32,
+    removed: &[String],
+    kept: &[Word],
+) -> Result<Vec<usize>, OcrError> {
+    let r = super::render::render_pages(pdf, &[index], dpi)?.remove(0);
+    let words = super::read_image(tess, r.image, r.dpi as f64)?;
+    let page = super::page_from_words(index, vec![r.placement], vec![], vec![words]);
+    Ok(readable_in(&page, removed, kept))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
