@@ -250,17 +250,18 @@ impl Walk<'_> {
                     }
                 }
                 "BI" => {
-                    if let Some(Object::Stream(s)) = op.operands.first() {
-                        let w = s.dict.get(b"W").or_else(|_| s.dict.get(b"Width")).ok().and_then(num).unwrap_or(0.0);
-                        let h = s.dict.get(b"H").or_else(|_| s.dict.get(b"Height")).ok().and_then(num).unwrap_or(0.0);
-                        self.out.push(ImageUse {
-                            object: None,
-                            ctm,
-                            width: w as u32,
-                            height: h as u32,
-                            bbox: bbox_of(&ctm),
-                        });
-                    }
+                    // An inline image whose data lopdf could not parse still has its place on the
+                    // page: its size in pixels is taken as enough to hold text, so that a large
+                    // one is read (and, being inline, holds the page) rather than passed.
+                    let (w, h) = match op.operands.first() {
+                        Some(Object::Stream(s)) => (
+                            s.dict.get(b"W").or_else(|_| s.dict.get(b"Width")).ok().and_then(num).unwrap_or(0.0) as u32,
+                            s.dict.get(b"H").or_else(|_| s.dict.get(b"Height")).ok().and_then(num).unwrap_or(0.0)
+                                as u32,
+                        ),
+                        _ => (TEXT_MIN_PIXELS, TEXT_MIN_PIXELS),
+                    };
+                    self.out.push(ImageUse { object: None, ctm, width: w, height: h, bbox: bbox_of(&ctm) });
                 }
                 _ => {}
             }

@@ -683,7 +683,12 @@ fn gray_of(space: &Space, c: &[f64; 4]) -> f64 {
     match space {
         Space::Gray => c[0],
         Space::Rgb => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2],
-        Space::Cmyk => 1.0 - (0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2] + c[3]).min(1.0),
+        // As poppler converts CMYK to RGB (each ink plus black, clipped), then to grey.
+        Space::Cmyk => {
+            0.299 * (1.0 - (c[0] + c[3]).min(1.0))
+                + 0.587 * (1.0 - (c[1] + c[3]).min(1.0))
+                + 0.114 * (1.0 - (c[2] + c[3]).min(1.0))
+        }
         Space::Indexed { base, .. } => gray_of(base, c),
     }
 }
