@@ -37,6 +37,7 @@ pub mod export;
 pub mod file;
 pub mod import;
 pub mod model;
+pub mod ocr;
 pub mod pdf;
 pub mod policy;
 pub mod practice;

@@ -9,6 +9,7 @@ mod bundle;
 mod derived;
 mod faults;
 mod import;
+mod ocr;
 mod pdf;
 mod practice;
 mod requests;

@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod core;
+pub mod image;
 pub mod render;
 
 use crate::file::{AttachmentInput, Location, PageInput, Part};
