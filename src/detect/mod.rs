@@ -24,7 +24,7 @@ pub mod words;
 
 pub use span::Span;
 
-use crate::file::{relation_to, Role};
+use crate::file::{Kinship, Role};
 use crate::model::relation::Kin;
 use crate::model::*;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -142,8 +142,11 @@ impl Literals {
             if p.chars().count() < 2 {
                 return;
             }
+            // One entity's forms are added together, so a duplicate (the same target and kind
+            // under one pattern) can only be in the list's last run of that target: looking
+            // further would cost the whole list for every one of thousands sharing a name.
             let v = table.entry(p).or_default();
-            if !v.iter().any(|x| x.target == lit.target && x.kind == lit.kind) {
+            if !v.iter().rev().take_while(|x| x.target == lit.target).any(|x| x.kind == lit.kind) {
                 v.push(lit);
             }
         };
@@ -248,10 +251,17 @@ impl Literals {
         }
         let mut pats: Vec<(String, Vec<Lit>)> = table.into_iter().collect();
         pats.sort_by(|a, b| a.0.cmp(&b.0));
+        // A full DFA is the fastest search but its memory grows with the patterns' total length
+        // times the alphabet: right for a family's few thousand forms, not for 100,000 people's.
+        let total: usize = pats.iter().map(|p| p.0.len()).sum();
+        let kind = if total <= DFA_MAX_PATTERN_BYTES {
+            aho_corasick::AhoCorasickKind::DFA
+        } else {
+            aho_corasick::AhoCorasickKind::ContiguousNFA
+        };
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
-            // A full DFA: more memory at build time (a few hundred patterns), the fastest search.
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .kind(Some(kind))
             .build(pats.iter().map(|p| p.0.as_str()))
             .expect("literal patterns always build");
         let mut initials: HashMap<Target, Vec<char>> = HashMap::new();
@@ -272,6 +282,9 @@ impl Literals {
         Literals { ac, infos: pats.into_iter().map(|p| p.1).collect(), initials }
     }
 }
+
+/// Above this many bytes of literal patterns the automaton is a contiguous NFA, not a DFA.
+const DFA_MAX_PATTERN_BYTES: usize = 256 * 1024;
 
 /// An identifier with its separators (/ - . space) written as spaces, and with none.
 fn separator_variants(v: &str) -> Vec<String> {
@@ -728,14 +741,18 @@ struct Relations {
 impl Relations {
     fn build(f: &Family) -> Relations {
         let mut table: HashMap<PersonId, Vec<(Kin, Option<String>, PersonId)>> = HashMap::new();
+        let kinship = Kinship::new(f);
+        // Candidates in the family's order, as listed in the export.
+        let order: HashMap<&PersonId, usize> = f.persons.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
         for c in f.persons.iter() {
-            let mut v = Vec::new();
-            for p in &f.persons {
-                if let Role::Family { kin, .. } = relation_to(f, &c.id, &p.id) {
-                    v.push((kin, p.sex.clone(), p.id.clone()));
+            let mut v: Vec<(usize, Kin, Option<String>, PersonId)> = Vec::new();
+            for (p, role) in kinship.related(&c.id) {
+                if let (Role::Family { kin, .. }, Some(&i)) = (role, order.get(p)) {
+                    v.push((i, kin, f.persons[i].sex.clone(), p.clone()));
                 }
             }
-            table.insert(c.id.clone(), v);
+            v.sort_by_key(|x| x.0);
+            table.insert(c.id.clone(), v.into_iter().map(|x| (x.1, x.2, x.3)).collect());
         }
         let re = Regex::new(
             r"(?-u:\b)(?:mum|mummy|mother|mom|mam|mammy|dad|daddy|father|step-?dad|step-?father|step-?mum|step-?mother|nan|nana|nanna|nanny|gran|granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|brother|sister|half-brother|half-sister|step-?brother|step-?sister|aunt|auntie|aunty|uncle|cousin)(?-u:\b)",

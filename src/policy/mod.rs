@@ -546,12 +546,8 @@ impl<'a, 'f> Decider<'a, 'f> {
             Role::Related { words, .. } => format!("{} {words}", self.owner()),
             _ => {
                 // The partner of one of the child's parents, if recorded.
-                for rel in &self.fam.relationships {
-                    if &rel.related == p && crate::model::relation::kin_of(&rel.kind) == Kin::Partner {
-                        if let Role::Family { kin: Kin::Parent, words, .. } = self.file.role_of(&rel.person) {
-                            return format!("{} {words}'s partner", self.owner());
-                        }
-                    }
+                if let Some(words) = self.file.parents_partner(p) {
+                    return format!("{} {words}'s partner", self.owner());
                 }
                 match self.fam.person(p).map(|x| x.kind.as_str()) {
                     Some("child") => "another child".into(),
