@@ -145,9 +145,13 @@ impl Literals {
             // One entity's forms are added together, so a duplicate (the same target and kind
             // under one pattern) can only be in the list's last run of that target: looking
             // further would cost the whole list for every one of thousands sharing a name.
-            let v = table.entry(p).or_default();
-            if !v.iter().rev().take_while(|x| x.target == lit.target).any(|x| x.kind == lit.kind) {
-                v.push(lit);
+            // A hyphenated form is also read without its hyphens: broken at a hyphen across a
+            // line, "Okafor-\nMarwick" folds to "okaformarwick" (see `norm`).
+            for key in norm::unhyphenated(&p).into_iter().chain(std::iter::once(p)) {
+                let v = table.entry(key).or_default();
+                if !v.iter().rev().take_while(|x| x.target == lit.target).any(|x| x.kind == lit.kind) {
+                    v.push(lit.clone());
+                }
             }
         };
         let gate_for = |s: &str| if words::needs_care(&norm::pattern(s)) { Gate::Careful } else { Gate::Capital };
@@ -540,26 +544,36 @@ impl Recognizer for Literals {
     }
 }
 
-/// The start of a title ("Mr", "Mrs.", "DC") written just before `pos`, if any.
-fn title_before(src: &str, pos: usize) -> Option<usize> {
-    let head = src[..pos].trim_end();
-    if head.len() == pos {
+/// `s` without trailing white space and invisible characters (zero-width, bidi controls).
+fn trim_end_blank(s: &str) -> &str {
+    s.trim_end_matches(|c: char| c.is_whitespace() || norm::is_invisible(c))
+}
+
+/// The start of a title ("Mr", "Mrs.", "DC") written just before `pos`, if any, and the title in
+/// lower case.
+fn title_at(src: &str, pos: usize) -> Option<(usize, String)> {
+    let head = trim_end_blank(&src[..pos]);
+    if !src[head.len()..pos].chars().any(|c| c.is_whitespace()) {
         return None; // no space between
     }
     let head = head.strip_suffix('.').unwrap_or(head);
+    // The title's letters, with any invisible characters typed inside it ("M\u{200b}r").
     let wstart = head
-        .rfind(|c: char| !c.is_alphabetic())
-        .map(|i| i + head[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1))
-        .unwrap_or(0);
-    let word = &head[wstart..];
-    if word.is_empty() {
-        return None;
-    }
-    if words::TITLES.contains(&word.to_lowercase().as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()) {
-        Some(wstart)
-    } else {
-        None
-    }
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_alphabetic() || norm::is_invisible(c))
+        .last()
+        .map(|(i, _)| i)
+        .unwrap_or(head.len());
+    let word: String = head[wstart..].chars().filter(|c| !norm::is_invisible(*c)).collect();
+    let lower = word.to_lowercase();
+    (words::TITLES.contains(&lower.as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()))
+        .then_some((wstart, lower))
+}
+
+/// The start of a title written just before `pos`, if any.
+fn title_before(src: &str, pos: usize) -> Option<usize> {
+    title_at(src, pos).map(|t| t.0)
 }
 
 /// For a word that is also an ordinary word: is it used as a name here?
@@ -574,8 +588,9 @@ fn used_as_name(src: &str, s: usize, e: usize) -> bool {
     // A line break alone does not start a sentence (text wraps); a blank line does.
     let before = &src[..s];
     let paragraph = before.trim_end_matches([' ', '\t']).ends_with("\n\n");
-    let head =
-        before.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | '\u{201c}' | '\u{2018}'));
+    let head = before.trim_end_matches(|c: char| {
+        c.is_whitespace() || norm::is_invisible(c) || matches!(c, '"' | '\'' | '(' | '\u{201c}' | '\u{2018}')
+    });
     let sentence_start = head.is_empty() || paragraph || head.ends_with(['.', '!', '?', ':', ';', '-', '\u{2013}']);
     // The whole text is this name (a heading such as "Rose").
     if src.trim() == word {
@@ -617,7 +632,7 @@ impl Shaped {
         let mut postcodes: HashMap<String, Vec<Target>> = HashMap::new();
         let mut contact = |cp: &ContactPoint, t: &Target| {
             if cp.kind == "email" {
-                emails.entry(cp.value.trim().to_lowercase()).or_default().push(t.clone());
+                emails.entry(norm::pattern(&cp.value)).or_default().push(t.clone());
             } else if let Some(p) = ident::phone_national(&cp.value) {
                 phones.entry(p).or_default().push(t.clone());
             }
