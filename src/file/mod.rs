@@ -6,6 +6,7 @@
 use crate::model::relation::{self, Kin};
 use crate::model::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use unicode_normalization::UnicodeNormalization;
 
 pub mod show;
 
@@ -215,12 +216,17 @@ impl<'f> CaseFile<'f> {
             }
             for t in &r.text_refs {
                 let body = family.body(&r.id, &t.section);
-                let at = body.find(t.text.as_str());
+                // Bodies are composed (NFC); the phrase is looked for as typed and composed.
+                let composed: String = t.text.nfc().collect();
+                let (at, len) = match body.find(t.text.as_str()) {
+                    Some(at) => (Some(at), t.text.len()),
+                    None => (body.find(composed.as_str()), composed.len()),
+                };
                 refs.push(reference(
                     family,
                     subject,
                     &on_file,
-                    RefKind::Text { section: t.section.clone(), at, len: t.text.len() },
+                    RefKind::Text { section: t.section.clone(), at, len },
                     t.target.as_ref(),
                     t.target_person.as_ref(),
                     t.resolved,
