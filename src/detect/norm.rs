@@ -18,6 +18,7 @@
 //! dropped right after it (a combining accent, a zero-width joiner) belong to it, so a match on
 //! "jose" covers all of "Jose\u{301}" in the source.
 
+pub use crate::model::text::is_invisible;
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
 /// Folded text with a byte map back to the original.
@@ -29,31 +30,6 @@ pub struct Normalized {
     /// `ends[i]` is the original byte offset where that character ends, with the invisible
     /// characters and combining marks dropped right after it.
     ends: Vec<usize>,
-}
-
-/// Whether `c` is a default-ignorable code point (Unicode DerivedCoreProperties.txt,
-/// Default_Ignorable_Code_Point): drawn as nothing, so a name with one inside reads the same.
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c as u32,
-        0x00AD
-            | 0x034F
-            | 0x061C
-            | 0x115F..=0x1160
-            | 0x17B4..=0x17B5
-            | 0x180B..=0x180F
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x206F
-            | 0x3164
-            | 0xFE00..=0xFE0F
-            | 0xFEFF
-            | 0xFFA0
-            | 0xFFF0..=0xFFF8
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0000..=0xE0FFF
-    )
 }
 
 fn is_line_break(c: char) -> bool {

@@ -39,6 +39,52 @@ impl PlainText {
     }
 }
 
+/// Whether `c` is a default-ignorable code point (Unicode DerivedCoreProperties.txt,
+/// Default_Ignorable_Code_Point): drawn as nothing (zero-width characters, bidi controls,
+/// variation selectors, soft hyphens), so a name with one inside looks the same to a reader.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x034F
+            | 0x061C
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x206F
+            | 0x3164
+            | 0xFE00..=0xFE0F
+            | 0xFEFF
+            | 0xFFA0
+            | 0xFFF0..=0xFFF8
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0000..=0xE0FFF
+    )
+}
+
+/// A recorded value made safe to print on a terminal: control characters (C0, DEL, C1, ESC
+/// included), line and paragraph separators, bidi controls and other invisible characters are
+/// written as `\u{..}` escapes, so a value can neither drive the terminal nor hide or reorder
+/// what is shown. Other text is unchanged.
+pub fn escape_for_terminal(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() || is_invisible(c) || matches!(c, '\u{2028}' | '\u{2029}');
+    if !s.chars().any(bad) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 const BLOCK_TAGS: &[&str] =
     &["p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section"];
 
