@@ -6,6 +6,7 @@ mod util;
 mod batch;
 
 mod bundle;
+mod detect;
 mod import;
 mod pdf;
 mod resolve;

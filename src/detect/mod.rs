@@ -113,7 +113,7 @@ enum Gate {
     Capital,
     /// Must be capitalised and used as a name (see module docs).
     Careful,
-    /// Counts only next to another finding of the same target (a town, "Flat 3").
+    /// Counts only next to another finding of the same target (a unit line such as "Flat 3").
     Neighbour,
 }
 
@@ -221,6 +221,9 @@ impl Literals {
         for o in &f.organisations {
             let t = Target::Organisation(o.id.clone());
             add(&o.name, Lit { target: t.clone(), kind: Kind::OrgName, form: "organisation name", gate: Gate::Any });
+            // Short names need only a capital, even at the start of a sentence ("Harbour House
+            // staff said"): an organisation kept by the rules loses nothing by being found, and a
+            // refuge's name must be found wherever it stands.
             for v in org_variants(&o.name) {
                 add(
                     &v,
@@ -228,7 +231,7 @@ impl Literals {
                         target: t.clone(),
                         kind: Kind::OrgName,
                         form: "organisation short name",
-                        gate: Gate::Careful,
+                        gate: Gate::Capital,
                     },
                 );
             }
@@ -239,15 +242,26 @@ impl Literals {
                 let has_street = l.split_whitespace().any(|w| w.chars().any(|c| c.is_alphabetic()) && !is_unit_word(w));
                 let gate = if has_street { Gate::Any } else { Gate::Neighbour };
                 add(l, Lit { target: t.clone(), kind: Kind::AddressLine, form: "address line", gate });
+                // A street without its number, or a named house without "The", is still the
+                // address wherever it stands ("Millbeck Lane in Thornwick", "at Old Forge").
                 if let Some(street) = strip_house_number(l) {
                     add(
                         &street,
-                        Lit { target: t.clone(), kind: Kind::AddressLine, form: "street name", gate: Gate::Careful },
+                        Lit { target: t.clone(), kind: Kind::AddressLine, form: "street name", gate: Gate::Capital },
+                    );
+                }
+                if let Some(house) = l.trim().strip_prefix("The ").filter(|h| h.split_whitespace().count() >= 2) {
+                    add(
+                        house,
+                        Lit { target: t.clone(), kind: Kind::AddressLine, form: "house name", gate: Gate::Capital },
                     );
                 }
             }
+            // A town is reported wherever it stands: next to other parts it joins them (settle),
+            // alone it is a `Kind::Town` finding, which the policy takes out only for a
+            // confidential address ("placed separately in Thornwick").
             if let Some(town) = &a.town {
-                add(town, Lit { target: t.clone(), kind: Kind::Town, form: "town", gate: Gate::Neighbour });
+                add(town, Lit { target: t.clone(), kind: Kind::Town, form: "town", gate: gate_for(town) });
             }
             if let Some(u) = &a.uprn {
                 add(u, Lit { target: t.clone(), kind: Kind::Identifier("uprn".into()), form: "UPRN", gate: Gate::Any });
@@ -864,7 +878,8 @@ impl Detector {
 
 /// Resolve overlaps (the longer finding wins; equal spans merge their candidates; a finding from
 /// the case graph beats an unknown one), join adjacent parts of one address, and drop
-/// neighbour-only parts (towns, "Flat 3") that stand alone.
+/// neighbour-only parts ("Flat 3") that stand alone. A town that joins nothing stays a
+/// `Kind::Town` finding: a joined one becomes part of an `AddressLine`.
 fn settle(text: &str, mut v: Vec<Finding>) -> Vec<Finding> {
     v.sort_by(|a, b| a.span.start().cmp(&b.span.start()).then(b.span.len().cmp(&a.span.len())));
     let mut out: Vec<Finding> = Vec::new();

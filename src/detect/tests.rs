@@ -115,8 +115,22 @@ fn addresses_and_postcodes() {
     );
     check(&det, &ctx, "Visited at Larkspur Gardens today.", &[("Larkspur Gardens", refuge.clone())], true);
     check(&det, &ctx, "postcode NB112HF noted", &[("NB112HF", refuge.clone())], true);
-    // A town alone is not an address.
-    check(&det, &ctx, "She lives in Northbrook now.", &[], true);
+    // A town alone is reported, as a town with every address in it as a candidate: the policy
+    // keeps it unless one of them is confidential (and the town not the council's own).
+    let got = det.find("She lives in Northbrook now.", &ctx);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].kind, Kind::Town);
+    assert!(got[0].is_about(&refuge) && got[0].is_about(&Target::Address(AddressId("addr-home".into()))));
+    // Next to another part it joins the address.
+    check(
+        &det,
+        &ctx,
+        "at 27 Larkspur Gardens, Northbrook today",
+        &[("27 Larkspur Gardens, Northbrook", refuge.clone())],
+        true,
+    );
+    // A street without its number counts at the start of a sentence too.
+    check(&det, &ctx, "Larkspur Gardens is quiet.", &[("Larkspur Gardens", refuge.clone())], true);
 }
 
 #[test]

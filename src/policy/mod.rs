@@ -751,8 +751,9 @@ impl<'a, 'f> Decider<'a, 'f> {
         let mut best: Option<Verdict> = None;
         let mut keep: Option<Verdict> = None;
         let raw = &text[f.span.start()..f.span.end()];
-        // A postcode or street shared with the subject's own home says nothing about anyone else.
-        if f.targets.len() > 1 && f.targets.iter().any(|t| matches!(t, Target::Address(a) if self.subject_homes.contains(a) && !self.conf_addresses.contains(a))) {
+        // A postcode or street shared with the subject's own home says nothing about anyone else
+        // (a town alone is settled by address_verdict: rule 4 takes a confidential one out).
+        if f.kind != Kind::Town && f.targets.len() > 1 && f.targets.iter().any(|t| matches!(t, Target::Address(a) if self.subject_homes.contains(a) && !self.conf_addresses.contains(a))) {
             return Verdict {
                 action: Action::Disclose,
                 reason: None,
@@ -893,6 +894,28 @@ impl<'a, 'f> Decider<'a, 'f> {
         let label = if *kind == Kind::Postcode { "postcode withheld" } else { "address withheld" };
         let is_org = self.org_addresses.contains(a);
         let conf = self.conf_addresses.contains(a) || (ctx.confidential.is_some() && !is_org);
+        if *kind == Kind::Town {
+            // A town on its own: rule 4 takes out a confidential address's town wherever it
+            // stands, unless it is where the local authority itself sits; any other town alone
+            // says nothing about where anyone lives.
+            let town = self.fam.address(a).and_then(|x| x.town.as_deref()).map(|t| t.to_lowercase());
+            let la = pol.confidential.keep_la_town && town.is_some() && town == self.la_town;
+            if conf && !la && pol.confidential.action == SpanAction::Redact {
+                let rule = if self.conf_addresses.contains(a) {
+                    "R4.confidential".to_string()
+                } else {
+                    ctx.confidential.clone().unwrap_or_default()
+                };
+                return self.redact(
+                    &pol.confidential.reason,
+                    &rule,
+                    "a place withheld".into(),
+                    format!("the town of address {a}, which is confidential"),
+                );
+            }
+            let why = if la { "the local authority's own town" } else { "a town on its own" };
+            return self.keep("R4.town", format!("{why} (address {a})"));
+        }
         if conf && pol.confidential.action == SpanAction::Redact {
             let rule = if self.conf_addresses.contains(a) {
                 "R4.confidential".to_string()
