@@ -132,6 +132,43 @@ struct Literals {
     infos: Vec<Vec<Lit>>,
     /// Initials of each person's family names, to take "Glenys T." whole.
     initials: HashMap<Target, Vec<char>>,
+    /// Who each person or professional is, for the titles that narrow a name's candidates.
+    who: HashMap<Target, Who>,
+}
+
+/// What a title can tell about the person it stands before.
+#[derive(Clone, Copy, Debug)]
+struct Who {
+    /// 'F' or 'M' when recorded (a professional's is not).
+    sex: Option<char>,
+    age: Age,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Age {
+    Adult,
+    Child,
+    Unborn,
+}
+
+/// Whether a title (lower case, as in `words::TITLES`) can stand before this person: "Mr" a man,
+/// "Mrs" and "Ms" a woman, "Miss" a girl or a woman, "Master" a boy, "Mx" anyone; Mr, Mrs and Ms,
+/// and titles of office (Dr, DC, Nurse...) an adult. An unrecorded sex fits every title.
+fn title_fits(title: &str, who: &Who) -> bool {
+    let (sex, age) = match title {
+        "mr" | "sir" => (Some('M'), Some(Age::Adult)),
+        "mrs" | "ms" | "dame" => (Some('F'), Some(Age::Adult)),
+        "miss" => (Some('F'), None),
+        "master" | "mstr" => (Some('M'), Some(Age::Child)),
+        "mx" => (None, None),
+        _ => (None, Some(Age::Adult)),
+    };
+    let sex_ok = match (sex, who.sex) {
+        (Some(want), Some(have)) => want == have,
+        _ => true,
+    };
+    let age_ok = who.age != Age::Unborn && age.is_none_or(|a| a == who.age);
+    sex_ok && age_ok
 }
 
 impl Literals {
@@ -278,10 +315,28 @@ impl Literals {
             aho_corasick::AhoCorasickKind::ContiguousNFA
         };
         let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
+            // Every match, overlapping ones included (see `find`).
+            .match_kind(MatchKind::Standard)
             .kind(Some(kind))
             .build(pats.iter().map(|p| p.0.as_str()))
             .expect("literal patterns always build");
+        let mut who: HashMap<Target, Who> = HashMap::new();
+        for p in &f.persons {
+            let sex = match p.sex.as_deref() {
+                Some("F") => Some('F'),
+                Some("M") => Some('M'),
+                _ => None,
+            };
+            let age = match p.kind.as_str() {
+                "child" => Age::Child,
+                "unborn" => Age::Unborn,
+                _ => Age::Adult,
+            };
+            who.insert(Target::Person(p.id.clone()), Who { sex, age });
+        }
+        for p in &f.professionals {
+            who.insert(Target::Professional(p.id.clone()), Who { sex: None, age: Age::Adult });
+        }
         let mut initials: HashMap<Target, Vec<char>> = HashMap::new();
         for p in &f.persons {
             let v: Vec<char> = p
@@ -297,7 +352,7 @@ impl Literals {
                 p.name.family.iter().filter_map(|n| n.chars().next()).flat_map(|c| c.to_uppercase()).collect();
             initials.insert(Target::Professional(p.id.clone()), v);
         }
-        Literals { ac, infos: pats.into_iter().map(|p| p.1).collect(), initials }
+        Literals { ac, infos: pats.into_iter().map(|p| p.1).collect(), initials, who }
     }
 }
 
@@ -489,7 +544,11 @@ impl Recognizer for Literals {
 
     fn find(&self, src: &str, n: &Normalized, _ctx: &Context, out: &mut Vec<Finding>) {
         let nt = n.text.as_bytes();
-        for m in self.ac.find_iter(&n.text) {
+        // Overlapping matches, each checked on its own; `settle` keeps the longest of those that
+        // pass. A leftmost-longest search would let one that fails its word boundaries hide a
+        // name inside it: "Mr Okafor" holds "r okafor" (Ryan's initial and family name), which
+        // starts inside "Mr", and "Okafor" was never tried.
+        for m in self.ac.find_overlapping_iter(&n.text) {
             let (s, e) = (m.start(), m.end());
             // Word boundaries on the normalised text.
             let before = n.text[..s].chars().next_back();
@@ -502,7 +561,8 @@ impl Recognizer for Literals {
                 continue;
             }
             let (os, oe) = n.original(s, e, src);
-            let title = title_before(src, os);
+            let titled = title_at(src, os);
+            let title = titled.as_ref().map(|t| t.0);
             let mut kept: Vec<&Lit> = Vec::new();
             for lit in &self.infos[m.pattern().as_usize()] {
                 let ok = match lit.gate {
@@ -518,10 +578,22 @@ impl Recognizer for Literals {
             if kept.is_empty() {
                 continue;
             }
-            // A title narrows candidates by sex when it can.
             let start = title.unwrap_or(os);
             let kind = kept[0].kind.clone();
-            let targets: Vec<Target> = kept.iter().filter(|l| l.kind == kind).map(|l| l.target.clone()).collect();
+            let mut targets: Vec<Target> = kept.iter().filter(|l| l.kind == kind).map(|l| l.target.clone()).collect();
+            // A title narrows a name's candidates by sex and age ("Mr Marwick" is not the
+            // children nor their mother). A title that fits nobody narrows nothing: fewer
+            // candidates must never come from a recording slip.
+            if let (Some((_, t)), Kind::Name) = (&titled, &kind) {
+                let fits: Vec<Target> = targets
+                    .iter()
+                    .filter(|x| self.who.get(x).is_none_or(|w| title_fits(t, w)))
+                    .cloned()
+                    .collect();
+                if !fits.is_empty() {
+                    targets = fits;
+                }
+            }
             let gate = kept[0].gate;
             let form = if title.is_some() && kind == Kind::Name {
                 format!("{} with title", kept[0].form)
@@ -583,11 +655,6 @@ fn title_at(src: &str, pos: usize) -> Option<(usize, String)> {
     let lower = word.to_lowercase();
     (words::TITLES.contains(&lower.as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()))
         .then_some((wstart, lower))
-}
-
-/// The start of a title written just before `pos`, if any.
-fn title_before(src: &str, pos: usize) -> Option<usize> {
-    title_at(src, pos).map(|t| t.0)
 }
 
 /// For a word that is also an ordinary word: is it used as a name here?

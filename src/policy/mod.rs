@@ -715,7 +715,16 @@ impl<'a, 'f> Decider<'a, 'f> {
             if gone.iter().any(|g| g.overlaps(&f.span)) {
                 continue;
             }
-            let v = self.finding_verdict(f, text, ctx);
+            let (v, ambiguous) = self.finding_verdict(f, text, ctx);
+            if let Some(why) = ambiguous {
+                // Listed for a person to check; it stays a redaction meanwhile (not withheld).
+                self.review.push(ReviewItem {
+                    location: loc.clone(),
+                    reason: v.reason.clone().unwrap_or_default(),
+                    rule: v.rule.clone(),
+                    why,
+                });
+            }
             let mut span = f.span;
             if v.action == Action::Redact {
                 span = self.trim_la_town(text, span);
@@ -747,20 +756,42 @@ impl<'a, 'f> Decider<'a, 'f> {
         span
     }
 
-    fn finding_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> Verdict {
+    /// The verdict on one finding: the most protective of its candidates' verdicts. For a name
+    /// that could be people the rules treat differently (one kept, another redacted), also a note
+    /// for the review list (ids only).
+    fn finding_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> (Verdict, Option<String>) {
+        let (v, kept, redacted) = self.candidates_verdict(f, text, ctx);
+        let note = (f.kind == Kind::Name && v.action == Action::Redact && !kept.is_empty() && !redacted.is_empty())
+            .then(|| {
+                format!(
+                    "a name that could be {} (kept) or {} (not kept), at bytes {}..{}: redacted as the most protected; check whom it means",
+                    kept.join("|"),
+                    redacted.join("|"),
+                    f.span.start(),
+                    f.span.end()
+                )
+            });
+        (v, note)
+    }
+
+    /// The most protective verdict over a finding's candidates, with the people and professionals
+    /// among them that would be kept and those that would be redacted.
+    fn candidates_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> (Verdict, Vec<String>, Vec<String>) {
         let mut best: Option<Verdict> = None;
         let mut keep: Option<Verdict> = None;
+        let (mut kept, mut redacted) = (Vec::new(), Vec::new());
         let raw = &text[f.span.start()..f.span.end()];
         // A postcode or street shared with the subject's own home says nothing about anyone else
         // (a town alone is settled by address_verdict: rule 4 takes a confidential one out).
         if f.kind != Kind::Town && f.targets.len() > 1 && f.targets.iter().any(|t| matches!(t, Target::Address(a) if self.subject_homes.contains(a) && !self.conf_addresses.contains(a))) {
-            return Verdict {
+            let v = Verdict {
                 action: Action::Disclose,
                 reason: None,
                 rule: "R8.subject".into(),
                 label: None,
                 why: format!("{} ({}): shared with the subject's own home", targets_str(&f.targets), f.form),
             };
+            return (v, kept, redacted);
         }
         for t in &f.targets {
             let v = match t {
@@ -770,6 +801,13 @@ impl<'a, 'f> Decider<'a, 'f> {
                 Target::Professional(p) => self.pro_verdict(p, &f.kind),
                 Target::Unknown => self.unknown_verdict(&f.kind),
             };
+            if matches!(t, Target::Person(_) | Target::Professional(_)) {
+                let id = targets_str(std::slice::from_ref(t));
+                match &v {
+                    Some(v) if v.action == Action::Redact => redacted.push(id),
+                    _ => kept.push(id),
+                }
+            }
             match v {
                 Some(v) if v.action == Action::Redact => {
                     let better = best.as_ref().is_none_or(|b| rule_rank(&v.rule) < rule_rank(&b.rule));
@@ -782,13 +820,14 @@ impl<'a, 'f> Decider<'a, 'f> {
             }
         }
         let what = format!("{} ({}, {})", targets_str(&f.targets), f.form, f.recognizer);
-        match best.or(keep) {
+        let v = match best.or(keep) {
             Some(mut v) => {
                 v.why = format!("{what}: {}", v.why);
                 v
             }
             None => Verdict { action: Action::Disclose, reason: None, rule: "R8.keep".into(), label: None, why: what },
-        }
+        };
+        (v, kept, redacted)
     }
 
     fn redact(&self, reason: &str, rule: &str, label: String, why: String) -> Option<Verdict> {
