@@ -1,6 +1,8 @@
 //! Benches for the targets of the batch-and-speed issue: detection throughput (MB/s of case text,
 //! family of 50 people), rendering (pages/s), attachment redaction (pages/s), and export end to end
-//! (2,000 records and 40 five-page attachments, signed). Run with `cargo bench`.
+//! (2,000 records and 40 five-page attachments, signed), and scale in people (a file, its detector
+//! and its decisions for families of 2,000 and 20,000 people: the time per person should stay
+//! flat). Run with `cargo bench`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use disclose::detect::{Context, Detector};
@@ -28,6 +30,31 @@ fn detection(c: &mut Criterion) {
     g.bench_function("case text, family of 50", |b| {
         b.iter(|| texts.iter().map(|t| det.find(t, &ctx).len()).sum::<usize>())
     });
+    g.finish();
+}
+
+fn scale(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale");
+    g.sample_size(10);
+    for people in [2_000, 20_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let fam = family(dir.path(), Size { records: 60, attachments: 0, pages_per_attachment: 1, people });
+        let policy = disclose::policy::Policy::load("sar-parent").unwrap();
+        let subject = PersonId("p-0".into());
+        let requester = disclose::policy::request::Party::Person(PersonId("p-4".into()));
+        let fit = disclose::policy::request::Fit::default();
+        let asked = disclose::policy::Asked { requester: &requester, date: "2026-01-15", fit: &fit };
+        let inputs = std::collections::HashMap::new();
+        g.throughput(Throughput::Elements(people as u64));
+        g.bench_function(format!("file, detector and decisions, {people} people"), |b| {
+            b.iter(|| {
+                let file = disclose::file::CaseFile::build(&fam, &subject).unwrap();
+                let det = Detector::new(&fam);
+                let findings = disclose::detect::find(&file, &det, &inputs);
+                disclose::policy::propose(&file, &findings, &policy, &asked, &inputs).marks.len()
+            })
+        });
+    }
     g.finish();
 }
 
@@ -134,5 +161,5 @@ fn export_end_to_end(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, detection, rendering, attachment_redaction, export_end_to_end);
+criterion_group!(benches, detection, scale, rendering, attachment_redaction, export_end_to_end);
 criterion_main!(benches);

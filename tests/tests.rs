@@ -7,6 +7,7 @@ mod batch;
 
 mod bundle;
 mod derived;
+mod detect;
 mod faults;
 mod import;
 mod ocr;

@@ -545,12 +545,8 @@ impl<'a, 'f> Decider<'a, 'f> {
             Role::Related { words, .. } => format!("{} {words}", self.owner()),
             _ => {
                 // The partner of one of the child's parents, if recorded.
-                for rel in &self.fam.relationships {
-                    if &rel.related == p && crate::model::relation::kin_of(&rel.kind) == Kin::Partner {
-                        if let Role::Family { kin: Kin::Parent, words, .. } = self.file.role_of(&rel.person) {
-                            return format!("{} {words}'s partner", self.owner());
-                        }
-                    }
+                if let Some(words) = self.file.parents_partner(p) {
+                    return format!("{} {words}'s partner", self.owner());
                 }
                 match self.fam.person(p).map(|x| x.kind.as_str()) {
                     Some("child") => "another child".into(),
@@ -701,7 +697,7 @@ impl<'a, 'f> Decider<'a, 'f> {
             }
         }
         for f in findings {
-            let v = self.finding_verdict(f, text, ctx);
+            let (v, ambiguous) = self.finding_verdict(f, text, ctx);
             let mut span = f.span;
             if v.action == Action::Redact {
                 span = self.trim_la_town(text, span);
@@ -710,9 +706,11 @@ impl<'a, 'f> Decider<'a, 'f> {
             // keeps the sentence gets the name inside it redacted.
             let n = text[span.start()..span.end()].chars().count();
             let id = self.span_id(&loc, text, span);
-            let inside = gone.iter().any(|g| g.contains(&span));
-            let _ = inside;
             self.push(id, loc.clone(), Some(span), v, n, ctx.narrative);
+            if let (Some(why), Some(m)) = (ambiguous, self.out.last_mut()) {
+                // Listed for a person to check; it stays a redaction meanwhile.
+                m.attention = Some(why.into());
+            }
         }
     }
 
@@ -730,18 +728,41 @@ impl<'a, 'f> Decider<'a, 'f> {
         span
     }
 
-    fn finding_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> Verdict {
+    /// The verdict on one finding: the most protective of its candidates' verdicts. For a name
+    /// that could be people the rules treat differently (one kept, another redacted), also a note
+    /// for the review list (ids only).
+    fn finding_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> (Verdict, Option<String>) {
+        let (v, kept, redacted) = self.candidates_verdict(f, text, ctx);
+        let note = (f.kind == Kind::Name && v.action == Action::Redact && !kept.is_empty() && !redacted.is_empty())
+            .then(|| {
+                format!(
+                    "a name that could be {} (kept) or {} (not kept), at bytes {}..{}: redacted as the most protected; check whom it means",
+                    kept.join("|"),
+                    redacted.join("|"),
+                    f.span.start(),
+                    f.span.end()
+                )
+            });
+        (v, note)
+    }
+
+    /// The most protective verdict over a finding's candidates, with the people and professionals
+    /// among them that would be kept and those that would be redacted.
+    fn candidates_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> (Verdict, Vec<String>, Vec<String>) {
         let mut best: Option<Verdict> = None;
         let mut keep: Option<Verdict> = None;
+        let (mut kept, mut redacted) = (Vec::new(), Vec::new());
         let raw = &text[f.span.start()..f.span.end()];
-        // A postcode or street shared with the subject's own home says nothing about anyone else.
-        if f.targets.len() > 1 && f.targets.iter().any(|t| matches!(t, Target::Address(a) if self.subject_homes.contains(a) && !self.conf_addresses.contains(a))) {
-            return Verdict::new(
+        // A postcode or street shared with the subject's own home says nothing about anyone else
+        // (a town alone is settled by address_verdict: rule 4 takes a confidential one out).
+        if f.kind != Kind::Town && f.targets.len() > 1 && f.targets.iter().any(|t| matches!(t, Target::Address(a) if self.subject_homes.contains(a) && !self.conf_addresses.contains(a))) {
+            let v = Verdict::new(
                 Action::Disclose,
                 None,
                 "R8.subject",
                 format!("{} ({}): shared with the subject's own home", targets_str(&f.targets), f.form),
             );
+            return (v, kept, redacted);
         }
         for t in &f.targets {
             let v = match t {
@@ -751,6 +772,13 @@ impl<'a, 'f> Decider<'a, 'f> {
                 Target::Professional(p) => self.pro_verdict(p, &f.kind),
                 Target::Unknown => self.unknown_verdict(&f.kind),
             };
+            if matches!(t, Target::Person(_) | Target::Professional(_)) {
+                let id = targets_str(std::slice::from_ref(t));
+                match &v {
+                    Some(v) if v.action == Action::Redact => redacted.push(id),
+                    _ => kept.push(id),
+                }
+            }
             match v {
                 Some(v) if v.action == Action::Redact => {
                     let better = best.as_ref().is_none_or(|b| rule_rank(&v.rule) < rule_rank(&b.rule));
@@ -763,13 +791,14 @@ impl<'a, 'f> Decider<'a, 'f> {
             }
         }
         let what = format!("{} ({}, {})", targets_str(&f.targets), f.form, f.recognizer);
-        match best.or(keep) {
+        let v = match best.or(keep) {
             Some(mut v) => {
                 v.why = format!("{what}: {}", v.why);
                 v
             }
             None => Verdict::new(Action::Disclose, None, "R8.keep", what),
-        }
+        };
+        (v, kept, redacted)
     }
 
     fn redact(&self, reason: Reason, rule: &str, label: String, why: String) -> Option<Verdict> {
@@ -873,6 +902,28 @@ impl<'a, 'f> Decider<'a, 'f> {
         let label = if *kind == Kind::Postcode { "postcode withheld" } else { "address withheld" };
         let is_org = self.org_addresses.contains(a);
         let conf = self.conf_addresses.contains(a) || (ctx.confidential.is_some() && !is_org);
+        if *kind == Kind::Town {
+            // A town on its own: rule 4 takes out a confidential address's town wherever it
+            // stands, unless it is where the local authority itself sits; any other town alone
+            // says nothing about where anyone lives.
+            let town = self.fam.address(a).and_then(|x| x.town.as_deref()).map(|t| t.to_lowercase());
+            let la = pol.confidential.keep_la_town && town.is_some() && town == self.la_town;
+            if conf && !la && pol.confidential.action == SpanAction::Redact {
+                let rule = if self.conf_addresses.contains(a) {
+                    "R4.confidential".to_string()
+                } else {
+                    ctx.confidential.clone().unwrap_or_default()
+                };
+                return self.redact(
+                    pol.confidential.reason,
+                    &rule,
+                    "a place withheld".into(),
+                    format!("the town of address {a}, which is confidential"),
+                );
+            }
+            let why = if la { "the local authority's own town" } else { "a town on its own" };
+            return self.keep("R4.town", format!("{why} (address {a})"));
+        }
         if conf && pol.confidential.action == SpanAction::Redact {
             let rule = if self.conf_addresses.contains(a) {
                 "R4.confidential".to_string()
