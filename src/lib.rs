@@ -26,6 +26,9 @@
 //! `file::Location` (one constructor per kind); a mark's id (`policy::MarkId`) comes from what it
 //! marks, so decisions survive re-running and re-importing.
 //!
+//! `serve` is the review page in the browser (`disclose review serve`): a thin room over
+//! `review::workflow` and `review::session`, the functions the command line calls.
+//!
 //! Beside the pipeline, `practice` reads the same family to report how its records were written
 //! (what is recorded on the wrong child's file) before anything is disclosed.
 
@@ -44,5 +47,6 @@ pub mod practice;
 pub mod redact;
 pub mod review;
 pub mod seal;
+pub mod serve;
 pub mod store;
 pub mod synth;

@@ -5,6 +5,7 @@ mod util;
 
 mod batch;
 
+mod browser;
 mod bundle;
 mod derived;
 mod detect;
@@ -19,4 +20,5 @@ mod review;
 mod rules;
 mod seal;
 mod sealed;
+mod serve;
 mod workflow;

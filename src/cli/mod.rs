@@ -401,6 +401,24 @@ pub enum ReviewCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Serve the review page in the browser (loopback only unless --allow-non-loopback); Ctrl-C
+    /// stops it.
+    Serve {
+        #[arg(long, default_value = "disclose.db")]
+        db: PathBuf,
+        /// Where to listen (a loopback address by default).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Allow an address off loopback. The page is plain HTTP: put a TLS proxy in front.
+        #[arg(long)]
+        allow_non_loopback: bool,
+        #[arg(long)]
+        audit_key: Option<PathBuf>,
+        /// A practice policy TOML file for the findings shown beside the marks (default: the
+        /// shipped policies/practice.toml).
+        #[arg(long)]
+        practice_policy: Option<PathBuf>,
+    },
     /// Read a review CSV back: each filled-in decision is recorded for --reviewer.
     Import {
         #[arg(long, default_value = "disclose.db")]

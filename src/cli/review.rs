@@ -224,6 +224,11 @@ pub fn review(c: ReviewCmd) -> Result<ExitCode> {
             println!("wrote {} ({} rows)", out.display(), items.len());
             Ok(ExitCode::SUCCESS)
         }
+        ReviewCmd::Serve { db, listen, allow_non_loopback, audit_key, practice_policy } => {
+            let config = crate::serve::Config { db, audit_key, practice_policy, loopback_only: true };
+            crate::serve::run(config, listen, allow_non_loopback)?;
+            Ok(ExitCode::SUCCESS)
+        }
         ReviewCmd::Import { db, request, reviewer, file, audit_key } => {
             let mut store = open(&db, audit_key)?;
             let row = workflow::request(&store, &request)?;

@@ -217,7 +217,7 @@ impl Names<'_> {
 }
 
 /// The sentence saying what was found, and the suggestion, in plain words (names included).
-fn explain(f: &Finding, fam: &Family, pr: &Practice) -> (String, String) {
+pub fn explain(f: &Finding, fam: &Family, pr: &Practice) -> (String, String) {
     let n = Names { fam };
     let r = fam.record(&f.record);
     let rtype = r

@@ -7,6 +7,7 @@
 //! case store (`crate::store`); this module holds no connection.
 
 pub mod disclosure;
+pub mod session;
 pub mod workflow;
 
 pub use disclosure::{Disclosure, Index, Status};

@@ -351,6 +351,42 @@ impl Store {
         )?)
     }
 
+    /// How many failed sign-ins a name had in the last `window` seconds, and when the latest was
+    /// (seconds since the epoch).
+    pub fn login_failure_state(&self, name: &str, window: i64) -> Result<(i64, Option<i64>), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*), MAX(at) FROM login_failure WHERE name = ?1 AND at >= ?2",
+            params![name, now_secs() - window],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Forget a name's failed sign-ins (after it signed in).
+    pub fn clear_login_failures(&mut self, name: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM login_failure WHERE name = ?1", [name])?;
+            Ok(())
+        })
+    }
+
+    /// Start a session and append its audit entry (the sign-in) in the same transaction.
+    pub fn add_session_audited(
+        &mut self,
+        token_sha256: &str,
+        s: &SessionRow,
+        now: &str,
+        audit: InTx<'_>,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM session WHERE expires_at < ?1", params![now_secs()])?;
+            tx.execute(
+                "INSERT INTO session (token_sha256, reviewer, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token_sha256, s.reviewer, s.csrf, now, s.expires_at],
+            )?;
+            audit(tx)
+        })
+    }
+
     /// Run `f` with the audit appended in the same transaction (for audit entries alone: a view).
     pub fn audited(&mut self, audit: InTx<'_>) -> Result<(), StoreError> {
         self.write(|tx| audit(tx))
