@@ -253,7 +253,8 @@ fn the_review_page_in_a_real_browser() {
         assert_eq!(text_of(&c, "#undecided").await, "0", "no held item left undecided");
 
         // The screenshot for the README (kept in the temp folder, copied where asked).
-        c.execute(&format!("document.getElementById('hl-{first_mark}') && document.getElementById('hl-{first_mark}').scrollIntoView({{block:'center'}}); window.scrollTo(0, 0);"), vec![]).await.ok();
+        // A record with marks of several codes and a practice finding, the side list from its top.
+        c.execute("document.getElementById('rec-002').scrollIntoView({block: 'start'}); document.getElementById('side').scrollTop = 0; document.activeElement.blur();", vec![]).await.unwrap();
         let png = c.screenshot().await.unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a screenshot");
         if let Some(p) = std::env::var_os("DISCLOSE_SCREENSHOT") {

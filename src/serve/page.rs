@@ -213,9 +213,11 @@ fn highlighted(text: &str, spans: &[Hl]) -> String {
         let all: Vec<&str> = covering.iter().map(|h| h.id.as_str()).collect();
         let _ = write!(
             out,
-            "<mark class=\"hl {}{}\"{id_attr} data-mark=\"{}\" data-marks=\"{}\" title=\"{}\">{piece}</mark>",
+            "<mark class=\"hl {}{}{}\"{id_attr} data-mark=\"{}\" data-marks=\"{}\" title=\"{}\">{piece}</mark>",
             inner.class,
             if inner.listed { " listed" } else { "" },
+            // Inside another mark (a name in a removed sentence): outlined, so both can be seen.
+            if covering.len() > 1 { " nested" } else { "" },
             esc(&inner.id),
             esc(&all.join(" ")),
             esc(&inner.title)
@@ -534,7 +536,7 @@ pub fn request(
             list,
             "<li class=\"item {state} {cc}\" id=\"it-{id}\" tabindex=\"-1\" data-mark=\"{id}\" data-kind=\"{kind}\" data-code=\"{code}\" data-person=\"{person}\" data-rule=\"{rule}\">\
 <p class=\"ihead\"><span class=\"badge {cc}\">{codeshown}</span> <span class=\"kind\">{kindw}</span> <a href=\"#hl-{id}\" class=\"goto\" data-mark=\"{id}\">{loc}</a>{who}</p>\
-<p class=\"ctx\">{ctx}</p>{attention}<p class=\"rule\">{rule} · <span class=\"dec\" data-dec=\"{id}\">{dec}</span></p>\
+{ctx}{attention}<p class=\"rule\">{rule} · <span class=\"dec\" data-dec=\"{id}\">{dec}</span></p>\
 <form class=\"js decide\" method=\"post\" action=\"/r/{req}/decide\">{csrf}<input type=\"hidden\" name=\"mark\" value=\"{id}\">\
 <label>Why <input name=\"why\" class=\"why\"></label> {buttons}</form></li>",
             state = state_class(Some(i)),
@@ -547,7 +549,12 @@ pub fn request(
             person = esc(&i.person),
             rule = esc(&i.rule),
             loc = esc(&i.location.describe()),
-            ctx = esc(&i.context),
+            // A whole element's context is its place, already shown as the link.
+            ctx = if i.context == i.location.describe() {
+                String::new()
+            } else {
+                format!("<p class=\"ctx\">{}</p>", esc(&i.context))
+            },
             dec = esc(&decision_text(i)),
         );
     }
