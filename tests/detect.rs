@@ -134,6 +134,7 @@ fn a_street_whose_house_number_lost_its_space_is_still_found() {
     let (plan, _) = disclose_with_pages(&fam, "p-chloe", "p-dean", "sar-parent", &[("att-pep-chloe", &[page])]);
     let left = page_left(&plan, "att-pep-chloe", 0, page);
     assert!(!left.contains("Millbeck"), "{left}");
+    assert!(!left.contains("3[X]"), "the house number goes with its street: {left}");
     assert!(!left.contains("Thornwick"), "{left}");
     assert!(left.contains("Chloe's carers"), "{left}");
 }

@@ -584,8 +584,11 @@ impl Recognizer for Literals {
             if kept.is_empty() {
                 continue;
             }
-            let start = title.unwrap_or(os);
             let kind = kept[0].kind.clone();
+            // A house number joined to its street ("27Tolgus Terrace", a PDF's lost space) goes
+            // with the street.
+            let os = if kind == Kind::AddressLine { os - joined_number(&src[..os]) } else { os };
+            let start = title.unwrap_or(os);
             let mut targets: Vec<Target> = kept.iter().filter(|l| l.kind == kind).map(|l| l.target.clone()).collect();
             // A title narrows a name's candidates by sex and age ("Mr Marwick" is not the
             // children nor their mother). A title that fits nobody narrows nothing: fewer
@@ -658,6 +661,17 @@ fn title_at(src: &str, pos: usize) -> Option<(usize, String)> {
     let lower = word.to_lowercase();
     (words::TITLES.contains(&lower.as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()))
         .then_some((wstart, lower))
+}
+
+/// The length in bytes of a house number ("27", "27a" is not: its letter would join the street)
+/// that ends `head` and is not itself the end of a longer word ("B27" is kept whole).
+fn joined_number(head: &str) -> usize {
+    let digits = head.len() - head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let before = head[..head.len() - digits].chars().next_back();
+    if digits == 0 || before.is_some_and(|c| c.is_alphanumeric()) {
+        return 0;
+    }
+    digits
 }
 
 /// Whether two neighbouring characters belong to one word: letters with letters, digits with
