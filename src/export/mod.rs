@@ -176,7 +176,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
     atts.withhold_unplaceable();
     plan.sanitized = atts.sanitized.clone();
-    hold_failed_pages(&mut plan, &atts);
+    hold_failed_pages(&mut plan, &atts, &fam);
     plan.verification_failures = atts.failed.len();
     drop(read); // the glyph lists of every attachment page are no longer needed
     mark("dropping the read attachments");
@@ -307,10 +307,12 @@ fn plan_json(plan: &Plan, out: &mut dyn std::io::Write) -> Result<()> {
 
 /// Every attachment page that failed verification (or could not be placed) is held for review:
 /// a review item and a REV decision each.
-fn hold_failed_pages(plan: &mut Plan, atts: &crate::pdf::RedactedAttachments) {
+fn hold_failed_pages(plan: &mut Plan, atts: &crate::pdf::RedactedAttachments, fam: &Family) {
     for f in &atts.failed {
+        // located as the plan locates the attachment's pages (under its record), so that the
+        // bundle shows the page as withheld
         let loc = policy::Location {
-            record: None,
+            record: fam.attachment(&f.attachment).and_then(|a| a.record.clone()),
             attachment: Some(f.attachment.clone()),
             part: policy::Part::AttachmentPage { page: f.page },
         };
