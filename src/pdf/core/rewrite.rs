@@ -272,8 +272,12 @@ pub fn mark_boxes(glyphs: &[RawGlyph], removed: &[Option<usize>], marks: &[Mark]
             if !(b.iter().all(|v| v.is_finite())) || b[2] - b[0] > 5000.0 || b[3] - b[1] > 5000.0 {
                 continue;
             }
+            // letter-spaced text (Tc) reads apart in poppler once a label joins its line: there
+            // the label stays centred in its box, apart from the line
             let horizontal = g.dir.0 > 0.999 && g.dir.1.abs() < 1e-3 && g.em > 0.0;
-            let base = horizontal.then_some([g.origin.1, g.em]);
+            let blank = g.unicode.as_deref().is_none_or(|u| u.trim().is_empty());
+            let spaced = !blank && g.next.0 - g.bbox[2] > 0.05 * g.em && g.bbox[2] > g.bbox[0];
+            let base = (horizontal && !spaced).then_some([g.origin.1, g.em]);
             let e = per_line.entry(lines.get(gi).copied().unwrap_or(0)).or_insert((b, base));
             let u = &mut e.0;
             *u = [u[0].min(b[0]), u[1].min(b[1]), u[2].max(b[2]), u[3].max(b[3])];
@@ -321,7 +325,9 @@ pub fn place_label(
     }
     match line {
         Some([base, size]) if size >= 2.0 && size.is_finite() && base.is_finite() => {
-            let pad = (0.05 * size).min(0.05 * w);
+            // a space's width from the kept text either side (less in a narrow box), so that the
+            // label reads as a word of its own
+            let pad = (0.25 * size).min(0.1 * w);
             let avail = w - 2.0 * pad;
             let fit = |t: &str| avail / (unit(t) * size);
             let code = label.split(": ").next().unwrap_or(label);
