@@ -153,8 +153,10 @@ fn a1_fake_bold_is_read_once() {
     );
     let pages = read(&one_page(&c, "", vec![]));
     assert!(pages[0].text.ends_with("\nGwen Aldous rang"), "{:?}", pages[0].text);
+    assert_eq!(pages[0].text.matches("Gwen").count(), 1, "{:?}", pages[0].text);
     // both copies go with the one word
     let edits = marks_for(&pages, "Gwen");
+    assert_eq!(edits[0].marks.len(), 1);
     let removed = disclose_removed(&pages[0], &edits[0].marks);
     assert_eq!(removed, 8, "both copies of the four glyphs");
 }
