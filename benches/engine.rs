@@ -1,6 +1,8 @@
 //! Benches for the targets of the batch-and-speed issue: detection throughput (MB/s of case text,
 //! family of 50 people), rendering (pages/s), attachment redaction (pages/s), and export end to end
-//! (2,000 records and 40 five-page attachments, signed). Run with `cargo bench`.
+//! (2,000 records and 40 five-page attachments, signed), and scale in people (a file, its detector
+//! and its decisions for families of 2,000 and 20,000 people: the time per person should stay
+//! flat). Run with `cargo bench`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use disclose::detect::{Context, Detector};
@@ -31,6 +33,31 @@ fn detection(c: &mut Criterion) {
     g.finish();
 }
 
+fn scale(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale");
+    g.sample_size(10);
+    for people in [2_000, 20_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let fam = family(dir.path(), Size { records: 60, attachments: 0, pages_per_attachment: 1, people });
+        let policy = disclose::policy::Policy::load("sar-parent").unwrap();
+        let subject = PersonId("p-0".into());
+        let requester = disclose::policy::request::Party::Person(PersonId("p-4".into()));
+        let fit = disclose::policy::request::Fit::default();
+        let asked = disclose::policy::Asked { requester: &requester, date: "2026-01-15", fit: &fit };
+        let inputs = std::collections::HashMap::new();
+        g.throughput(Throughput::Elements(people as u64));
+        g.bench_function(format!("file, detector and decisions, {people} people"), |b| {
+            b.iter(|| {
+                let file = disclose::file::CaseFile::build(&fam, &subject).unwrap();
+                let det = Detector::new(&fam);
+                let findings = disclose::detect::find(&file, &det, &inputs);
+                disclose::policy::propose(&file, &findings, &policy, &asked, &inputs).marks.len()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn rendering(c: &mut Criterion) {
     let mut blocks = Vec::new();
     for i in 0..400 {
@@ -43,7 +70,12 @@ fn rendering(c: &mut Criterion) {
         blocks.push(Block::Para {
             runs: vec![
                 Run::Text("The worker visited the home and spoke with the family about the plan. ".repeat(6)),
-                Run::Mark { code: "TP".into(), label: Some("another person".into()), width_of: "nnnnnnnn".into() },
+                Run::Mark {
+                    code: "TP".into(),
+                    label: Some("another person".into()),
+                    width_of: "nnnnnnnn".into(),
+                    id: None,
+                },
             ],
         });
     }
@@ -55,6 +87,7 @@ fn rendering(c: &mut Criterion) {
         id_seed: [0; 32],
         lang: "en-GB".into(),
         parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Flow(blocks) }],
+        draft: false,
     };
     let pages = render::render(&doc).unwrap().pages;
     let mut g = c.benchmark_group("rendering");
@@ -101,6 +134,7 @@ fn export_end_to_end(c: &mut Criterion) {
     let (key, cert) = disclose::seal::keygen("bench", "bench", "2020-01-01", "2035-12-31").unwrap();
     std::fs::write(dir.path().join("k.pem"), key).unwrap();
     std::fs::write(dir.path().join("c.pem"), cert).unwrap();
+    disclose::review::workflow::add_reviewer(&mut store, "bench", "bench password", "bench").unwrap();
     let req = ExportRequest {
         subject: PersonId("p-0".into()),
         requester: None,
@@ -110,18 +144,22 @@ fn export_end_to_end(c: &mut Criterion) {
         date: None,
         officer: Some("bench".into()),
         sign: Some(export::SignWith::Pem { key: dir.path().join("k.pem"), cert: dir.path().join("c.pem") }),
+        override_reason: None,
+        request: None,
+        // Signed bundles are released: here as one officer's decision, without review.
+        release_unreviewed: Some(export::Unreviewed { reviewer: "bench".into(), why: "benchmark".into() }),
     };
     let mut g = c.benchmark_group("export");
     g.sample_size(10);
     g.bench_function("2000 records, 40 five-page attachments, signed", |b| {
         b.iter(|| {
             let mut o = export::build(&store, &req).unwrap();
-            o.staged.commit().unwrap();
-            o.plan.decisions.len()
+            o.staged.commit(false).unwrap();
+            o.plan.disclosure.marks.len()
         })
     });
     g.finish();
 }
 
-criterion_group!(benches, detection, rendering, attachment_redaction, export_end_to_end);
+criterion_group!(benches, detection, scale, rendering, attachment_redaction, export_end_to_end);
 criterion_main!(benches);

@@ -248,7 +248,148 @@ fn unknown_fields_are_ignored_with_a_warning() {
     let o = run(&["import", p.to_str().unwrap(), "--db", db.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("records[0].colour") && e.contains("persons[0].favourite"), "{e}");
+    // The object is named by path and id; the unknown key itself (data) is not.
+    assert!(
+        e.contains("records[0] (rec-001): an unknown field") && e.contains("persons[0] (p-danielle): an unknown field"),
+        "{e}"
+    );
+    assert!(!e.contains("colour") && !e.contains("favourite"), "{e}");
+}
+
+/// Import `v` (an export value) from a fresh folder with Northbrook's attachments; returns the
+/// output and the folder.
+fn import_value(v: &Value, extra: &[&str], prepare: impl FnOnce(&Path)) -> (std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_export(dir.path(), v);
+    prepare(dir.path());
+    let db = dir.path().join("case.db");
+    let mut args = vec!["import", p.to_str().unwrap(), "--db", db.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    (run(&args), dir)
+}
+
+#[test]
+fn messages_never_repeat_a_malformed_id_a_quoted_value_an_unknown_key_or_a_file_name() {
+    let planted = ["Gwen", "Aldous", "9990001014"];
+    let clean = |o: &std::process::Output| {
+        let e = stderr(o) + &stdout(o);
+        for p in planted {
+            assert!(!e.contains(p), "{p:?} is printed:\n{e}");
+        }
+        e
+    };
+    // A malformed id (a name typed into it), with a second problem about the same person, and a
+    // missing attachment file whose name is a name.
+    let mut v = read_json(&northbrook());
+    v["persons"][1]["id"] = json!("Gwen Aldous");
+    v["persons"][1]["kind"] = json!("neighbour");
+    v["persons"][1]["names"][0]["use"] = json!("street");
+    v["attachments"][0]["file"] = json!("attachments/Letter to Gwen Aldous.pdf");
+    let (o, _d) = import_value(&v, &[], |_| {});
+    assert!(!o.status.success());
+    let e = clean(&o);
+    assert!(e.contains("persons[1]: id must match") && e.contains("persons[1]: kind must be one of"), "{e}");
+    assert!(e.contains("attachments[0] (att-ppn): the file named in `file` cannot be read"), "{e}");
+    // A value that serde quotes.
+    let mut v = read_json(&northbrook());
+    v["persons"][0]["names"][0]["given"] = json!(9990001014u64);
+    let (o, _d) = import_value(&v, &[], |_| {});
+    assert!(!o.status.success());
+    let e = clean(&o);
+    assert!(e.contains("persons[0] (p-danielle).names[0].given") && e.contains("integer (value)"), "{e}");
+    // The key of an unknown field.
+    let mut v = read_json(&northbrook());
+    v["persons"][0]["Gwen Aldous"] = json!(1);
+    v["records"][0]["sections"][0]["Aldous notes"] = json!({"9990001014": true});
+    let (o, _d) = import_value(&v, &[], |_| {});
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = clean(&o);
+    assert!(e.contains("persons[0] (p-danielle): an unknown field"), "{e}");
+    assert!(e.contains("records[0] (rec-001).sections[0]: an unknown field"), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn attachment_files_must_be_regular_files_inside_the_export_folder_and_under_the_cap() {
+    use std::os::unix::ffi::OsStrExt;
+    let v = read_json(&northbrook());
+    let target = |d: &Path| d.join("attachments/att-ppn.pdf");
+    let outside = root().join("fixtures/northbrook/attachments/att-ppn.pdf");
+    let expect_refused = |o: &std::process::Output, why: &str| {
+        assert!(!o.status.success(), "accepted: {}", stdout(o));
+        let e = stderr(o);
+        assert!(e.contains("attachments[0] (att-ppn)") && e.contains(why), "{e}");
+        assert!(!e.contains("att-ppn.pdf"), "the file name is printed: {e}");
+    };
+    // A link that leads out of the folder (to a real PDF with the right hash).
+    let (o, _d) = import_value(&v, &[], |d| {
+        std::fs::remove_file(target(d)).unwrap();
+        std::os::unix::fs::symlink(&outside, target(d)).unwrap();
+    });
+    expect_refused(&o, "leads out of the export folder");
+    // A link to /dev/zero.
+    let (o, _d) = import_value(&v, &[], |d| {
+        std::fs::remove_file(target(d)).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", target(d)).unwrap();
+    });
+    expect_refused(&o, "leads out of the export folder");
+    // A link that stays inside is followed.
+    let (o, _d) = import_value(&v, &[], |d| {
+        std::fs::rename(target(d), d.join("attachments/real.pdf")).unwrap();
+        std::os::unix::fs::symlink("real.pdf", target(d)).unwrap();
+    });
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A FIFO (reading one would wait for a writer forever) and a device node inside the folder.
+    let mkfifo = |p: &Path| {
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo failed");
+    };
+    let mkzero = |p: &Path| {
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+        let dev = libc::makedev(1, 5); // the kernel's /dev/zero
+        let r = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o644, dev) };
+        assert_eq!(r, 0, "mknod failed (the test needs root, as CI has): {}", std::io::Error::last_os_error());
+    };
+    for (what, make) in [("fifo", &mkfifo as &dyn Fn(&Path)), ("device", &mkzero)] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_export(dir.path(), &v);
+        std::fs::remove_file(target(dir.path())).unwrap();
+        make(&target(dir.path()));
+        let db = dir.path().join("case.db");
+        let mut child = std::process::Command::new(bin())
+            .args(["import", p.to_str().unwrap(), "--db", db.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A guard against hanging (not a timing check): a reader stuck on the FIFO never returns.
+        let mut waited = 0;
+        while child.try_wait().unwrap().is_none() {
+            if waited > 600 {
+                child.kill().unwrap();
+                panic!("{what}: the import hung on the attachment file");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        }
+        let o = child.wait_with_output().unwrap();
+        expect_refused(&o, "is not a regular file");
+    }
+    // Over the size cap (a real PDF padded to 2 MiB).
+    let mut big = v.clone();
+    big["attachments"][0].as_object_mut().unwrap().remove("sha256");
+    let (o, _d) = import_value(&big, &["--max-attachment-mb", "1"], |d| {
+        let mut b = std::fs::read(target(d)).unwrap();
+        b.resize(2 << 20, b' ');
+        std::fs::write(target(d), b).unwrap();
+    });
+    expect_refused(&o, "more than the cap of 1 MiB; raise it with --max-attachment-mb");
+    let (o, _d) = import_value(&big, &["--max-attachment-mb", "3"], |d| {
+        let mut b = std::fs::read(target(d)).unwrap();
+        b.resize(2 << 20, b' ');
+        std::fs::write(target(d), b).unwrap();
+    });
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! verify and audit that fail on any changed byte, and keys refused before anything is written.
 
 use crate::util::*;
+use disclose::seal::manifest::Manifest;
 use std::path::{Path, PathBuf};
 
 struct Env {
@@ -17,6 +18,7 @@ fn env() -> Env {
     import_northbrook(&db);
     let o = run(&["keygen", "--out", keys.to_str().unwrap(), "--name", "Northbrook IG test"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    add_reviewer(&db, "test officer");
     Env { dir, db, keys }
 }
 
@@ -38,6 +40,10 @@ impl Env {
             out.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
+        // A signed one-shot export is a release: here one officer's, without review.
+        if extra.contains(&"--sign-key") {
+            args.extend(UNREVIEWED);
+        }
         (run(&args), out)
     }
     fn signed(&self, name: &str) -> PathBuf {
@@ -106,9 +112,18 @@ fn signed_output_is_byte_identical_for_the_same_inputs_and_key() {
     let e = env();
     let a = e.signed("a");
     let b = e.signed("b");
-    for f in ["bundle.pdf", "manifest.json", "plan.json"] {
+    for f in ["bundle.pdf", "plan.json", "preview.txt", "schedule.csv"] {
         assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
     }
+    // The manifests differ only in the audit head (the trail grew by the first release) and the
+    // signature over it.
+    let (ma, mb) = (read_json(&a.join("manifest.json")), read_json(&b.join("manifest.json")));
+    for k in ["core", "core_sha256", "bundle_sha256"] {
+        assert_eq!(ma[k], mb[k], "{k}");
+    }
+    // (entry 1 is the reviewer's registration)
+    assert_eq!(ma["audit_head"]["seq"], 1);
+    assert_eq!(mb["audit_head"]["seq"], 2);
 }
 
 fn flip(p: &Path, at: usize) {
@@ -156,7 +171,8 @@ fn editing_or_deleting_an_audit_entry_fails_audit_verify() {
     e.signed("three");
     let ok = run(&["audit", "--db", e.db.to_str().unwrap(), "--verify"]);
     assert!(ok.status.success(), "{}", stderr(&ok));
-    assert!(stdout(&ok).contains("3 entries"));
+    // The reviewer's registration, then the three releases.
+    assert!(stdout(&ok).contains("4 entries"), "{}", stdout(&ok));
     let c = rusqlite::Connection::open(&e.db).unwrap();
     // Edit: one character of the second entry.
     let json: String = c.query_row("SELECT entry_json FROM audit WHERE seq = 2", [], |r| r.get(0)).unwrap();
@@ -217,7 +233,7 @@ fn a_bad_key_or_certificate_is_refused_before_any_output() {
         assert!(!out.exists(), "{name}: output was written");
     }
     let audit = run(&["audit", "--db", e.db.to_str().unwrap()]);
-    assert!(stdout(&audit).trim().is_empty(), "a refused export was audited: {}", stdout(&audit));
+    assert!(!stdout(&audit).contains(" -> "), "a refused export was audited: {}", stdout(&audit));
 }
 
 #[test]
@@ -257,6 +273,11 @@ fn a_council_pkcs12_key_signs_and_a_wrong_password_is_refused_before_output() {
         p12.to_str().unwrap(),
         "--sign-password-env",
         "TEST_P12_PASS",
+        UNREVIEWED[0],
+        UNREVIEWED[1],
+        UNREVIEWED[2],
+        UNREVIEWED[3],
+        UNREVIEWED[4],
     ];
     let ok = std::process::Command::new(bin()).args(args).env("TEST_P12_PASS", "s3cret").output().unwrap();
     assert!(ok.status.success(), "{}", stderr(&ok));
@@ -280,7 +301,7 @@ fn verify_with_the_store_finds_removed_words_in_a_bundle_that_shows_them() {
     let own = e.signed("own");
     let v = e.verify(&own);
     assert!(v.status.success() && stdout(&v).contains("none of the"), "{}", stdout(&v));
-    let (o, court) = e.export_under("court", "court", &[]);
+    let (o, court) = e.export_under("court", "court", &["--requester", "p-danielle"]);
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::copy(court.join("bundle.pdf"), own.join("bundle.pdf")).unwrap();
     let v = e.verify(&own);
@@ -299,4 +320,285 @@ fn keygen_writes_the_private_key_readable_by_its_owner_only() {
     assert_ne!(mode("signing-cert.pem") & 0o044, 0, "the certificate is public");
     let left: Vec<_> = std::fs::read_dir(&e.keys).unwrap().map(|d| d.unwrap().file_name()).collect();
     assert_eq!(left.len(), 2, "{left:?}");
+}
+
+/// A copy of an output folder.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in std::fs::read_dir(from).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+    }
+}
+
+fn manifest_of(dir: &Path) -> Manifest {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn write_manifest(dir: &Path, m: &Manifest) {
+    std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(m).unwrap()).unwrap();
+}
+
+fn fail_line(o: &std::process::Output, check: &str) -> String {
+    stdout(o).lines().find(|l| l.starts_with("FAIL") && l.contains(check)).unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_changed_bundle_with_its_manifest_marked_unsigned_fails_verify() {
+    // The attack: another bundle in place of the signed one, and the manifest changed to match
+    // it (signed: false, the new hash, the core's hash recomputed).
+    let e = env();
+    let out = e.signed("leah");
+    let (o, court) = e.export_under("court", "court", &["--requester", "p-danielle"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let forged = e.dir.path().join("forged");
+    copy_dir(&out, &forged);
+    std::fs::copy(court.join("bundle.pdf"), forged.join("bundle.pdf")).unwrap();
+    let mut m = manifest_of(&forged);
+    m.core.signed = false;
+    m.core.signer = None;
+    m.core.signer_cert_sha256 = None;
+    m.bundle_sha256 = disclose::seal::manifest::sha256_hex(&std::fs::read(forged.join("bundle.pdf")).unwrap());
+    m.core_sha256 = m.core.hash();
+    m.signature = None;
+    write_manifest(&forged, &m);
+    let c = e.keys.join("signing-cert.pem");
+    let full = e.verify(&forged);
+    assert!(!full.status.success(), "verify --trust --db passed a forged bundle:\n{}", stdout(&full));
+    assert!(fail_line(&full, "signature").contains("--trust"), "{}", stdout(&full));
+    assert!(fail_line(&full, "release record").contains("not in the audit trail"), "{}", stdout(&full));
+    // With the trusted certificate alone, and with the store alone.
+    let t = run(&["verify", forged.to_str().unwrap(), "--trust", c.to_str().unwrap()]);
+    assert!(!t.status.success(), "{}", stdout(&t));
+    let d = run(&["verify", forged.to_str().unwrap(), "--db", e.db.to_str().unwrap()]);
+    assert!(!d.status.success(), "{}", stdout(&d));
+    assert!(fail_line(&d, "release record").contains("not in the audit trail"), "{}", stdout(&d));
+    // Keeping the core's hash instead (so the store still knows it) breaks the manifest's hash.
+    let mut m2 = manifest_of(&forged);
+    m2.core_sha256 = manifest_of(&out).core_sha256;
+    write_manifest(&forged, &m2);
+    let v = e.verify(&forged);
+    assert!(!v.status.success() && fail_line(&v, "manifest").contains("was changed"), "{}", stdout(&v));
+}
+
+#[test]
+fn a_further_signature_by_a_look_alike_key_fails_verify_with_or_without_trust() {
+    use disclose::seal::{load_signer, sign_detached, sign_pdf, SignOptions};
+    let e = env();
+    let out = e.signed("leah");
+    // The attacker's self-signed key, named like the council's.
+    let evil = e.dir.path().join("evil");
+    assert!(run(&["keygen", "--out", evil.to_str().unwrap(), "--name", "Northbrook IG test"]).status.success());
+    let k = std::fs::read(evil.join("signing-key.pem")).unwrap();
+    let c = std::fs::read(evil.join("signing-cert.pem")).unwrap();
+    let signer = load_signer(&k, &c, "2024-04-19").unwrap();
+    let opts = SignOptions {
+        signing_time: "2024-04-20T09:00:00Z".into(),
+        reason: format!("manifest sha256 {}", manifest_of(&out).core_sha256),
+        location: "Northbrook".into(),
+        contact: String::new(),
+        name: "Northbrook IG test".into(),
+    };
+    let resigned = sign_pdf(&std::fs::read(out.join("bundle.pdf")).unwrap(), &signer, &opts).unwrap();
+    // (a) the bundle alone changed; (b) the manifest made to match, re-signed with the same key.
+    for rewrite_manifest in [false, true] {
+        let forged = e.dir.path().join(format!("forged-{rewrite_manifest}"));
+        copy_dir(&out, &forged);
+        std::fs::write(forged.join("bundle.pdf"), &resigned).unwrap();
+        if rewrite_manifest {
+            let mut m = manifest_of(&forged);
+            m.bundle_sha256 = disclose::seal::manifest::sha256_hex(&resigned);
+            m.core.signer_cert_sha256 = Some(signer.cert_sha256());
+            m.core_sha256 = m.core.hash();
+            m.signature =
+                Some(sign_detached(&signer, &m.release_bytes()).unwrap().iter().map(|b| format!("{b:02x}")).collect());
+            write_manifest(&forged, &m);
+        }
+        let f = forged.to_str().unwrap();
+        let no_trust = run(&["verify", f]);
+        assert!(!no_trust.status.success(), "{rewrite_manifest}: {}", stdout(&no_trust));
+        assert!(fail_line(&no_trust, "signed range").contains("2 signatures"), "{}", stdout(&no_trust));
+        if rewrite_manifest {
+            assert!(fail_line(&no_trust, "signer").contains("unknown"), "{}", stdout(&no_trust));
+        }
+        let real = e.verify(&forged);
+        assert!(!real.status.success(), "{rewrite_manifest}: {}", stdout(&real));
+        assert!(!fail_line(&real, "signer").is_empty(), "{}", stdout(&real));
+        // Even trusting the attacker's certificate, a change after the council's signature fails.
+        let theirs = run(&["verify", f, "--trust", evil.join("signing-cert.pem").to_str().unwrap()]);
+        assert!(!theirs.status.success(), "{rewrite_manifest}: {}", stdout(&theirs));
+    }
+    // The original still verifies, and a signed bundle without --trust fails: the signer is unknown.
+    assert!(e.verify(&out).status.success());
+    let v = run(&["verify", out.to_str().unwrap()]);
+    assert!(!v.status.success() && fail_line(&v, "signer").contains("unknown"), "{}", stdout(&v));
+    // A trust store named by the environment is used like --trust.
+    let v = std::process::Command::new(bin())
+        .args(["verify", out.to_str().unwrap()])
+        .env("DISCLOSE_TRUST", e.keys.join("signing-cert.pem"))
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", stdout(&v));
+}
+
+#[test]
+fn a_further_signature_added_by_pyhanko_fails_verify() {
+    let e = env();
+    let out = e.signed("leah");
+    let evil = e.dir.path().join("evil");
+    assert!(run(&["keygen", "--out", evil.to_str().unwrap(), "--name", "Northbrook IG test"]).status.success());
+    let forged = e.dir.path().join("forged");
+    copy_dir(&out, &forged);
+    let ph = std::env::var("PYHANKO").unwrap_or_else(|_| "pyhanko".into());
+    let o = tool(
+        &ph,
+        &[
+            "sign",
+            "addsig",
+            "--field",
+            "Sig2",
+            "pemder",
+            "--no-pass",
+            "--key",
+            evil.join("signing-key.pem").to_str().unwrap(),
+            "--cert",
+            evil.join("signing-cert.pem").to_str().unwrap(),
+            out.join("bundle.pdf").to_str().unwrap(),
+            forged.join("bundle.pdf").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "pyhanko: {}{}", stdout(&o), stderr(&o));
+    let mut m = manifest_of(&forged);
+    m.bundle_sha256 = disclose::seal::manifest::sha256_hex(&std::fs::read(forged.join("bundle.pdf")).unwrap());
+    write_manifest(&forged, &m);
+    let v = e.verify(&forged);
+    assert!(!v.status.success(), "{}", stdout(&v));
+    assert!(fail_line(&v, "signed range").contains("2 signatures"), "{}", stdout(&v));
+}
+
+/// The keyed hash the trail uses, for an attacker who has the store but not the key (any key
+/// they pick), and the unkeyed hash of the first build.
+fn unkeyed(prev: &str, json: &str) -> String {
+    disclose::seal::manifest::sha256_hex(format!("{prev}\n{json}").as_bytes())
+}
+
+fn keyed_with(key: &[u8], prev: &str, json: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).unwrap();
+    m.update(prev.as_bytes());
+    m.update(b"\n");
+    m.update(json.as_bytes());
+    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Rewrite entry `from` onwards with `edit` and recompute the chain and its head with `hash`.
+fn rewrite_chain(db: &Path, from: i64, edit: &dyn Fn(&str) -> String, hash: &dyn Fn(&str, &str) -> String) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let rows: Vec<(i64, String, String)> = {
+        let mut st = c.prepare("SELECT seq, entry_json, prev_hash FROM audit ORDER BY seq").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let mut prev = String::new();
+    for (seq, json, p) in rows {
+        if seq < from {
+            prev = c.query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0)).unwrap();
+            continue;
+        }
+        let p = if seq == from { p } else { prev.clone() };
+        let json = if seq == from { edit(&json) } else { json };
+        let h = hash(&p, &json);
+        c.execute(
+            "UPDATE audit SET entry_json = ?1, prev_hash = ?2, hash = ?3 WHERE seq = ?4",
+            rusqlite::params![json, p, h, seq],
+        )
+        .unwrap();
+        c.execute("UPDATE audit_head SET seq = ?1, hash = ?2", rusqlite::params![seq, h]).unwrap();
+        prev = h;
+    }
+}
+
+#[test]
+fn audit_rewrites_with_a_recomputed_chain_or_all_entries_deleted_are_detected() {
+    let e = env();
+    let one = e.signed("one");
+    e.signed("two");
+    let three = e.signed("three");
+    let audit = |extra: &[&str]| {
+        let mut a = vec!["audit", "--db", e.db.to_str().unwrap(), "--verify"];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    assert!(audit(&[]).status.success(), "{}", stderr(&audit(&[])));
+    let pristine = std::fs::read(&e.db).unwrap();
+    let checkpoint = e.dir.path().join("case.db.audit-key.head");
+    let saved_checkpoint = std::fs::read(&checkpoint).unwrap();
+    let restore = || {
+        std::fs::write(&e.db, &pristine).unwrap();
+        std::fs::write(&checkpoint, &saved_checkpoint).unwrap();
+    };
+    let officer = |j: &str| j.replace("test officer", "someone else");
+    // An entry rewritten, the chain after it recomputed: unkeyed, and keyed with another key.
+    type ChainHash = Box<dyn Fn(&str, &str) -> String>;
+    let attacks: [(&str, ChainHash); 2] =
+        [("unkeyed", Box::new(unkeyed)), ("another key", Box::new(|p: &str, j: &str| keyed_with(&[7u8; 32], p, j)))];
+    for (name, hash) in &attacks {
+        rewrite_chain(&e.db, 2, &officer, hash.as_ref());
+        let a = audit(&[]);
+        assert!(!a.status.success(), "{name}: a recomputed chain passed");
+        assert!(stderr(&a).contains("entry 2") && stderr(&a).contains("audit key"), "{name}: {}", stderr(&a));
+        let v = e.verify(&three);
+        assert!(!v.status.success() && !fail_line(&v, "audit trail").is_empty(), "{name}: {}", stdout(&v));
+        // Even with the checkpoint made to agree (it sits beside the key, out of reach; this is
+        // the chain's own keyed hash alone), the rewrite is seen.
+        let c = rusqlite::Connection::open(&e.db).unwrap();
+        let (seq, h): (i64, String) = c
+            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        std::fs::write(&checkpoint, format!("{seq} {h}\n")).unwrap();
+        let a = audit(&[]);
+        assert!(!a.status.success(), "{name}: a recomputed chain passed with its checkpoint");
+        assert!(stderr(&a).contains("entry 2") && stderr(&a).contains("audit key"), "{name}: {}", stderr(&a));
+        restore();
+    }
+    // Every entry deleted (and the spans): the checkpoint beside the key says there were three.
+    {
+        let c = rusqlite::Connection::open(&e.db).unwrap();
+        c.execute_batch("DELETE FROM audit; DELETE FROM audit_head; DELETE FROM removed_span;").unwrap();
+    }
+    let a = audit(&[]);
+    assert!(!a.status.success(), "deleting every entry went unseen");
+    assert!(stderr(&a).contains("checkpoint"), "{}", stderr(&a));
+    // Without the checkpoint too, the manifests of the bundles sent contradict the empty trail.
+    std::fs::remove_file(&checkpoint).unwrap();
+    let a = audit(&["--manifest", one.to_str().unwrap(), "--manifest", three.join("manifest.json").to_str().unwrap()]);
+    assert!(!a.status.success(), "deleting every entry went unseen with the manifests given");
+    assert!(stderr(&a).contains("not in the audit trail"), "{}", stderr(&a));
+    let v = e.verify(&three);
+    assert!(!v.status.success(), "{}", stdout(&v));
+    restore();
+    // The earlier entries rewritten and renumbered as if the first release never happened: the
+    // later manifests carry heads the trail no longer holds (found through the folders it records).
+    {
+        let c = rusqlite::Connection::open(&e.db).unwrap();
+        c.execute("DELETE FROM audit WHERE seq = 1", []).unwrap();
+        c.execute("UPDATE audit SET seq = seq - 1", []).unwrap();
+    }
+    rewrite_chain(&e.db, 1, &|j: &str| j.to_string(), &unkeyed);
+    let a = audit(&[]);
+    assert!(!a.status.success(), "{}", stderr(&a));
+    restore();
+    assert!(audit(&[]).status.success());
+}
+
+#[test]
+fn keygen_never_replaces_a_key() {
+    let e = env();
+    let before = std::fs::read(e.keys.join("signing-key.pem")).unwrap();
+    let o = run(&["keygen", "--out", e.keys.to_str().unwrap()]);
+    assert!(!o.status.success(), "a key was overwritten");
+    let err = stderr(&o);
+    assert!(err.contains("already exists") && err.contains("Move it away first, or choose another --out"), "{err}");
+    assert_eq!(std::fs::read(e.keys.join("signing-key.pem")).unwrap(), before);
+    let left: Vec<_> = std::fs::read_dir(&e.keys).unwrap().map(|d| d.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "nothing was written: {left:?}");
 }

@@ -6,9 +6,17 @@ mod util;
 mod batch;
 
 mod bundle;
+mod derived;
+mod detect;
+mod faults;
 mod import;
+mod ocr;
 mod pdf;
+mod practice;
+mod requests;
 mod resolve;
+mod review;
 mod rules;
 mod seal;
 mod sealed;
+mod workflow;

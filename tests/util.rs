@@ -5,8 +5,9 @@
 use disclose::detect::Detector;
 use disclose::file::CaseFile;
 use disclose::model::*;
-use disclose::policy::{self, Plan, Policy};
+use disclose::policy::{self, Policy};
 use disclose::redact;
+use disclose::review::{self, Disclosure};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -88,16 +89,36 @@ pub fn record_mut<'a>(v: &'a mut Value, id: &str) -> &'a mut Value {
     v["records"].as_array_mut().unwrap().iter_mut().find(|r| r["id"] == id).expect("record exists")
 }
 
-/// Decide and redact (no attachment text), returning the plan and the preview.
-pub fn disclose(fam: &Family, subject: &str, requester: &str, policy: &str) -> (Plan, String) {
+/// Detect, propose, apply no decisions and redact (no attachment text), returning the
+/// disclosure and the preview.
+pub fn disclose(fam: &Family, subject: &str, requester: &str, policy: &str) -> (Disclosure, String) {
     let file = CaseFile::build(fam, &PersonId(subject.into())).unwrap();
     let det = Detector::new(fam);
     let pol = Policy::load(policy).unwrap();
     let inputs = HashMap::new();
-    let plan = policy::decide(&file, &det, &pol, &PersonId(requester.into()), "2024-04-19", &inputs);
-    let rf = redact::redact(&file, &plan, &pol, &inputs);
-    let pv = redact::preview(&rf, &plan);
-    (plan, pv)
+    let findings = disclose::detect::find(&file, &det, &inputs);
+    let requester = policy::Party::Person(PersonId(requester.into()));
+    let asked = policy::Asked { requester: &requester, date: "2024-04-19", fit: &policy::Fit::default() };
+    let proposal = policy::propose(&file, &findings, &pol, &asked, &inputs);
+    let d = review::apply(&proposal, &review::Decisions::default(), review::Status::Draft);
+    let rf = redact::redact(&file, &d, &pol, &inputs, &[]);
+    let pv = redact::preview(&rf, &d);
+    (d, pv)
+}
+
+/// The flags that release a one-shot export as one officer's decision (the officer registered by
+/// [`add_reviewer`] as "test officer").
+pub const UNREVIEWED: [&str; 5] =
+    ["--release-unreviewed", "--reviewer", "test officer", "--why", "a signed bundle for the test"];
+
+/// Register a reviewer (password from the environment) in a store.
+pub fn add_reviewer(db: &Path, name: &str) {
+    let o = Command::new(bin())
+        .args(["reviewer", "add", "--db", db.to_str().unwrap(), "--name", name, "--password-env", "TEST_REVIEWER_PW"])
+        .env("TEST_REVIEWER_PW", format!("{name} password"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 /// Fail (never skip) when an external tool is missing.

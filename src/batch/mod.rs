@@ -1,7 +1,8 @@
 //! `disclose batch`: many requests at once. Each request is built in parallel (rayon, one store
 //! connection per worker), then written and audited one by one in the order of the CSV, so the
 //! outputs and the audit chain are the same whatever the number of threads. One failing request
-//! is reported and does not stop the others.
+//! is reported and does not stop the others. Each is put in place as `export` does: audited as
+//! pending first, swapped in whole, marked done.
 
 use crate::export::{self, ExportRequest, Outputs};
 use crate::model::PersonId;
@@ -16,34 +17,77 @@ pub struct Row {
     pub line: usize,
     pub subject: String,
     pub policy: String,
-    pub requester: String,
+    /// Empty: the subject, where the policy allows it.
+    pub requester: Option<String>,
     pub officer: Option<String>,
     pub name: Option<String>,
+    /// An officer's reason to go on despite a marker the policy refuses (column override_reason).
+    pub override_reason: Option<String>,
 }
 
 /// Parse the requests CSV: a header naming the columns subject, policy, requester and optionally
-/// officer and output (name); quoted cells may hold commas.
+/// officer and output (name). Read as CSV proper (the `csv` crate): quoted cells may hold commas,
+/// quotes and line breaks; CRLF line ends and the byte-order mark a spreadsheet writes are
+/// accepted; blank lines and lines starting with `#` are skipped. Output names must stay inside
+/// the output folder.
 pub fn parse_csv(text: &str, source: &str) -> Result<Vec<Row>> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-    let Some((_, header)) = lines.next() else {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rd = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let mut records = Vec::new();
+    for r in rd.records() {
+        let r = r.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            anyhow::anyhow!("{source}: line {line}: not a well-formed CSV row (an unclosed quote?); fix the file")
+        })?;
+        if r.iter().all(|c| c.is_empty()) {
+            continue;
+        }
+        let line = r.position().map(|p| p.line() as usize).unwrap_or(0);
+        records.push((line, r));
+    }
+    let mut it = records.into_iter();
+    let Some((_, header)) = it.next() else {
         bail!("{source}: empty; the first line names the columns subject,policy,requester[,officer,output]")
     };
-    let cols: Vec<String> = cells(header).into_iter().map(|c| c.trim().to_lowercase()).collect();
+    let cols: Vec<String> = header.iter().map(|c| c.to_lowercase()).collect();
     let find = |n: &[&str]| cols.iter().position(|c| n.contains(&c.as_str()));
     let (Some(s), Some(p), Some(r)) = (find(&["subject"]), find(&["policy"]), find(&["requester"])) else {
         bail!("{source}: line 1 must name the columns subject, policy and requester (and optionally officer, output)");
     };
     let o = find(&["officer"]);
     let n = find(&["output", "output_name", "name"]);
+    let ov = find(&["override_reason"]);
     let mut rows = Vec::new();
-    for (i, l) in lines {
-        let c = cells(l);
-        let get = |k: usize| c.get(k).map(|x| x.trim().to_string()).filter(|x| !x.is_empty());
+    for (line, c) in it {
+        let get = |k: usize| c.get(k).map(str::to_string).filter(|x| !x.is_empty());
         let (Some(subject), Some(policy)) = (get(s), get(p)) else {
-            bail!("{source}: line {}: subject and policy are required", i + 1);
+            bail!("{source}: line {line}: subject and policy are required");
         };
-        let requester = get(r).unwrap_or_else(|| subject.clone());
-        rows.push(Row { line: i + 1, subject, policy, requester, officer: o.and_then(get), name: n.and_then(get) });
+        let name = n.and_then(get);
+        if let Some(name) = &name {
+            let path = Path::new(name);
+            let inside =
+                !path.as_os_str().is_empty() && path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !inside {
+                bail!(
+                    "{source}: line {line}: output {name:?} leaves the output folder (an absolute path, `..` or `.`); give a folder name inside --out. Nothing was run"
+                );
+            }
+        }
+        rows.push(Row {
+            line,
+            subject,
+            policy,
+            requester: get(r),
+            officer: o.and_then(get),
+            name,
+            override_reason: ov.and_then(get),
+        });
     }
     // Two requests into one folder would overwrite each other.
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
@@ -60,26 +104,6 @@ pub fn parse_csv(text: &str, source: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn cells(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut q = false;
-    let mut chars = line.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '"' if q && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => q = !q,
-            ',' if !q => out.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 /// The outcome of one row.
 pub struct RowResult {
     pub row: Row,
@@ -88,6 +112,8 @@ pub struct RowResult {
 }
 
 /// Run every row; `jobs` = 0 uses all cores. `progress` is called once per finished build.
+/// `audit_key` is the store's audit key when not the default; `rel` how outputs are put in place.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     db: &Path,
     rows: &[Row],
@@ -95,18 +121,24 @@ pub fn run(
     sign: Option<export::SignWith>,
     jobs: usize,
     progress: &(dyn Fn(&Row) + Sync),
+    audit_key: Option<PathBuf>,
+    rel: export::Release,
+    unreviewed: Option<export::Unreviewed>,
 ) -> Result<Vec<RowResult>> {
     let reqs: Vec<ExportRequest> = rows
         .iter()
         .map(|r| ExportRequest {
             subject: PersonId(r.subject.clone()),
-            requester: Some(PersonId(r.requester.clone())),
+            requester: r.requester.clone(),
             policy: r.policy.clone(),
             out: out_dir.join(r.name.clone().unwrap_or_else(|| format!("{:03}-{}-{}", r.line, r.subject, r.policy))),
             export: None,
             date: None,
             officer: r.officer.clone(),
             sign: sign.clone(),
+            override_reason: r.override_reason.clone(),
+            request: None,
+            release_unreviewed: unreviewed.clone(),
         })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting the worker threads")?;
@@ -114,7 +146,7 @@ pub fn run(
         reqs.par_iter()
             .zip(rows.par_iter())
             .map_init(
-                || Store::open(db),
+                || Store::open_existing(db),
                 |store, (req, row)| {
                     let r = match store {
                         Ok(s) => export::build(s, req),
@@ -126,18 +158,19 @@ pub fn run(
             )
             .collect()
     });
-    // Write and audit in the order of the file.
-    let mut store = Store::open(db)?;
+    // Audit and put in place in the order of the file.
+    let mut store = Store::open_existing(db)?;
+    store.set_audit_key(audit_key);
+    crate::audit::settle(&mut store)?;
     let mut results = Vec::new();
     for ((row, req), b) in rows.iter().zip(&reqs).zip(built) {
         let result = b.and_then(|mut o| {
-            o.staged.commit()?;
-            export::audit_outputs(&mut store, req, &o)?;
+            export::release(&mut store, req, &mut o, rel)?;
             Ok(format!(
-                "{} decisions, {} held for review{}",
-                o.plan.decisions.len(),
-                o.plan.review.len(),
-                if o.plan.verification_failures > 0 { ", verification failures" } else { "" }
+                "{} marks, {} held for review{}",
+                o.plan.disclosure.marks.len(),
+                o.plan.review().len(),
+                if o.plan.verification_failures() > 0 { ", verification failures" } else { "" }
             ))
         });
         results.push(RowResult { row: row.clone(), out: req.out.clone(), result });

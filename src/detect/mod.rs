@@ -17,14 +17,16 @@
 //! must start with a capital, since no word list is complete ("Bright" the person, "a bright
 //! boy"); full names of two or more words match in any case.
 
+pub mod findings;
 pub mod norm;
 pub mod sentence;
 pub mod span;
 pub mod words;
 
+pub use findings::{find, Findings};
 pub use span::Span;
 
-use crate::file::{relation_to, Role};
+use crate::file::{Kinship, Role};
 use crate::model::relation::Kin;
 use crate::model::*;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -113,7 +115,7 @@ enum Gate {
     Capital,
     /// Must be capitalised and used as a name (see module docs).
     Careful,
-    /// Counts only next to another finding of the same target (a town, "Flat 3").
+    /// Counts only next to another finding of the same target (a unit line such as "Flat 3").
     Neighbour,
 }
 
@@ -132,6 +134,43 @@ struct Literals {
     infos: Vec<Vec<Lit>>,
     /// Initials of each person's family names, to take "Glenys T." whole.
     initials: HashMap<Target, Vec<char>>,
+    /// Who each person or professional is, for the titles that narrow a name's candidates.
+    who: HashMap<Target, Who>,
+}
+
+/// What a title can tell about the person it stands before.
+#[derive(Clone, Copy, Debug)]
+struct Who {
+    /// 'F' or 'M' when recorded (a professional's is not).
+    sex: Option<char>,
+    age: Age,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Age {
+    Adult,
+    Child,
+    Unborn,
+}
+
+/// Whether a title (lower case, as in `words::TITLES`) can stand before this person: "Mr" a man,
+/// "Mrs" and "Ms" a woman, "Miss" a girl or a woman, "Master" a boy, "Mx" anyone; Mr, Mrs and Ms,
+/// and titles of office (Dr, DC, Nurse...) an adult. An unrecorded sex fits every title.
+fn title_fits(title: &str, who: &Who) -> bool {
+    let (sex, age) = match title {
+        "mr" | "sir" => (Some('M'), Some(Age::Adult)),
+        "mrs" | "ms" | "dame" => (Some('F'), Some(Age::Adult)),
+        "miss" => (Some('F'), None),
+        "master" | "mstr" => (Some('M'), Some(Age::Child)),
+        "mx" => (None, None),
+        _ => (None, Some(Age::Adult)),
+    };
+    let sex_ok = match (sex, who.sex) {
+        (Some(want), Some(have)) => want == have,
+        _ => true,
+    };
+    let age_ok = who.age != Age::Unborn && age.is_none_or(|a| a == who.age);
+    sex_ok && age_ok
 }
 
 impl Literals {
@@ -142,9 +181,16 @@ impl Literals {
             if p.chars().count() < 2 {
                 return;
             }
-            let v = table.entry(p).or_default();
-            if !v.iter().any(|x| x.target == lit.target && x.kind == lit.kind) {
-                v.push(lit);
+            // One entity's forms are added together, so a duplicate (the same target and kind
+            // under one pattern) can only be in the list's last run of that target: looking
+            // further would cost the whole list for every one of thousands sharing a name.
+            // A hyphenated form is also read without its hyphens: broken at a hyphen across a
+            // line, "Okafor-\nMarwick" folds to "okaformarwick" (see `norm`).
+            for key in norm::unhyphenated(&p).into_iter().chain(std::iter::once(p)) {
+                let v = table.entry(key).or_default();
+                if !v.iter().rev().take_while(|x| x.target == lit.target).any(|x| x.kind == lit.kind) {
+                    v.push(lit.clone());
+                }
             }
         };
         let gate_for = |s: &str| if words::needs_care(&norm::pattern(s)) { Gate::Careful } else { Gate::Capital };
@@ -214,6 +260,9 @@ impl Literals {
         for o in &f.organisations {
             let t = Target::Organisation(o.id.clone());
             add(&o.name, Lit { target: t.clone(), kind: Kind::OrgName, form: "organisation name", gate: Gate::Any });
+            // Short names need only a capital, even at the start of a sentence ("Harbour House
+            // staff said"): an organisation kept by the rules loses nothing by being found, and a
+            // refuge's name must be found wherever it stands.
             for v in org_variants(&o.name) {
                 add(
                     &v,
@@ -221,7 +270,7 @@ impl Literals {
                         target: t.clone(),
                         kind: Kind::OrgName,
                         form: "organisation short name",
-                        gate: Gate::Careful,
+                        gate: Gate::Capital,
                     },
                 );
             }
@@ -232,15 +281,26 @@ impl Literals {
                 let has_street = l.split_whitespace().any(|w| w.chars().any(|c| c.is_alphabetic()) && !is_unit_word(w));
                 let gate = if has_street { Gate::Any } else { Gate::Neighbour };
                 add(l, Lit { target: t.clone(), kind: Kind::AddressLine, form: "address line", gate });
+                // A street without its number, or a named house without "The", is still the
+                // address wherever it stands ("Millbeck Lane in Thornwick", "at Old Forge").
                 if let Some(street) = strip_house_number(l) {
                     add(
                         &street,
-                        Lit { target: t.clone(), kind: Kind::AddressLine, form: "street name", gate: Gate::Careful },
+                        Lit { target: t.clone(), kind: Kind::AddressLine, form: "street name", gate: Gate::Capital },
+                    );
+                }
+                if let Some(house) = l.trim().strip_prefix("The ").filter(|h| h.split_whitespace().count() >= 2) {
+                    add(
+                        house,
+                        Lit { target: t.clone(), kind: Kind::AddressLine, form: "house name", gate: Gate::Capital },
                     );
                 }
             }
+            // A town is reported wherever it stands: next to other parts it joins them (settle),
+            // alone it is a `Kind::Town` finding, which the policy takes out only for a
+            // confidential address ("placed separately in Thornwick").
             if let Some(town) = &a.town {
-                add(town, Lit { target: t.clone(), kind: Kind::Town, form: "town", gate: Gate::Neighbour });
+                add(town, Lit { target: t.clone(), kind: Kind::Town, form: "town", gate: gate_for(town) });
             }
             if let Some(u) = &a.uprn {
                 add(u, Lit { target: t.clone(), kind: Kind::Identifier("uprn".into()), form: "UPRN", gate: Gate::Any });
@@ -248,12 +308,37 @@ impl Literals {
         }
         let mut pats: Vec<(String, Vec<Lit>)> = table.into_iter().collect();
         pats.sort_by(|a, b| a.0.cmp(&b.0));
+        // A full DFA is the fastest search but its memory grows with the patterns' total length
+        // times the alphabet: right for a family's few thousand forms, not for 100,000 people's.
+        let total: usize = pats.iter().map(|p| p.0.len()).sum();
+        let kind = if total <= DFA_MAX_PATTERN_BYTES {
+            aho_corasick::AhoCorasickKind::DFA
+        } else {
+            aho_corasick::AhoCorasickKind::ContiguousNFA
+        };
         let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            // A full DFA: more memory at build time (a few hundred patterns), the fastest search.
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            // Every match, overlapping ones included (see `find`).
+            .match_kind(MatchKind::Standard)
+            .kind(Some(kind))
             .build(pats.iter().map(|p| p.0.as_str()))
             .expect("literal patterns always build");
+        let mut who: HashMap<Target, Who> = HashMap::new();
+        for p in &f.persons {
+            let sex = match p.sex.as_deref() {
+                Some("F") => Some('F'),
+                Some("M") => Some('M'),
+                _ => None,
+            };
+            let age = match p.kind.as_str() {
+                "child" => Age::Child,
+                "unborn" => Age::Unborn,
+                _ => Age::Adult,
+            };
+            who.insert(Target::Person(p.id.clone()), Who { sex, age });
+        }
+        for p in &f.professionals {
+            who.insert(Target::Professional(p.id.clone()), Who { sex: None, age: Age::Adult });
+        }
         let mut initials: HashMap<Target, Vec<char>> = HashMap::new();
         for p in &f.persons {
             let v: Vec<char> = p
@@ -269,9 +354,12 @@ impl Literals {
                 p.name.family.iter().filter_map(|n| n.chars().next()).flat_map(|c| c.to_uppercase()).collect();
             initials.insert(Target::Professional(p.id.clone()), v);
         }
-        Literals { ac, infos: pats.into_iter().map(|p| p.1).collect(), initials }
+        Literals { ac, infos: pats.into_iter().map(|p| p.1).collect(), initials, who }
     }
 }
+
+/// Above this many bytes of literal patterns the automaton is a contiguous NFA, not a DFA.
+const DFA_MAX_PATTERN_BYTES: usize = 256 * 1024;
 
 /// An identifier with its separators (/ - . space) written as spaces, and with none.
 fn separator_variants(v: &str) -> Vec<String> {
@@ -458,7 +546,11 @@ impl Recognizer for Literals {
 
     fn find(&self, src: &str, n: &Normalized, _ctx: &Context, out: &mut Vec<Finding>) {
         let nt = n.text.as_bytes();
-        for m in self.ac.find_iter(&n.text) {
+        // Overlapping matches, each checked on its own; `settle` keeps the longest of those that
+        // pass. A leftmost-longest search would let one that fails its word boundaries hide a
+        // name inside it: "Mr Okafor" holds "r okafor" (Ryan's initial and family name), which
+        // starts inside "Mr", and "Okafor" was never tried.
+        for m in self.ac.find_overlapping_iter(&n.text) {
             let (s, e) = (m.start(), m.end());
             // Word boundaries on the normalised text.
             let before = n.text[..s].chars().next_back();
@@ -471,7 +563,8 @@ impl Recognizer for Literals {
                 continue;
             }
             let (os, oe) = n.original(s, e, src);
-            let title = title_before(src, os);
+            let titled = title_at(src, os);
+            let title = titled.as_ref().map(|t| t.0);
             let mut kept: Vec<&Lit> = Vec::new();
             for lit in &self.infos[m.pattern().as_usize()] {
                 let ok = match lit.gate {
@@ -487,10 +580,19 @@ impl Recognizer for Literals {
             if kept.is_empty() {
                 continue;
             }
-            // A title narrows candidates by sex when it can.
             let start = title.unwrap_or(os);
             let kind = kept[0].kind.clone();
-            let targets: Vec<Target> = kept.iter().filter(|l| l.kind == kind).map(|l| l.target.clone()).collect();
+            let mut targets: Vec<Target> = kept.iter().filter(|l| l.kind == kind).map(|l| l.target.clone()).collect();
+            // A title narrows a name's candidates by sex and age ("Mr Marwick" is not the
+            // children nor their mother). A title that fits nobody narrows nothing: fewer
+            // candidates must never come from a recording slip.
+            if let (Some((_, t)), Kind::Name) = (&titled, &kind) {
+                let fits: Vec<Target> =
+                    targets.iter().filter(|x| self.who.get(x).is_none_or(|w| title_fits(t, w))).cloned().collect();
+                if !fits.is_empty() {
+                    targets = fits;
+                }
+            }
             let gate = kept[0].gate;
             let form = if title.is_some() && kind == Kind::Name {
                 format!("{} with title", kept[0].form)
@@ -527,26 +629,31 @@ impl Recognizer for Literals {
     }
 }
 
-/// The start of a title ("Mr", "Mrs.", "DC") written just before `pos`, if any.
-fn title_before(src: &str, pos: usize) -> Option<usize> {
-    let head = src[..pos].trim_end();
-    if head.len() == pos {
+/// `s` without trailing white space and invisible characters (zero-width, bidi controls).
+fn trim_end_blank(s: &str) -> &str {
+    s.trim_end_matches(|c: char| c.is_whitespace() || norm::is_invisible(c))
+}
+
+/// The start of a title ("Mr", "Mrs.", "DC") written just before `pos`, if any, and the title in
+/// lower case.
+fn title_at(src: &str, pos: usize) -> Option<(usize, String)> {
+    let head = trim_end_blank(&src[..pos]);
+    if !src[head.len()..pos].chars().any(|c| c.is_whitespace()) {
         return None; // no space between
     }
     let head = head.strip_suffix('.').unwrap_or(head);
+    // The title's letters, with any invisible characters typed inside it ("M\u{200b}r").
     let wstart = head
-        .rfind(|c: char| !c.is_alphabetic())
-        .map(|i| i + head[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1))
-        .unwrap_or(0);
-    let word = &head[wstart..];
-    if word.is_empty() {
-        return None;
-    }
-    if words::TITLES.contains(&word.to_lowercase().as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()) {
-        Some(wstart)
-    } else {
-        None
-    }
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_alphabetic() || norm::is_invisible(c))
+        .last()
+        .map(|(i, _)| i)
+        .unwrap_or(head.len());
+    let word: String = head[wstart..].chars().filter(|c| !norm::is_invisible(*c)).collect();
+    let lower = word.to_lowercase();
+    (words::TITLES.contains(&lower.as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()))
+        .then_some((wstart, lower))
 }
 
 /// For a word that is also an ordinary word: is it used as a name here?
@@ -561,8 +668,9 @@ fn used_as_name(src: &str, s: usize, e: usize) -> bool {
     // A line break alone does not start a sentence (text wraps); a blank line does.
     let before = &src[..s];
     let paragraph = before.trim_end_matches([' ', '\t']).ends_with("\n\n");
-    let head =
-        before.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | '\u{201c}' | '\u{2018}'));
+    let head = before.trim_end_matches(|c: char| {
+        c.is_whitespace() || norm::is_invisible(c) || matches!(c, '"' | '\'' | '(' | '\u{201c}' | '\u{2018}')
+    });
     let sentence_start = head.is_empty() || paragraph || head.ends_with(['.', '!', '?', ':', ';', '-', '\u{2013}']);
     // The whole text is this name (a heading such as "Rose").
     if src.trim() == word {
@@ -604,7 +712,7 @@ impl Shaped {
         let mut postcodes: HashMap<String, Vec<Target>> = HashMap::new();
         let mut contact = |cp: &ContactPoint, t: &Target| {
             if cp.kind == "email" {
-                emails.entry(cp.value.trim().to_lowercase()).or_default().push(t.clone());
+                emails.entry(norm::pattern(&cp.value)).or_default().push(t.clone());
             } else if let Some(p) = ident::phone_national(&cp.value) {
                 phones.entry(p).or_default().push(t.clone());
             }
@@ -728,14 +836,18 @@ struct Relations {
 impl Relations {
     fn build(f: &Family) -> Relations {
         let mut table: HashMap<PersonId, Vec<(Kin, Option<String>, PersonId)>> = HashMap::new();
+        let kinship = Kinship::new(f);
+        // Candidates in the family's order, as listed in the export.
+        let order: HashMap<&PersonId, usize> = f.persons.iter().enumerate().map(|(i, p)| (&p.id, i)).collect();
         for c in f.persons.iter() {
-            let mut v = Vec::new();
-            for p in &f.persons {
-                if let Role::Family { kin, .. } = relation_to(f, &c.id, &p.id) {
-                    v.push((kin, p.sex.clone(), p.id.clone()));
+            let mut v: Vec<(usize, Kin, Option<String>, PersonId)> = Vec::new();
+            for (p, role) in kinship.related(&c.id) {
+                if let (Role::Family { kin, .. }, Some(&i)) = (role, order.get(p)) {
+                    v.push((i, kin, f.persons[i].sex.clone(), p.clone()));
                 }
             }
-            table.insert(c.id.clone(), v);
+            v.sort_by_key(|x| x.0);
+            table.insert(c.id.clone(), v.into_iter().map(|x| (x.1, x.2, x.3)).collect());
         }
         let re = Regex::new(
             r"(?-u:\b)(?:mum|mummy|mother|mom|mam|mammy|dad|daddy|father|step-?dad|step-?father|step-?mum|step-?mother|nan|nana|nanna|nanny|gran|granny|grandma|grandmother|grandad|granddad|grandpa|grandfather|brother|sister|half-brother|half-sister|step-?brother|step-?sister|aunt|auntie|aunty|uncle|cousin)(?-u:\b)",
@@ -832,7 +944,8 @@ impl Detector {
 
 /// Resolve overlaps (the longer finding wins; equal spans merge their candidates; a finding from
 /// the case graph beats an unknown one), join adjacent parts of one address, and drop
-/// neighbour-only parts (towns, "Flat 3") that stand alone.
+/// neighbour-only parts ("Flat 3") that stand alone. A town that joins nothing stays a
+/// `Kind::Town` finding: a joined one becomes part of an `AddressLine`.
 fn settle(text: &str, mut v: Vec<Finding>) -> Vec<Finding> {
     v.sort_by(|a, b| a.span.start().cmp(&b.span.start()).then(b.span.len().cmp(&a.span.len())));
     let mut out: Vec<Finding> = Vec::new();

@@ -115,8 +115,22 @@ fn addresses_and_postcodes() {
     );
     check(&det, &ctx, "Visited at Larkspur Gardens today.", &[("Larkspur Gardens", refuge.clone())], true);
     check(&det, &ctx, "postcode NB112HF noted", &[("NB112HF", refuge.clone())], true);
-    // A town alone is not an address.
-    check(&det, &ctx, "She lives in Northbrook now.", &[], true);
+    // A town alone is reported, as a town with every address in it as a candidate: the policy
+    // keeps it unless one of them is confidential (and the town not the council's own).
+    let got = det.find("She lives in Northbrook now.", &ctx);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].kind, Kind::Town);
+    assert!(got[0].is_about(&refuge) && got[0].is_about(&Target::Address(AddressId("addr-home".into()))));
+    // Next to another part it joins the address.
+    check(
+        &det,
+        &ctx,
+        "at 27 Larkspur Gardens, Northbrook today",
+        &[("27 Larkspur Gardens, Northbrook", refuge.clone())],
+        true,
+    );
+    // A street without its number counts at the start of a sentence too.
+    check(&det, &ctx, "Larkspur Gardens is quiet.", &[("Larkspur Gardens", refuge.clone())], true);
 }
 
 #[test]
@@ -195,4 +209,98 @@ fn more_forms_people_write() {
     check(&det, &ctx, "NHS 999 0001 014 noted", &[("999 0001 014", d.clone())], false);
     check(&det, &ctx, "born 14/8/92 in", &[("14/8/92", d.clone())], false);
     check(&det, &ctx, "ref NP 24 001417 noted", &[("NP 24 001417", ryan.clone())], false);
+}
+
+/// Northbrook with one more third party (a copy of Gwen's record) named `given` `family`.
+fn with_person(id: &str, given: &str, family_name: &str) -> Family {
+    let f = family();
+    let mut p = f.persons.iter().find(|p| p.id.as_str() == "p-gwen").unwrap().clone();
+    p.id = PersonId(id.into());
+    p.names = vec![Name {
+        name_use: "official".into(),
+        given: vec![given.into()],
+        family: Some(family_name.into()),
+        prefix: None,
+        period: None,
+    }];
+    p.contact_points.clear();
+    p.identifiers.clear();
+    p.date_of_birth = None;
+    let mut persons = f.persons.clone();
+    persons.push(p);
+    Family::new(
+        f.header.clone(),
+        f.organisations.clone(),
+        f.professionals.clone(),
+        f.addresses.clone(),
+        persons,
+        f.relationships.clone(),
+        f.groups.clone(),
+        f.involvements.clone(),
+        f.episodes.clone(),
+        f.records.clone(),
+        f.attachments.clone(),
+        f.section_text.clone(),
+        f.attachment_blobs.clone(),
+    )
+}
+
+#[test]
+fn names_broken_across_a_line_in_any_case() {
+    let f = family();
+    let det = Detector::new(&f);
+    let ctx = Context::default();
+    let d = pid("p-danielle");
+    let tyler = pid("p-tyler");
+    // An upper-case surname split at a line end, as a police log prints it.
+    check(&det, &ctx, "Suspect MARWI-\nCK was arrested.", &[("MARWI-\nCK", d.clone())], false);
+    check(&det, &ctx, "Name: OKA-\nFOR, Ryan", &[("OKA-\nFOR", pid("p-ryan"))], false);
+    // A hyphenated name broken at its own hyphen, in mixed and in upper case.
+    check(&det, &ctx, "Tyler Okafor-\nMarwick came.", &[("Tyler Okafor-\nMarwick", tyler.clone())], false);
+    check(&det, &ctx, "Child: TYLER OKAFOR-\n  MARWICK", &[("TYLER OKAFOR-\n  MARWICK", tyler.clone())], false);
+    check(&det, &ctx, "Maisie Okafor-Mar-\nwick", &[("Maisie Okafor-Mar-\nwick", pid("p-maisie"))], false);
+}
+
+#[test]
+fn invisible_characters_do_not_hide_a_name() {
+    let f = family();
+    let det = Detector::new(&f);
+    let ctx = Context::default();
+    let gwen = pid("p-gwen");
+    check(&det, &ctx, "Gw\u{200b}en Al\u{200d}dous rang.", &[("Gw\u{200b}en Al\u{200d}dous", gwen.clone())], false);
+    check(&det, &ctx, "Mrs \u{2060}Aldous rang.", &[("Mrs \u{2060}Aldous", gwen.clone())], false);
+    check(&det, &ctx, "A call from \u{202e}Aldous\u{202c} today.", &[("Aldous\u{202c}", gwen.clone())], false);
+    check(
+        &det,
+        &ctx,
+        "call 07700\u{200b} 900\u{feff}417 now",
+        &[("07700\u{200b} 900\u{feff}417", pid("p-danielle"))],
+        false,
+    );
+    // An invisible character in the recorded name.
+    let f = with_person("p-x", "Ro\u{200b}wena", "Tr\u{200c}ask\u{200f}");
+    let det = Detector::new(&f);
+    check(&det, &ctx, "Rowena Trask rang.", &[("Rowena Trask", pid("p-x"))], false);
+    check(&det, &ctx, "Ms Trask rang.", &[("Ms Trask", pid("p-x"))], false);
+}
+
+#[test]
+fn accented_names_in_any_composition() {
+    let ctx = Context::default();
+    // Recorded precomposed; written decomposed, in capitals, and without the accents.
+    let f = with_person("p-x", "Jos\u{e9}", "N\u{fa}\u{f1}ez");
+    let det = Detector::new(&f);
+    let x = pid("p-x");
+    for (text, sub) in [
+        ("Jose\u{301} Nu\u{301}n\u{303}ez rang.", "Jose\u{301} Nu\u{301}n\u{303}ez"),
+        ("JOS\u{c9} N\u{da}\u{d1}EZ rang.", "JOS\u{c9} N\u{da}\u{d1}EZ"),
+        ("Jose Nunez rang.", "Jose Nunez"),
+        ("Spoke to Mr Nu\u{301}n\u{303}ez.", "Mr Nu\u{301}n\u{303}ez"),
+    ] {
+        check(&det, &ctx, text, &[(sub, x.clone())], false);
+    }
+    // Recorded decomposed; written precomposed.
+    let f = with_person("p-x", "Zoe\u{308}", "Ni\u{301} Bhriain");
+    let det = Detector::new(&f);
+    check(&det, &ctx, "Zo\u{eb} N\u{ed} Bhriain rang.", &[("Zo\u{eb} N\u{ed} Bhriain", x.clone())], false);
 }

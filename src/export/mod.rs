@@ -1,15 +1,20 @@
 //! `disclose export`: the pipeline for one request, stage by stage (store -> file -> detect ->
 //! decide -> redact -> PDF -> seal -> audit). The signing key is checked before anything is
-//! written; every output is written under a temporary name in the output folder and renamed, so a
-//! failed run leaves no half-written file.
+//! written; the outputs are staged beside the output folder, recorded in the audit trail as
+//! pending, swapped into place in one step and marked done, so a failed or killed run leaves
+//! either the old outputs or the new ones, and never outputs that are not audited.
 
 use crate::audit::{self, AuditEntry};
+use crate::detect;
 use crate::detect::Detector;
 use crate::file::CaseFile;
+use crate::file::{AttachmentInputs, Location, Part};
 use crate::model::*;
 use crate::pdf::bundle::{self, BundleInput};
-use crate::policy::{self, Action, AttachmentInput, Plan, Policy};
+use crate::policy::{self, Action, Fit, Party, Policy, Refusal};
 use crate::redact;
+use crate::redact::HeldPage;
+use crate::review::{self, Decisions, Disclosure, Status};
 use crate::seal::manifest::{self, Manifest, ManifestCore};
 use crate::seal::{self, Signer};
 use crate::store::Store;
@@ -26,7 +31,9 @@ pub use staged::Staged;
 #[derive(Clone, Debug)]
 pub struct ExportRequest {
     pub subject: PersonId,
-    pub requester: Option<PersonId>,
+    /// The requester's id (a person, or for a court bundle a person or organisation); defaults
+    /// to the subject only where the policy says the requester is the subject.
+    pub requester: Option<String>,
     pub policy: String,
     pub out: PathBuf,
     pub export: Option<ExportId>,
@@ -34,6 +41,39 @@ pub struct ExportRequest {
     pub officer: Option<String>,
     /// How to sign the bundle, if at all.
     pub sign: Option<SignWith>,
+    /// An officer's reason to go on despite a marker that the policy lets an officer override.
+    pub override_reason: Option<String>,
+    /// A registered request (`disclose request new`): its reviewers' decisions apply, and the
+    /// bundle is final once it is approved.
+    pub request: Option<String>,
+    /// Release a one-shot export without review, as one officer's decision (recorded as such).
+    pub release_unreviewed: Option<Unreviewed>,
+}
+
+/// One officer's decision to release without review.
+#[derive(Clone, Debug)]
+pub struct Unreviewed {
+    pub reviewer: String,
+    pub why: String,
+}
+
+impl ExportRequest {
+    /// The request to export a registered request.
+    pub fn of_request(row: &crate::store::review::RequestRow, out: PathBuf) -> ExportRequest {
+        ExportRequest {
+            subject: PersonId(row.subject.clone()),
+            requester: Some(row.requester.clone()),
+            policy: row.policy.clone(),
+            out,
+            export: Some(ExportId(row.export.clone())),
+            date: Some(row.received.clone()),
+            officer: None,
+            sign: None,
+            override_reason: row.override_reason.clone(),
+            request: Some(row.id.clone()),
+            release_unreviewed: None,
+        }
+    }
 }
 
 /// A signing key: PEM key and certificate, or a PKCS#12 file with the name of the environment
@@ -80,6 +120,45 @@ impl SignWith {
     }
 }
 
+/// What was decided and done for one request: the disclosure, and what the PDF stage held back
+/// (pages that failed verification) and dropped (hidden channels).
+pub struct Plan {
+    pub disclosure: Disclosure,
+    pub held: Vec<HeldPage>,
+    pub sanitized: Vec<(AttachmentId, Vec<String>)>,
+}
+
+impl Plan {
+    pub fn request(&self) -> &policy::Request {
+        &self.disclosure.request
+    }
+
+    /// Marks by reason code, and pages held after redaction as REV.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut m: BTreeMap<String, usize> =
+            self.disclosure.counts().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        if !self.held.is_empty() {
+            *m.entry("REV".into()).or_insert(0) += self.held.len();
+        }
+        m
+    }
+
+    /// Everything still held for a person, as locations.
+    pub fn review(&self) -> Vec<String> {
+        self.disclosure
+            .review
+            .iter()
+            .map(|r| r.location.describe())
+            .chain(self.held.iter().map(|h| h.location.describe()))
+            .collect()
+    }
+
+    /// Attachment pages that failed verification after redaction.
+    pub fn verification_failures(&self) -> usize {
+        self.held.len()
+    }
+}
+
 /// What a run produced.
 pub struct ExportOutcome {
     pub plan: Plan,
@@ -99,37 +178,85 @@ pub struct Outputs {
     pub warnings: Vec<String>,
 }
 
-/// Run one request against the store: build, write, and record it in the audit trail.
+/// How a run's outputs may be put in place.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Release {
+    /// Replace the outputs of another request, or put outputs into a folder holding other files
+    /// (which are kept).
+    pub force: bool,
+}
+
+/// Run one request against the store: build, record in the audit trail, put in place.
 pub fn run(store: &mut Store, req: &ExportRequest) -> Result<ExportOutcome> {
+    run_with(store, req, Release::default())
+}
+
+/// [`run`] with the options of putting outputs in place.
+pub fn run_with(store: &mut Store, req: &ExportRequest, rel: Release) -> Result<ExportOutcome> {
+    audit::settle(store)?;
     let mut o = build(store, req)?;
-    let files = o.staged.commit()?;
+    let files = release(store, req, &mut o, rel)?;
     mark("writing");
-    audit_outputs(store, req, &o)?;
+    // A registered request whose final bundle is now in place is released.
+    if let (Some(id), true) = (&req.request, o.plan.disclosure.status.is_final()) {
+        store.set_released(id, &time::now_utc())?;
+    }
     Ok(ExportOutcome { plan: o.plan, files, manifest: o.manifest, warnings: o.warnings })
 }
 
-/// Record a written export in the audit trail, with the hashes of the text it removed.
-pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Result<()> {
+/// Put one request's built outputs in place, audited: the output folder is checked (another
+/// request's outputs, or files that are not this tool's, are refused unless forced), the release
+/// is recorded in the audit trail as pending, the outputs are committed in one step, and the
+/// release is marked done. If the store cannot be written, nothing is put in place; a run killed
+/// after the record leaves a pending release that the next run settles.
+pub fn release(store: &mut Store, req: &ExportRequest, o: &mut Outputs, rel: Release) -> Result<Vec<PathBuf>> {
+    staged::check_target(&req.out, &o.manifest.core.request, rel.force)?;
+    let seq =
+        audit_outputs(store, req, o).context("recording the release in the audit trail; nothing was put in place")?;
+    staged::fault_point();
+    let files = match o.staged.commit(rel.force) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = audit::mark(store, seq, false);
+            return Err(e);
+        }
+    };
+    audit::mark(store, seq, true)
+        .context("the outputs are in place and recorded in the audit trail, but the record could not be marked done")?;
+    staged::fault_point();
+    Ok(files)
+}
+
+/// Record a release in the audit trail as pending (before its outputs are put in place), with
+/// the hashes of the text it removed; gives the entry's sequence number.
+pub fn audit_outputs(store: &mut Store, req: &ExportRequest, o: &Outputs) -> Result<i64> {
     let p = &o.plan;
     let entry = AuditEntry {
         run_at: time::now_utc(),
-        export: p.request.export.to_string(),
-        subject: p.request.subject.to_string(),
-        requester: p.request.requester.to_string(),
-        policy: p.request.policy.clone(),
-        policy_sha256: p.request.policy_sha256.clone(),
+        export: p.request().export.to_string(),
+        subject: p.request().subject.to_string(),
+        requester: p.request().requester.to_string(),
+        policy: p.request().policy.clone(),
+        policy_sha256: p.request().policy_sha256.clone(),
         officer: req.officer.clone().unwrap_or_else(os_user),
-        date: p.request.date.clone(),
+        date: p.request().date.clone(),
         inputs: o.inputs.clone(),
         manifest_sha256: o.manifest.core_sha256.clone(),
         bundle_sha256: o.manifest.bundle_sha256.clone(),
-        signed: o.manifest.signed,
+        signed: o.manifest.core.signed,
         counts: p.counts(),
-        review: p.review.iter().map(|r| r.location.describe()).collect(),
-        verification_failures: p.verification_failures,
+        review: p.review(),
+        verification_failures: p.verification_failures(),
+        override_reason: p.request().fit.override_reason.clone(),
+        overridden_markers: p.request().fit.overridden_markers.clone(),
+        request: req.request.clone(),
+        status: match &p.disclosure.status {
+            Status::Draft => "draft".into(),
+            Status::Approved { by, .. } => format!("approved by {by}"),
+            Status::Unreviewed { by, why } => format!("released unreviewed by {by}: {why}"),
+        },
     };
-    audit::record(store, &entry, &o.removed)?;
-    Ok(())
+    Ok(audit::record_pending(store, &entry, &o.removed, &req.out)?)
 }
 
 /// The officer from the OS, when `--officer` is not given.
@@ -137,56 +264,161 @@ pub fn os_user() -> String {
     std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
 }
 
-/// Build every output of one request, staged in the output folder under temporary names (the
-/// store is only read; nothing is in place until the outputs are committed).
-pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
-    memtrace::begin();
-    let export = store.export_of(&req.subject, req.export.as_ref())?;
-    let fam = store.load_family(&export)?;
-    mark("loading the family");
-    let requester = req.requester.clone().unwrap_or_else(|| req.subject.clone());
-    if fam.person(&requester).is_none() {
-        bail!("requester {requester} is not a person in export {export}; pass --requester with a person id of this family");
+/// A request resolved against the store and its policy: every check is done, and a request that
+/// does not fit is refused, before any work starts or anything is written.
+pub struct Resolved {
+    pub export: ExportId,
+    pub family: Family,
+    pub subject: PersonId,
+    pub requester: Party,
+    pub policy: Policy,
+    /// The request's date (YYYY-MM-DD): used instead of the clock.
+    pub date: String,
+    pub fit: Fit,
+    pub signer: Option<Signer>,
+}
+
+/// A request resolved and proposed: the file's attachments read, and the policy's proposal.
+pub struct Proposed {
+    pub resolved: Resolved,
+    pub read: ReadMap,
+    pub inputs: AttachmentInputs,
+    pub proposal: policy::Proposal,
+}
+
+impl Proposed {
+    /// The child's file (a view of the family; cheap to make).
+    pub fn file(&self) -> Result<CaseFile<'_>> {
+        Ok(CaseFile::build(&self.resolved.family, &self.resolved.subject)?)
     }
+}
+
+/// Read the attachments, detect, and propose: what a reviewer decides on.
+pub fn propose(store: &Store, resolved: Resolved) -> Result<Proposed> {
+    let (read, inputs, proposal) = {
+        let file = CaseFile::build(&resolved.family, &resolved.subject)?;
+        let det = Detector::new(&resolved.family);
+        let read = read_attachments(store, &file)?;
+        mark("reading attachments");
+        let inputs: AttachmentInputs = read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
+        let findings = detect::find(&file, &det, &inputs);
+        mark("detecting");
+        let asked = policy::Asked { requester: &resolved.requester, date: &resolved.date, fit: &resolved.fit };
+        let proposal = policy::propose(&file, &findings, &resolved.policy, &asked, &inputs);
+        mark("proposing");
+        (read, inputs, proposal)
+    };
+    Ok(Proposed { resolved, read, inputs, proposal })
+}
+
+/// Resolve a raw request: the policy, the family, the date, who is asking and whether the policy
+/// lets them, and the signing key.
+pub fn resolve(store: &Store, req: &ExportRequest) -> Result<Resolved> {
     let policy = Policy::load(&req.policy)?;
+    let export = store.export_of(&req.subject, req.export.as_ref())?;
+    let family = store.load_family(&export)?;
+    mark("loading the family");
     let date = match &req.date {
         Some(d) => {
             Date::parse(d).with_context(|| "--date must be YYYY-MM-DD".to_string())?;
             d.clone()
         }
-        None => fam.header.exported_at.date().map(|d| d.iso()).unwrap_or_else(|| "1970-01-01".into()),
+        None => family.header.exported_at.date().map(|d| d.iso()).unwrap_or_else(|| "1970-01-01".into()),
     };
+    let requester_id = match (&req.requester, policy.request.requester) {
+        (Some(r), _) => r.clone(),
+        (None, policy::config::RequesterIs::Subject) => req.subject.to_string(),
+        (None, rule) => {
+            return Err(Refusal {
+                policy: policy.name.clone(),
+                rule: format!("request.requester = \"{}\"", rule.as_str()),
+                why: "this policy needs the requester named: pass --requester with their id".into(),
+            }
+            .into())
+        }
+    };
+    let requester = policy::request::party(&family, &policy, &requester_id)?;
+    let fit =
+        policy::request::check(&family, &policy, &req.subject, &requester, &date, req.override_reason.as_deref())?;
+    if let Some(u) = &req.release_unreviewed {
+        if req.request.is_some() {
+            bail!("--release-unreviewed is for a one-shot export; a registered request is released by its approval (disclose review approve)");
+        }
+        if policy.review.required {
+            return Err(Refusal {
+                policy: policy.name.clone(),
+                rule: "review.required = true".into(),
+                why: "this policy releases only after review; register the request (disclose request new) and have it approved".into(),
+            }
+            .into());
+        }
+        crate::review::workflow::require_reviewer(store, &u.reviewer)?;
+        if u.why.trim().is_empty() {
+            bail!("--why must say why this is released without review");
+        }
+    }
+    if req.sign.is_some() && req.request.is_none() && req.release_unreviewed.is_none() {
+        bail!("a draft cannot be signed: a one-shot export is a draft unless released with --release-unreviewed --reviewer NAME --why TEXT; for review and sign-off register the request (disclose request new) and export it with --request once approved. Nothing was written");
+    }
+    if let (Some(id), Some(_)) = (&req.request, &req.sign) {
+        if store.approval(id)?.is_none() {
+            bail!("request {id} is not approved, so its bundle is a draft and cannot be signed; approve it first (disclose review approve --request {id} --reviewer NAME). Nothing was written");
+        }
+    }
     // The key is checked before any work or output (wrong key, mismatched or expired certificate).
     let signer = match &req.sign {
         Some(s) => Some(s.load(&date)?),
         None => None,
     };
+    Ok(Resolved { export, family, subject: req.subject.clone(), requester, policy, date, fit, signer })
+}
+
+/// Build every output of one request, staged in the output folder under temporary names (the
+/// store is only read; nothing is in place until the outputs are committed).
+pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
+    memtrace::begin();
+    let proposed = propose(store, resolve(store, req)?)?;
+    // The reviewers' decisions (a registered request), and whether the disclosure is final.
+    let (decisions, status) = match &req.request {
+        Some(id) => {
+            let row = store.request(id)?.with_context(|| format!("request {id} is not in the case store"))?;
+            let d = crate::review::workflow::decisions(store, &row, &proposed)?;
+            let status = crate::review::workflow::status(store, &row, &proposed, &d)?;
+            (d, status)
+        }
+        None => {
+            let status = match &req.release_unreviewed {
+                Some(u) => Status::Unreviewed { by: u.reviewer.clone(), why: u.why.clone() },
+                None => Status::Draft,
+            };
+            (Decisions::default(), status)
+        }
+    };
+    if proposed.resolved.signer.is_some() && !status.is_final() {
+        bail!("the request's approval no longer holds (its proposal or decisions changed since), so the bundle is a draft and cannot be signed; approve it again. Nothing was written");
+    }
+    let Proposed { resolved, read, inputs: inputs_text, proposal } = proposed;
+    let Resolved { export, family: fam, requester, policy, date, signer, .. } = resolved;
     let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();
     let file = CaseFile::build(&fam, &req.subject)?;
-    let det = Detector::new(&fam);
-    let read = read_attachments(store, &file)?;
-    mark("reading attachments");
-    let inputs_text: HashMap<AttachmentId, AttachmentInput> =
-        read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
-    let mut plan = policy::decide(&file, &det, &policy, &requester, &date, &inputs_text);
-    mark("deciding");
+    let disclosure = review::apply(&proposal, &decisions, status);
+    drop(proposal);
+    mark("applying decisions");
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
-    let mut atts = crate::pdf::redact_attachments(&plan, &read);
+    let mut atts = crate::pdf::redact_attachments(&disclosure, &read);
     mark("redacting attachments");
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
     atts.withhold_unplaceable();
-    plan.sanitized = atts.sanitized.clone();
-    hold_failed_pages(&mut plan, &atts, &fam);
-    plan.verification_failures = atts.failed.len();
+    let held = held_pages(&disclosure, &atts);
     drop(read); // the glyph lists of every attachment page are no longer needed
     mark("dropping the read attachments");
     let mut staged = Staged::new(&req.out);
-    let redacted = std::sync::Arc::new(redact::redact(&file, &plan, &policy, &inputs_text));
+    let redacted = std::sync::Arc::new(redact::redact(&file, &disclosure, &policy, &inputs_text, &held));
     mark("redacting text");
     // The preview first: the removed words are checked against it, then it is on disk only.
-    let preview = redact::preview(&redacted, &plan);
+    let preview = redact::preview(&redacted, &disclosure);
     let preview_sha256 = staged.write("preview.txt", preview.as_bytes())?;
-    let removed = removed_hashes(&plan, &fam, &inputs_text, &preview);
+    let removed = removed_hashes(&disclosure, &file, &inputs_text, &preview);
     drop(preview);
     drop(inputs_text);
     mark("preview and removed words");
@@ -209,7 +441,8 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     let council = fam.header.local_authority.name.clone();
     let prepared = bundle::prepare(&BundleInput {
         file: redacted.clone(),
-        plan: &plan,
+        plan: &disclosure,
+        held_pages: &held,
         policy: &policy,
         family: &fam,
         attachments: &atts.pages,
@@ -218,11 +451,12 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     // From here on the family, the file's view of it and the detector are not needed: a large
     // family's records are freed before the bundle is laid out.
     drop(redacted);
-    drop(det);
     drop(file);
     drop(fam);
     mark("preparing the bundle");
-    let bundle = bundle::finish(prepared, &plan, &policy).map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
+    let bundle = bundle::finish(prepared, &disclosure, &held, &policy)
+        .map_err(|e| anyhow::anyhow!("building the bundle: {e}"))?;
+    let plan = Plan { disclosure, held, sanitized: std::mem::take(&mut atts.sanitized) };
     drop(atts);
     mark("building the bundle");
     warnings.extend(bundle.warnings.iter().cloned());
@@ -240,7 +474,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     };
     let schedule_sha256 = {
         let mut w = staged.writer("schedule.csv")?;
-        redact::schedule_csv(&plan, &policy, &|loc| bundle::page_of(&bundle.anchors, loc), &mut w)
+        redact::schedule_csv(&plan.disclosure, &plan.held, &policy, &|i, loc| bundle.pages_of(i, loc), &mut w)
             .context("writing schedule.csv")?;
         w.finish()?
     };
@@ -260,32 +494,32 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         request,
         inputs: inputs.clone(),
         outputs,
+        signed: signer.is_some(),
+        signer: signer.as_ref().map(|s| s.subject_common_name()),
+        signer_cert_sha256: signer.as_ref().map(|s| s.cert_sha256()),
     };
     let core_sha256 = core.hash();
     let bundle_bytes = sign(bundle.bytes, signer.as_ref(), &core_sha256, &date, &council)?;
     mark("signing");
     let bundle_sha256 = staged.write("bundle.pdf", &bundle_bytes)?;
     drop(bundle_bytes);
-    let manifest = Manifest {
-        bundle_sha256,
-        core,
-        core_sha256,
-        signed: signer.is_some(),
-        signer: signer.as_ref().map(|s| s.subject_common_name()),
-        signer_cert_sha256: signer.as_ref().map(|s| s.cert_sha256()),
-    };
+    // The audit trail's head goes into the manifest, signed with it (not into the bundle, whose
+    // bytes stay the same for the same inputs and key).
+    let manifest = Manifest::new(core, bundle_sha256, audit::head(store)?, signer.as_ref())?;
     let manifest_json = serde_json::to_string_pretty(&manifest)? + "\n";
     staged.write("manifest.json", manifest_json.as_bytes())?;
     Ok(Outputs { plan, staged, manifest, removed, inputs, warnings })
 }
 
-/// plan.json: the plan as JSON with each decision on its own line, written field by field so
+/// plan.json: the disclosure as JSON with each mark on its own line, written field by field so
 /// that no JSON tree (or string) of the whole plan is ever held in memory.
 fn plan_json(plan: &Plan, out: &mut dyn std::io::Write) -> Result<()> {
     use serde_json::to_string as j;
-    write!(out, "{{\n  \"request\": {},\n", j(&plan.request)?)?;
-    writeln!(out, "  \"narrative_removed_percent\": {},", j(&plan.narrative_removed_percent)?)?;
-    writeln!(out, "  \"verification_failures\": {},", plan.verification_failures)?;
+    let d = &plan.disclosure;
+    write!(out, "{{\n  \"request\": {},\n", j(&d.request)?)?;
+    writeln!(out, "  \"status\": {},", j(&d.status)?)?;
+    writeln!(out, "  \"narrative_removed_percent\": {},", j(&d.narrative_removed_percent)?)?;
+    writeln!(out, "  \"verification_failures\": {},", plan.verification_failures())?;
     fn list<T: serde::Serialize>(out: &mut dyn std::io::Write, name: &str, items: &[T], last: bool) -> Result<()> {
         write!(out, "  \"{name}\": [")?;
         for (i, it) in items.iter().enumerate() {
@@ -296,44 +530,40 @@ fn plan_json(plan: &Plan, out: &mut dyn std::io::Write) -> Result<()> {
         out.write_all(if last { b"\n" } else { b",\n" })?;
         Ok(())
     }
-    list(out, "review", &plan.review, false)?;
-    list(out, "consult", &plan.consult, false)?;
-    list(out, "narrative", &plan.narrative, false)?;
+    #[derive(serde::Serialize)]
+    struct Held<'a> {
+        location: &'a Location,
+        reason: &'static str,
+        rule: &'static str,
+        why: &'a str,
+    }
+    let held: Vec<Held<'_>> = plan
+        .held
+        .iter()
+        .map(|h| Held { location: &h.location, reason: "REV", rule: "R3.verification", why: &h.why })
+        .collect();
+    list(out, "review", &d.review, false)?;
+    list(out, "held_after_redaction", &held, false)?;
+    list(out, "consult", &d.consult, false)?;
+    list(out, "narrative", &d.narrative, false)?;
     list(out, "sanitized", &plan.sanitized, false)?;
-    list(out, "decisions", &plan.decisions, true)?;
+    list(out, "marks", &d.marks, true)?;
     out.write_all(b"}\n")?;
     Ok(())
 }
 
-/// Every attachment page that failed verification (or could not be placed) is held for review:
-/// a review item and a REV decision each.
-fn hold_failed_pages(plan: &mut Plan, atts: &crate::pdf::RedactedAttachments, fam: &Family) {
-    for f in &atts.failed {
-        // located as the plan locates the attachment's pages (under its record), so that the
-        // bundle shows the page as withheld
-        let loc = policy::Location {
-            record: fam.attachment(&f.attachment).and_then(|a| a.record.clone()),
-            attachment: Some(f.attachment.clone()),
-            part: policy::Part::AttachmentPage { page: f.page },
-        };
-        let why = format!("verification after redaction failed: {}", f.problems.join("; "));
-        plan.review.push(policy::ReviewItem {
-            location: loc.clone(),
-            reason: "REV".into(),
-            rule: "R3.verification".into(),
-            why: why.clone(),
-        });
-        plan.decisions.push(policy::Decision {
-            location: loc,
-            span: None,
-            action: Action::Review,
-            reason: Some("REV".into()),
-            rule: "R3.verification".into(),
-            label: None,
-            explanation: why.into(),
-            removed_chars: 0,
-        });
-    }
+/// Every attachment page that failed verification (or could not be placed) is held for review;
+/// each gets a number after the disclosure's marks, for its placeholder and schedule row.
+fn held_pages(d: &Disclosure, atts: &crate::pdf::RedactedAttachments) -> Vec<HeldPage> {
+    atts.failed
+        .iter()
+        .enumerate()
+        .map(|(k, f)| HeldPage {
+            location: Location::attachment(&f.attachment, Part::AttachmentPage { page: f.page }),
+            why: format!("verification after redaction failed: {}", f.problems.join("; ")),
+            id: (d.marks.len() + k) as u32,
+        })
+        .collect()
 }
 
 fn sign(bytes: Vec<u8>, signer: Option<&Signer>, core_sha256: &str, date: &str, council: &str) -> Result<Vec<u8>> {
@@ -351,15 +581,15 @@ fn sign(bytes: Vec<u8>, signer: Option<&Signer>, core_sha256: &str, date: &str, 
 /// Hashes of the words removed by each redaction, for a later leak check; a run of words that
 /// is still disclosed elsewhere in the file is left out (finding it again would not be a leak).
 fn removed_hashes(
-    plan: &Plan,
-    fam: &Family,
-    inputs: &HashMap<AttachmentId, AttachmentInput>,
+    d: &Disclosure,
+    file: &CaseFile<'_>,
+    inputs: &AttachmentInputs,
     preview: &str,
 ) -> Vec<(String, String, usize)> {
     let mut runs = Vec::new();
     let mut locations = Vec::new();
-    for d in plan.decisions.iter().filter(|d| d.action == Action::Redact) {
-        let (Some(span), Some(text)) = (d.span, redact::unit_text(fam, inputs, &d.location)) else { continue };
+    for d in d.marks.iter().filter(|d| d.action == Action::Redact) {
+        let (Some(span), Some(text)) = (d.span, file.text_at(inputs, &d.location)) else { continue };
         let Some(removed) = text.get(span.start()..span.end()) else { continue };
         let w = manifest::words(removed);
         if !w.is_empty() {
@@ -378,14 +608,11 @@ fn removed_hashes(
 
 type ReadMap = HashMap<AttachmentId, Result<crate::pdf::ReadAttachment, crate::pdf::core::PdfError>>;
 
-/// Read every attachment on the file once (scans are not read: they are held for review).
+/// Read every attachment on the file once.
 fn read_attachments(store: &Store, file: &CaseFile<'_>) -> Result<ReadMap> {
     let mut blobs = Vec::new();
     for a in file.attachments() {
-        let Some(att) = file.family.attachment(a) else { continue };
-        if !att.text_layer {
-            continue;
-        }
+        // Scans are read too: a reviewer may release one (their pages carry no text to mark).
         let Some(hash) = file.family.attachment_blobs.get(a) else { continue };
         blobs.push((a.clone(), store.blob(hash)?));
     }
@@ -427,16 +654,16 @@ pub fn summary(o: &ExportOutcome) -> String {
     let p = &o.plan;
     let counts: Vec<String> = p.counts().iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!(
-        "disclosed the file of {} to {} under {}: {} decisions; marks by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; {}; share of the child's own narrative removed: {:.1}%",
-        p.request.subject,
-        p.request.requester,
-        p.request.policy,
-        p.decisions.len(),
+        "disclosed the file of {} to {} under {}: {} marks; removed by code: {}; {} held for review; {} to consult; {} attachment pages failed verification and were withheld; {}; share of the child's own narrative removed: {:.1}%",
+        p.request().subject,
+        p.request().requester,
+        p.request().policy,
+        p.disclosure.marks.len(),
         if counts.is_empty() { "none".into() } else { counts.join(", ") },
-        p.review.len(),
-        p.consult.len(),
-        p.verification_failures,
-        if o.manifest.signed { "signed" } else { "not signed" },
-        p.narrative_removed_percent
+        p.review().len(),
+        p.disclosure.consult.len(),
+        p.verification_failures(),
+        if o.manifest.core.signed { "signed" } else { "not signed" },
+        p.disclosure.narrative_removed_percent
     )
 }

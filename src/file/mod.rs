@@ -5,9 +5,15 @@
 
 use crate::model::relation::{self, Kin};
 use crate::model::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use unicode_normalization::UnicodeNormalization;
 
+pub mod location;
 pub mod show;
+pub mod units;
+
+pub use location::{Location, Part};
+pub use units::{field_text, AttachmentInput, AttachmentInputs, PageInput, Unit};
 
 /// How a section relates to the subject of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,6 +153,10 @@ pub struct CaseFile<'f> {
     pub excluded: Vec<(RecordId, String)>,
     pub people: Vec<Connection>,
     pub professionals: Vec<ProfessionalLink>,
+    /// Where each person is in `people`, so that `role_of` does not scan the family.
+    people_ix: HashMap<PersonId, usize>,
+    /// For the partner of one of the subject's parents: that parent's words ("mother").
+    parents_partners: HashMap<PersonId, String>,
 }
 
 /// Errors resolving a file.
@@ -182,6 +192,13 @@ impl<'f> CaseFile<'f> {
         }
         let att_on_file = |a: &Attachment| -> bool { attachment_on_file(family, a, subject) };
         let mut placed: BTreeSet<&AttachmentId> = BTreeSet::new();
+        // Each record's attachments that name it, found once rather than per record.
+        let mut by_record: HashMap<&RecordId, Vec<&AttachmentId>> = HashMap::new();
+        for a in &family.attachments {
+            if let Some(r) = &a.record {
+                by_record.entry(r).or_default().push(&a.id);
+            }
+        }
         let mut entries: Vec<(Instant, Entry)> = Vec::new();
         for r in &recs {
             let sections = r
@@ -204,12 +221,17 @@ impl<'f> CaseFile<'f> {
             }
             for t in &r.text_refs {
                 let body = family.body(&r.id, &t.section);
-                let at = body.find(t.text.as_str());
+                // Bodies are composed (NFC); the phrase is looked for as typed and composed.
+                let composed: String = t.text.nfc().collect();
+                let (at, len) = match body.find(t.text.as_str()) {
+                    Some(at) => (Some(at), t.text.len()),
+                    None => (body.find(composed.as_str()), composed.len()),
+                };
                 refs.push(reference(
                     family,
                     subject,
                     &on_file,
-                    RefKind::Text { section: t.section.clone(), at, len: t.text.len() },
+                    RefKind::Text { section: t.section.clone(), at, len },
                     t.target.as_ref(),
                     t.target_person.as_ref(),
                     t.resolved,
@@ -217,11 +239,8 @@ impl<'f> CaseFile<'f> {
             }
             let mut atts = Vec::new();
             let mut elsewhere = Vec::new();
-            let listed: Vec<&AttachmentId> = r
-                .attachments
-                .iter()
-                .chain(family.attachments.iter().filter(|a| a.record.as_ref() == Some(&r.id)).map(|a| &a.id))
-                .collect();
+            let listed: Vec<&AttachmentId> =
+                r.attachments.iter().chain(by_record.get(&r.id).into_iter().flatten().copied()).collect();
             for aid in listed {
                 if atts.contains(aid) || elsewhere.contains(aid) {
                     continue;
@@ -253,7 +272,20 @@ impl<'f> CaseFile<'f> {
         }
         // Stable: records were already in order; standalone attachments slot in by date.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let people = connections(family, subject);
+        let kinship = Kinship::new(family);
+        let people = connections(family, &kinship, subject);
+        let people_ix: HashMap<PersonId, usize> =
+            people.iter().enumerate().map(|(i, c)| (c.person.clone(), i)).collect();
+        let mut parents_partners: HashMap<PersonId, String> = HashMap::new();
+        for rel in &family.relationships {
+            if relation::kin_of(&rel.kind) == Kin::Partner && !parents_partners.contains_key(&rel.related) {
+                if let Some(Role::Family { kin: Kin::Parent, words, .. }) =
+                    people_ix.get(&rel.person).map(|&i| &people[i].role)
+                {
+                    parents_partners.insert(rel.related.clone(), words.clone());
+                }
+            }
+        }
         let professionals = professionals(family, subject, &recs);
         Ok(CaseFile {
             family,
@@ -262,6 +294,8 @@ impl<'f> CaseFile<'f> {
             excluded,
             people,
             professionals,
+            people_ix,
+            parents_partners,
         })
     }
 
@@ -290,7 +324,13 @@ impl<'f> CaseFile<'f> {
         if p == &self.subject {
             return Role::Subject;
         }
-        self.people.iter().find(|c| &c.person == p).map(|c| c.role.clone()).unwrap_or(Role::Unrelated)
+        self.people_ix.get(p).map(|&i| self.people[i].role.clone()).unwrap_or(Role::Unrelated)
+    }
+
+    /// When `p` is recorded as the partner of one of the subject's parents: that parent's words
+    /// ("mother"), for labels such as "your mother's partner".
+    pub fn parents_partner(&self, p: &PersonId) -> Option<&str> {
+        self.parents_partners.get(p).map(|s| s.as_str())
     }
 }
 
@@ -351,67 +391,142 @@ fn reference(
 }
 
 /// Who each person in the family is to `subject`: a direct relationship edge (exported or derived
-/// inverse), else a sibling through a shared parent, else unrelated.
+/// inverse), else a sibling through a shared parent, else unrelated. One question costs a pass over
+/// the family's relationships; to ask it of many pairs, build a [`Kinship`] once.
 pub fn relation_to(family: &Family, subject: &PersonId, other: &PersonId) -> Role {
-    if subject == other {
-        return Role::Subject;
-    }
-    let sex = family.person(other).and_then(|p| p.sex.as_deref());
-    // Prefer an edge as exported over a derived one, and a current one over an ended one.
-    let mut edges: Vec<&Relationship> =
-        family.relationships.iter().filter(|r| &r.person == subject && &r.related == other).collect();
-    edges.sort_by_key(|r| (r.derived_from.is_some(), r.period.as_ref().map(|p| p.to.is_some()).unwrap_or(false)));
-    if let Some(r) = edges.first() {
-        let kin = relation::kin_of(&r.kind);
-        let words = relation::words_for(&r.kind, sex).to_string();
-        return if kin.is_family() {
-            Role::Family { kin, code: r.kind.clone(), words }
-        } else {
-            Role::Related { kin, code: r.kind.clone(), words }
-        };
-    }
-    // Siblings through a shared parent.
-    let parents = |p: &PersonId| -> BTreeSet<PersonId> {
-        family
-            .relationships
-            .iter()
-            .filter(|r| &r.person == p && relation::kin_of(&r.kind) == Kin::Parent)
-            .map(|r| r.related.clone())
-            .collect()
-    };
-    let a = parents(subject);
-    let b = parents(other);
-    let shared = a.intersection(&b).count();
-    if shared > 0 {
-        let full = shared >= 2 || (a.len() == 1 && b.len() == 1);
-        let code = match (full, sex) {
-            (true, Some("F")) => "NSIS",
-            (true, Some("M")) => "NBRO",
-            (true, _) => "NSIB",
-            (false, Some("F")) => "HSIS",
-            (false, Some("M")) => "HBRO",
-            (false, _) => "HSIB",
-        };
-        return Role::Family { kin: Kin::Sibling, code: code.into(), words: relation::words_for(code, sex).into() };
-    }
-    Role::Unrelated
+    Kinship::new(family).relation(subject, other)
 }
 
-fn connections(family: &Family, subject: &PersonId) -> Vec<Connection> {
+/// The family's relationships indexed by person, built once: who one person is to another then
+/// costs their own edges, not a pass over the whole family (a family of 100,000 people asked
+/// about every pair took minutes).
+pub struct Kinship<'f> {
+    family: &'f Family,
+    /// The edges whose `person` is each person, as indexes into `family.relationships`, in the
+    /// order of preference: as exported before derived, current before ended, then export order.
+    from: HashMap<&'f PersonId, Vec<usize>>,
+    /// For each person, the children that name them as a parent.
+    children: HashMap<&'f PersonId, Vec<&'f PersonId>>,
+}
+
+impl<'f> Kinship<'f> {
+    /// Index the family's relationships.
+    pub fn new(family: &'f Family) -> Kinship<'f> {
+        let mut from: HashMap<&PersonId, Vec<usize>> = HashMap::new();
+        let mut children: HashMap<&PersonId, Vec<&PersonId>> = HashMap::new();
+        for (i, r) in family.relationships.iter().enumerate() {
+            from.entry(&r.person).or_default().push(i);
+            if relation::kin_of(&r.kind) == Kin::Parent {
+                let v = children.entry(&r.related).or_default();
+                if !v.contains(&&r.person) {
+                    v.push(&r.person);
+                }
+            }
+        }
+        let rels = &family.relationships;
+        for v in from.values_mut() {
+            // Stable: equal keys keep the export's order.
+            v.sort_by_key(|&i| {
+                let r = &rels[i];
+                (r.derived_from.is_some(), r.period.as_ref().map(|p| p.to.is_some()).unwrap_or(false))
+            });
+        }
+        Kinship { family, from, children }
+    }
+
+    fn edges(&self, p: &PersonId) -> impl Iterator<Item = &'f Relationship> + '_ {
+        self.from.get(p).into_iter().flatten().map(|&i| &self.family.relationships[i])
+    }
+
+    /// The parents recorded for `p`.
+    pub fn parents(&self, p: &PersonId) -> BTreeSet<&'f PersonId> {
+        self.edges(p).filter(|r| relation::kin_of(&r.kind) == Kin::Parent).map(|r| &r.related).collect()
+    }
+
+    /// Who `other` is to `subject` (see [`relation_to`]).
+    pub fn relation(&self, subject: &PersonId, other: &PersonId) -> Role {
+        if subject == other {
+            return Role::Subject;
+        }
+        let sex = self.family.person(other).and_then(|p| p.sex.as_deref());
+        if let Some(r) = self.edges(subject).find(|r| &r.related == other) {
+            return edge_role(r, sex);
+        }
+        let a = self.parents(subject);
+        if a.is_empty() {
+            return Role::Unrelated;
+        }
+        sibling_role(&a, &self.parents(other), sex).unwrap_or(Role::Unrelated)
+    }
+
+    /// Everyone `subject` is related to (by an edge or through a shared parent), with their role;
+    /// people not listed are unrelated.
+    pub fn related(&self, subject: &PersonId) -> Vec<(&'f PersonId, Role)> {
+        let mut out: Vec<(&PersonId, Role)> = Vec::new();
+        let mut seen: HashSet<&'f PersonId> = HashSet::new();
+        for r in self.edges(subject) {
+            if &r.related != subject && seen.insert(&r.related) {
+                let sex = self.family.person(&r.related).and_then(|p| p.sex.as_deref());
+                out.push((&r.related, edge_role(r, sex)));
+            }
+        }
+        let a = self.parents(subject);
+        for parent in &a {
+            for &child in self.children.get(parent).into_iter().flatten() {
+                if child != subject && seen.insert(child) {
+                    let sex = self.family.person(child).and_then(|p| p.sex.as_deref());
+                    if let Some(role) = sibling_role(&a, &self.parents(child), sex) {
+                        out.push((child, role));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn edge_role(r: &Relationship, sex: Option<&str>) -> Role {
+    let kin = relation::kin_of(&r.kind);
+    let words = relation::words_for(&r.kind, sex).to_string();
+    if kin.is_family() {
+        Role::Family { kin, code: r.kind.clone(), words }
+    } else {
+        Role::Related { kin, code: r.kind.clone(), words }
+    }
+}
+
+/// Siblings through a shared parent: full when they share two parents (or each has only the one).
+fn sibling_role(a: &BTreeSet<&PersonId>, b: &BTreeSet<&PersonId>, sex: Option<&str>) -> Option<Role> {
+    let shared = a.intersection(b).count();
+    if shared == 0 {
+        return None;
+    }
+    let full = shared >= 2 || (a.len() == 1 && b.len() == 1);
+    let code = match (full, sex) {
+        (true, Some("F")) => "NSIS",
+        (true, Some("M")) => "NBRO",
+        (true, _) => "NSIB",
+        (false, Some("F")) => "HSIS",
+        (false, Some("M")) => "HBRO",
+        (false, _) => "HSIB",
+    };
+    Some(Role::Family { kin: Kin::Sibling, code: code.into(), words: relation::words_for(code, sex).into() })
+}
+
+fn connections(family: &Family, kinship: &Kinship<'_>, subject: &PersonId) -> Vec<Connection> {
+    let mut roles: HashMap<&PersonId, Role> = kinship.related(subject).into_iter().collect();
     let mut out: Vec<Connection> = family
         .persons
         .iter()
         .filter(|p| &p.id != subject)
-        .map(|p| Connection { person: p.id.clone(), role: relation_to(family, subject, &p.id) })
+        .map(|p| Connection { person: p.id.clone(), role: roles.remove(&p.id).unwrap_or(Role::Unrelated) })
         .collect();
-    out.sort_by_key(|c| {
-        let rank = match &c.role {
-            Role::Family { kin, .. } => *kin as u8,
-            Role::Related { .. } => 50,
-            _ => 60,
-        };
-        (rank, c.person.clone())
-    });
+    let rank = |c: &Connection| match &c.role {
+        Role::Family { kin, .. } => *kin as u8,
+        Role::Related { .. } => 50,
+        _ => 60,
+    };
+    out.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.person.cmp(&b.person)));
     out
 }
 
@@ -434,4 +549,71 @@ fn professionals(family: &Family, subject: &PersonId, recs: &[&Record]) -> Vec<P
         .into_iter()
         .map(|(professional, r)| ProfessionalLink { professional, roles: r.into_iter().collect() })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn families() -> Vec<Family> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        ["northbrook/export.json", "families/ashgrove/export.json", "families/fernhill/export.json"]
+            .iter()
+            .map(|p| crate::import::parse_and_validate(&root.join(p)).expect("fixture validates").family())
+            .collect()
+    }
+
+    /// The definition the index must agree with: a pass over every relationship for each pair.
+    fn reference(family: &Family, subject: &PersonId, other: &PersonId) -> Role {
+        if subject == other {
+            return Role::Subject;
+        }
+        let sex = family.person(other).and_then(|p| p.sex.as_deref());
+        let mut edges: Vec<&Relationship> =
+            family.relationships.iter().filter(|r| &r.person == subject && &r.related == other).collect();
+        edges.sort_by_key(|r| (r.derived_from.is_some(), r.period.as_ref().map(|p| p.to.is_some()).unwrap_or(false)));
+        if let Some(r) = edges.first() {
+            return edge_role(r, sex);
+        }
+        let parents = |p: &PersonId| -> BTreeSet<&PersonId> {
+            family
+                .relationships
+                .iter()
+                .filter(|r| &r.person == p && relation::kin_of(&r.kind) == Kin::Parent)
+                .map(|r| &r.related)
+                .collect()
+        };
+        sibling_role(&parents(subject), &parents(other), sex).unwrap_or(Role::Unrelated)
+    }
+
+    #[test]
+    fn kinship_index_agrees_with_a_pass_over_every_relationship() {
+        for fam in families() {
+            let k = Kinship::new(&fam);
+            for a in &fam.persons {
+                let related: HashMap<&PersonId, Role> = k.related(&a.id).into_iter().collect();
+                for b in &fam.persons {
+                    let want = reference(&fam, &a.id, &b.id);
+                    assert_eq!(k.relation(&a.id, &b.id), want, "{} to {}", a.id, b.id);
+                    if a.id != b.id {
+                        let listed = related.get(&b.id).cloned().unwrap_or(Role::Unrelated);
+                        assert_eq!(listed, want, "related({}) for {}", a.id, b.id);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_parents_partner_is_named_by_that_parent() {
+        // Fernhill: Shannon is the partner of Kwame, Kai's father and nobody to Ellie-May.
+        let fam = families().remove(2);
+        let kai = CaseFile::build(&fam, &PersonId("p-kai".into())).unwrap();
+        assert_eq!(kai.parents_partner(&PersonId("p-shannon".into())), Some("father"));
+        let ellie = CaseFile::build(&fam, &PersonId("p-ellie".into())).unwrap();
+        assert_eq!(ellie.parents_partner(&PersonId("p-shannon".into())), None);
+        assert_eq!(kai.role_of(&PersonId("p-kwame".into())).words(), Some("father"));
+        assert_eq!(kai.role_of(&PersonId("p-nobody".into())), Role::Unrelated);
+    }
 }

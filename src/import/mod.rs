@@ -14,10 +14,28 @@ use crate::model::*;
 use crate::store::{ImportBatch, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 /// The most problems listed in one refusal.
 pub const MAX_PROBLEMS: usize = 50;
+
+/// The default cap on one attachment file's size, in MiB (`--max-attachment-mb`).
+pub const DEFAULT_MAX_ATTACHMENT_MB: u64 = 256;
+
+/// How an import reads its files.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// Replace an export with the same id already in the store.
+    pub replace: bool,
+    /// The largest attachment file accepted, in bytes.
+    pub max_attachment_bytes: u64,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { replace: false, max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_MB << 20 }
+    }
+}
 
 /// Why an import was refused.
 #[derive(Debug, thiserror::Error)]
@@ -64,11 +82,17 @@ pub struct Validated {
 
 /// Read, check and import an export file into the store.
 pub fn import_file(store: &mut Store, path: &Path, replace: bool) -> Result<ImportReport, ImportError> {
-    let v = parse_and_validate(path)?;
+    import_file_with(store, path, &ImportOptions { replace, ..ImportOptions::default() })
+}
+
+/// [`import_file`] with every option.
+pub fn import_file_with(store: &mut Store, path: &Path, opts: &ImportOptions) -> Result<ImportReport, ImportError> {
+    let replace = opts.replace;
+    let v = parse_and_validate_with(path, opts)?;
     if !replace && store.has_export(&v.export.export.id)? {
         return Err(ImportError::Exists(v.export.export.id.to_string()));
     }
-    store.import(
+    let stored = store.import(
         &ImportBatch {
             export: &v.export,
             relationships: &v.relationships,
@@ -77,7 +101,12 @@ pub fn import_file(store: &mut Store, path: &Path, replace: bool) -> Result<Impo
             source_sha256: v.source_sha256.clone(),
         },
         replace,
-    )?;
+    );
+    // Another import of the same id may have got in first (checked again inside the transaction).
+    match stored {
+        Err(StoreError::ExportExists(id)) => return Err(ImportError::Exists(id)),
+        other => other?,
+    }
     Ok(ImportReport {
         export: v.export.export.id.clone(),
         persons: v.export.persons.len(),
@@ -90,6 +119,11 @@ pub fn import_file(store: &mut Store, path: &Path, replace: bool) -> Result<Impo
 
 /// Parse and validate without touching a store.
 pub fn parse_and_validate(path: &Path) -> Result<Validated, ImportError> {
+    parse_and_validate_with(path, &ImportOptions::default())
+}
+
+/// [`parse_and_validate`] with the options of an import (the attachment size cap).
+pub fn parse_and_validate_with(path: &Path, opts: &ImportOptions) -> Result<Validated, ImportError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ImportError::Read { path: shown.clone(), source })?;
     let source_sha256 = hex(&Sha256::digest(&bytes));
@@ -122,10 +156,13 @@ pub fn parse_and_validate(path: &Path) -> Result<Validated, ImportError> {
         });
     }
     let mut warnings = Vec::new();
+    // The key of an unknown field is data (it may be a name): the warning names the object
+    // that holds it, by JSON path and id.
+    let mut unknown: Vec<String> = Vec::new();
     let export: Export = match serde_ignored::deserialize(&value, |p| {
         let s = json_path(&p.to_string());
         if !s.starts_with("test_scenarios") {
-            warnings.push(s)
+            unknown.push(s)
         }
     }) {
         Ok(e) => e,
@@ -145,9 +182,21 @@ pub fn parse_and_validate(path: &Path) -> Result<Validated, ImportError> {
             return Err(ImportError::Shape { path: shown, json_path: at, msg });
         }
     };
+    for s in unknown {
+        let parent = match s.rfind('.') {
+            Some(i) => s[..i].to_string(),
+            None => "$".to_string(),
+        };
+        let id = id_at(&value, &parent);
+        let at = match parent.find(']') {
+            Some(i) if !id.is_empty() => format!("{}{id}{}", &parent[..=i], &parent[i + 1..]),
+            _ => parent,
+        };
+        warnings.push(format!("{at}: an unknown field"));
+    }
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut problems = validate::validate(&export);
-    let blobs = read_attachments(&export, &base, &mut problems);
+    let blobs = read_attachments(&export, &base, opts.max_attachment_bytes, &mut problems);
     let mut section_text = Vec::new();
     for (ri, r) in export.records.iter().enumerate() {
         for (si, s) in r.sections.iter().enumerate() {
@@ -157,7 +206,11 @@ pub fn parse_and_validate(path: &Path) -> Result<Validated, ImportError> {
                 Some("html") => html_to_text(body),
                 Some(_) => {
                     problems.push(Problem::at(
-                        format!("records[{ri}] ({}).sections[{si}] ({})", r.id, s.id),
+                        format!(
+                            "{}.sections[{si}]{}",
+                            validate::here("records", ri, r.id.as_str()),
+                            shown_id(s.id.as_str())
+                        ),
                         "body_format must be \"text\" or \"html\"",
                     ));
                     continue;
@@ -202,23 +255,26 @@ fn derive_inverses(e: &Export) -> Vec<Relationship> {
     out
 }
 
-fn read_attachments(e: &Export, base: &Path, problems: &mut Vec<Problem>) -> Vec<(AttachmentId, String, Vec<u8>)> {
+fn read_attachments(
+    e: &Export,
+    base: &Path,
+    cap: u64,
+    problems: &mut Vec<Problem>,
+) -> Vec<(AttachmentId, String, Vec<u8>)> {
     let mut out = Vec::new();
+    // Messages name the attachment by JSON path and id, never by its file name.
+    let folder = base.canonicalize().ok();
     for (i, a) in e.attachments.iter().enumerate() {
-        let at = format!("attachments[{i}] ({})", a.id);
+        let at = validate::here("attachments", i, a.id.as_str());
         let rel = Path::new(&a.file);
         if rel.is_absolute() || rel.components().any(|c| matches!(c, Component::ParentDir | Component::Prefix(_))) {
             problems.push(Problem::at(at, "file must be a relative path inside the export folder"));
             continue;
         }
-        let full: PathBuf = base.join(rel);
-        let bytes = match std::fs::read(&full) {
+        let bytes = match read_attachment_file(folder.as_deref(), &base.join(rel), cap) {
             Ok(b) => b,
-            Err(err) => {
-                problems.push(Problem::at(
-                    at,
-                    format!("file {} cannot be read ({}); put it beside the export or fix `file`", a.file, err.kind()),
-                ));
+            Err(why) => {
+                problems.push(Problem::at(at, why));
                 continue;
             }
         };
@@ -245,6 +301,58 @@ fn read_attachments(e: &Export, base: &Path, problems: &mut Vec<Problem>) -> Vec
         out.push((a.id.clone(), sha, bytes));
     }
     out
+}
+
+/// Read one attachment file: it must be a regular file inside the export folder (a link may
+/// point elsewhere inside it, never out), no larger than `cap` bytes. A FIFO or device is
+/// refused without reading from it (opened non-blocking, checked before any read).
+fn read_attachment_file(folder: Option<&Path>, full: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
+        format!("the file named in `file` cannot be read ({}); put it in the export folder or fix `file`", e.kind())
+    };
+    let real = full.canonicalize().map_err(cannot)?;
+    match folder {
+        Some(f) if real.starts_with(f) => {}
+        _ => {
+            return Err("file leads out of the export folder (through a link); put the file itself in the folder".into())
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let f = opts.open(&real).map_err(cannot)?;
+    let meta = f.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err("file is not a regular file (a folder, FIFO, socket or device); give the PDF itself".into());
+    }
+    if meta.len() > cap {
+        return Err(format!(
+            "the file has {} bytes, more than the cap of {} MiB; raise it with --max-attachment-mb if the file is right",
+            meta.len(),
+            cap >> 20
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // A file that grows while it is read is still held to the cap.
+    f.take(cap + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > cap {
+        return Err(format!("the file grew past the cap of {} MiB while it was read", cap >> 20));
+    }
+    Ok(bytes)
+}
+
+/// ` (id)` after a JSON path, when the id is shaped like one (else it may be data).
+fn shown_id(id: &str) -> String {
+    if is_valid_id(id) {
+        format!(" ({id})")
+    } else {
+        String::new()
+    }
 }
 
 /// Lower-case hex.
@@ -290,35 +398,47 @@ fn id_at(v: &serde_json::Value, jp: &str) -> String {
         .unwrap_or_default()
 }
 
-/// serde messages quote the offending value; values may be personal data, so drop them.
+/// serde messages quote the offending value ("invalid type: integer `9990001014`", "unknown
+/// variant `Gwen`", "unknown field `Gwen Aldous`"); values and keys may be personal data, so
+/// every quoted part before ", expected" is dropped, except the name of a missing field (which
+/// is this format's own). What follows ", expected" is the format's vocabulary and stays.
 fn scrub(msg: &str) -> String {
+    let (head, tail) = match msg.find(", expected") {
+        Some(i) => (&msg[..i], &msg[i..]),
+        None => (msg, ""),
+    };
     let mut out = String::new();
-    let mut chars = msg.chars().peekable();
-    let mut in_q: Option<char> = None;
-    let mut word = String::new();
+    let mut chars = head.chars().peekable();
     while let Some(c) = chars.next() {
-        match in_q {
-            Some(q) => {
-                if c == '\\' {
+        if c == '"' || c == '`' {
+            let mut inner = String::new();
+            let mut closed = false;
+            while let Some(d) = chars.next() {
+                if d == '\\' {
                     chars.next();
-                } else if c == q {
-                    in_q = None;
-                    out.push_str("(value)");
+                    continue;
                 }
-            }
-            None => {
-                if c == '"' || (c == '`' && (word.ends_with("variant ") || word.ends_with("value "))) {
-                    in_q = Some(c);
-                } else {
-                    out.push(c);
+                if d == c {
+                    closed = true;
+                    break;
                 }
+                inner.push(d);
             }
-        }
-        word.push(c);
-        if word.len() > 40 {
-            word.drain(..word.len() - 20);
+            let schema = out.ends_with("missing field ")
+                && closed
+                && inner.chars().all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '_');
+            if schema {
+                out.push(c);
+                out.push_str(&inner);
+                out.push(c);
+            } else {
+                out.push_str("(value)");
+            }
+        } else {
+            out.push(c);
         }
     }
+    out.push_str(tail);
     out
 }
 
@@ -356,5 +476,13 @@ mod tests {
             "invalid type: string (value), expected a boolean"
         );
         assert_eq!(scrub("unknown variant `Gwen`, expected `a`"), "unknown variant (value), expected `a`");
+        assert_eq!(
+            scrub("invalid type: integer `9990001014`, expected a string"),
+            "invalid type: integer (value), expected a string"
+        );
+        assert_eq!(scrub("unknown field `Gwen Aldous`, expected `id`"), "unknown field (value), expected `id`");
+        assert_eq!(scrub("invalid value: string \"Gwen \\\"G\\\" Aldous\""), "invalid value: string (value)");
+        assert_eq!(scrub("missing field `given`"), "missing field `given`");
+        assert_eq!(scrub("missing field `Gwen Aldous`"), "missing field (value)");
     }
 }

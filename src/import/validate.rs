@@ -92,20 +92,20 @@ pub fn validate(e: &Export) -> Vec<Problem> {
         }
     }
     for (i, o) in e.organisations.iter().enumerate() {
-        let at = format!("organisations[{i}] ({})", o.id);
+        let at = here("organisations", i, o.id.as_str());
         if let Some(a) = &o.address {
             refer(&ids.addrs, a.as_str(), "address", "address", &at, &mut p);
         }
         sens(&o.sensitivity, &ids, &at, &mut p);
     }
     for (i, x) in e.professionals.iter().enumerate() {
-        let at = format!("professionals[{i}] ({})", x.id);
+        let at = here("professionals", i, x.id.as_str());
         refer(&ids.orgs, x.organisation.as_str(), "organisation", "organisation", &at, &mut p);
         contacts(&x.contact_points, &at, &mut p);
         sens(&x.sensitivity, &ids, &at, &mut p);
     }
     for (i, a) in e.addresses.iter().enumerate() {
-        let at = format!("addresses[{i}] ({})", a.id);
+        let at = here("addresses", i, a.id.as_str());
         sens(&a.sensitivity, &ids, &at, &mut p);
         if let Some(pc) = &a.postcode {
             if ident::postcode_canonical(pc).is_none() {
@@ -117,7 +117,7 @@ pub fn validate(e: &Export) -> Vec<Problem> {
         person(i, x, &ids, &mut p);
     }
     for (i, r) in e.relationships.iter().enumerate() {
-        let at = format!("relationships[{i}] ({})", r.id);
+        let at = here("relationships", i, r.id.as_str());
         refer(&ids.persons, r.person.as_str(), "person", "person", &at, &mut p);
         refer(&ids.persons, r.related.as_str(), "related", "person", &at, &mut p);
         if r.person == r.related {
@@ -130,7 +130,7 @@ pub fn validate(e: &Export) -> Vec<Problem> {
         sens(&r.sensitivity, &ids, &at, &mut p);
     }
     for (i, g) in e.groups.iter().enumerate() {
-        let at = format!("groups[{i}] ({})", g.id);
+        let at = here("groups", i, g.id.as_str());
         for (j, m) in g.members.iter().enumerate() {
             refer(&ids.persons, m.person.as_str(), &format!("members[{j}].person"), "person", &at, &mut p);
             period(m.period.as_ref(), &format!("{at}.members[{j}].period"), &mut p);
@@ -145,7 +145,7 @@ pub fn validate(e: &Export) -> Vec<Problem> {
         period(v.period.as_ref(), &format!("{at}.period"), &mut p);
     }
     for (i, ep) in e.episodes.iter().enumerate() {
-        let at = format!("episodes[{i}] ({})", ep.id);
+        let at = here("episodes", i, ep.id.as_str());
         refer(&ids.persons, ep.person.as_str(), "person", "person", &at, &mut p);
         period(ep.period.as_ref(), &format!("{at}.period"), &mut p);
     }
@@ -160,7 +160,7 @@ pub fn validate(e: &Export) -> Vec<Problem> {
         m
     });
     for (i, a) in e.attachments.iter().enumerate() {
-        let at = format!("attachments[{i}] ({})", a.id);
+        let at = here("attachments", i, a.id.as_str());
         if a.media_type != "application/pdf" {
             p.push(Problem::at(&at, "media_type must be application/pdf"));
         }
@@ -170,7 +170,11 @@ pub fn validate(e: &Export) -> Vec<Problem> {
                 if !lists.contains(&r.as_str()) {
                     p.push(Problem::at(
                         &at,
-                        format!("record is {r} but it is listed in the attachments of {}", lists.join(", ")),
+                        format!(
+                            "record is {} but it is listed in the attachments of {}",
+                            safe_id(r.as_str()),
+                            lists.iter().map(|x| safe_id(x)).collect::<Vec<_>>().join(", ")
+                        ),
                     ));
                 }
             }
@@ -210,7 +214,10 @@ fn unique_ids(e: &Export, p: &mut Vec<Problem>) {
             p.push(Problem::at(&at, "id must match ^[a-z0-9][a-z0-9._-]{0,63}$"));
         }
         if let Some(first) = seen.get(id) {
-            p.push(Problem::at(&at, format!("id {id} is already used at {first}; ids are unique across the export")));
+            p.push(Problem::at(
+                &at,
+                format!("id {} is already used at {first}; ids are unique across the export", safe_id(id)),
+            ));
         } else {
             seen.insert(id.to_string(), at);
         }
@@ -250,6 +257,17 @@ fn unique_ids(e: &Export, p: &mut Vec<Problem>) {
 fn refer(set: &HashSet<&str>, id: &str, field: &str, kind: &str, at: &str, p: &mut Vec<Problem>) {
     if !set.contains(id) {
         p.push(Problem::at(at, format!("{field} refers to {kind} {}, which is not in the export", safe_id(id))));
+    }
+}
+
+/// `records[3] (rec-104)`: the JSON path of an entity with its id, the id left out when it is not
+/// shaped like an id (it may then be data: a name typed into the id field). Every message about
+/// the entity starts with this, so a malformed id is never repeated.
+pub(crate) fn here(kind: &str, i: usize, id: &str) -> String {
+    if is_valid_id(id) {
+        format!("{kind}[{i}] ({id})")
+    } else {
+        format!("{kind}[{i}]")
     }
 }
 
@@ -337,7 +355,7 @@ fn contacts(v: &[ContactPoint], at: &str, p: &mut Vec<Problem>) {
 }
 
 fn person(i: usize, x: &Person, ids: &Ids<'_>, p: &mut Vec<Problem>) {
-    let at = format!("persons[{i}] ({})", x.id);
+    let at = here("persons", i, x.id.as_str());
     one_of(&x.kind, PERSON_KINDS, "kind", &at, p);
     if x.names.is_empty() && x.kind != "unborn" {
         p.push(Problem::at(&at, "a person needs at least one name"));
@@ -408,7 +426,7 @@ fn person(i: usize, x: &Person, ids: &Ids<'_>, p: &mut Vec<Problem>) {
 }
 
 fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p: &mut Vec<Problem>) {
-    let at = format!("records[{i}] ({})", r.id);
+    let at = here("records", i, r.id.as_str());
     one_of(&r.status, STATUSES, "status", &at, p);
     if r.kind.trim().is_empty() {
         p.push(Problem::at(&at, "type is empty"));
@@ -439,14 +457,17 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
         let here = format!("{at}.membership[{j}]");
         refer(&ids.persons, m.person.as_str(), "person", "person", &here, p);
         if !members.insert(m.person.as_str()) {
-            p.push(Problem::at(&here, format!("person {} is listed twice in membership", m.person)));
+            p.push(Problem::at(&here, format!("person {} is listed twice in membership", safe_id(m.person.as_str()))));
         }
         one_of(&m.role, MEMBER_ROLES, "role", &here, p);
         if let Some(rm) = &m.removed {
             if m.on_file {
                 p.push(Problem::at(
                     &here,
-                    format!("member {} is removed but on_file is true; a removed member has on_file false", m.person),
+                    format!(
+                        "member {} is removed but on_file is true; a removed member has on_file false",
+                        safe_id(m.person.as_str())
+                    ),
                 ));
             }
             one_of(&rm.reason, REMOVED_REASONS, "removed.reason", &here, p);
@@ -479,7 +500,7 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
     for (j, s) in r.sections.iter().enumerate() {
         let here = format!("{at}.sections[{j}]");
         if !sec_ids.insert(s.id.as_str()) {
-            p.push(Problem::at(&here, format!("section id {} is used twice in this record", s.id)));
+            p.push(Problem::at(&here, format!("section id {} is used twice in this record", safe_id(s.id.as_str()))));
         }
         match &s.scope {
             SectionScope::Named(n) if n != "shared" => {
@@ -495,7 +516,7 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
                             &at,
                             format!(
                                 "section {} is scoped to {}, who is not a member of the record",
-                                s.id,
+                                safe_id(s.id.as_str()),
                                 safe_id(c.as_str())
                             ),
                         ));
@@ -519,7 +540,7 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
                 if !shared {
                     p.push(Problem::at(
                         &here,
-                        format!("split_from target {} shares no member with this record", l.target),
+                        format!("split_from target {} shares no member with this record", safe_id(l.target.as_str())),
                     ));
                 }
             }
@@ -540,7 +561,10 @@ fn record(i: usize, r: &Record, ids: &Ids<'_>, recs: &HashMap<&str, &Record>, p:
             // The phrase must occur in the section (plain bodies only; HTML is checked after conversion).
             let html = s.body_format.as_deref() == Some("html");
             if !html && !s.body.as_deref().unwrap_or("").contains(t.text.as_str()) {
-                p.push(Problem::at(&here, format!("text does not occur in the body of section {}", t.section)));
+                p.push(Problem::at(
+                    &here,
+                    format!("text does not occur in the body of section {}", safe_id(t.section.as_str())),
+                ));
             }
         }
         if let Some(tg) = &t.target {

@@ -115,6 +115,28 @@ impl Family {
             .and_then(|a| a.town.as_deref())
     }
 
+    /// "Name, job title" of a professional (the id when unknown).
+    pub fn professional_line(&self, id: &ProfessionalId) -> String {
+        match self.professional(id) {
+            Some(p) => match &p.job_title {
+                Some(j) => format!("{}, {j}", p.display_name()),
+                None => p.display_name(),
+            },
+            None => id.to_string(),
+        }
+    }
+
+    /// Who wrote an attachment, as shown beside it: the professional's line or the organisation.
+    pub fn author_line(&self, a: &Attachment) -> String {
+        match &a.author {
+            Some(Author { professional: Some(p), .. }) => self.professional_line(p),
+            Some(Author { organisation: Some(o), .. }) => {
+                self.organisation(o).map(|o| o.name.clone()).unwrap_or_default()
+            }
+            _ => String::new(),
+        }
+    }
+
     /// A short human name for any participant: person or professional.
     pub fn participant_name(&self, p: &Participant) -> String {
         if let Some(pid) = &p.person {

@@ -4,9 +4,12 @@
 //! bookmark and index line is built from redacted text only.
 
 use super::render::{self, Block, Doc, LabelStyle, Part as RPart, PartContent, Run};
+use crate::file::{Location, Part};
 use crate::model::*;
-use crate::policy::{Action, Audience, Location, Part, Plan, Policy};
+use crate::policy::{Action, Audience, Party, Policy, Reason};
+use crate::redact::HeldPage;
 use crate::redact::{RAttachment, REntry, RRecord, RText, RedactedFile, Seg};
+use crate::review::Disclosure as Plan;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -26,13 +29,33 @@ pub struct Bundle {
     pub pages: usize,
     /// Page label of each record and attachment anchor.
     pub anchors: HashMap<String, String>,
+    /// Page labels where the mark of each plan decision (by index) is drawn.
+    pub marks: BTreeMap<u32, Vec<String>>,
     pub warnings: Vec<String>,
+}
+
+impl Bundle {
+    /// The pages of the bundle where decision `i` (at `loc`) shows: "7", or "7-8" when its marks
+    /// run over a page break or it marks text that appears on several pages.
+    pub fn pages_of(&self, i: u32, loc: &Location) -> String {
+        pages_of(&self.marks, &self.anchors, i, loc)
+    }
+}
+
+fn pages_of(marks: &BTreeMap<u32, Vec<String>>, anchors: &HashMap<String, String>, i: u32, loc: &Location) -> String {
+    match marks.get(&i).map(|v| v.as_slice()) {
+        Some([one]) => one.clone(),
+        Some([first, .., last]) => format!("{first}-{last}"),
+        _ => page_of(anchors, loc),
+    }
 }
 
 /// Everything the bundle needs besides the redacted file.
 pub struct BundleInput<'a> {
     pub file: Arc<RedactedFile>,
     pub plan: &'a Plan,
+    /// Attachment pages held back after redaction (placeholders and schedule rows).
+    pub held_pages: &'a [HeldPage],
     pub policy: &'a Policy,
     pub family: &'a Family,
     /// Redacted attachment pages (attachments missing here are shown by their placeholder).
@@ -69,11 +92,12 @@ fn runs(t: &RText) -> Vec<Run> {
             Seg::Text(x) => Run::Text(x.clone()),
             // The renderer only measures `width_of`; we give it a stand-in of the same length.
             // Every mark carries its code; a label that keeps the story follows it.
-            Seg::Mark { code, label, chars } => Run::Mark {
-                code: code.to_string(),
+            Seg::Mark { code, label, chars, decision } => Run::Mark {
+                code: code.as_str().to_string(),
                 label: label.as_ref().map(|l| format!("{code}: {l}")),
                 // A long span (a sentence) keeps a box of at most a line's width.
                 width_of: "n".repeat((*chars).min(48)),
+                id: *decision,
             },
         })
         .collect()
@@ -117,21 +141,24 @@ pub fn prepare(inp: &BundleInput<'_>) -> Prepared {
 /// Number the pages (one layout pass), fill the schedule's page column and render. Only the
 /// schedule changes with the page numbers, and it comes after every record and document, so
 /// their pages do not move.
-pub fn finish(mut p: Prepared, plan: &Plan, policy: &Policy) -> Result<Bundle, render::RenderError> {
-    let anchors: HashMap<String, String> = render::anchor_labels(&p.doc)?.into_iter().collect();
-    p.doc.parts[p.schedule_at].content = PartContent::Flow(schedule(plan, policy, &p.file, &anchors));
+pub fn finish(mut p: Prepared, plan: &Plan, held: &[HeldPage], policy: &Policy) -> Result<Bundle, render::RenderError> {
+    let placed = render::placements(&p.doc)?;
+    let anchors: HashMap<String, String> = placed.anchors.into_iter().collect();
+    p.doc.parts[p.schedule_at].content =
+        PartContent::Flow(schedule(plan, held, policy, &p.file, &anchors, &placed.marks));
     let out = render::render(&p.doc)?;
     Ok(Bundle {
         bytes: out.bytes,
         pages: out.pages,
         anchors: out.anchors.into_iter().collect(),
+        marks: out.marks,
         warnings: out.warnings,
     })
 }
 
 /// Build and render the bundle in one go.
 pub fn build(inp: &BundleInput<'_>) -> Result<Bundle, render::RenderError> {
-    finish(prepare(inp), inp.plan, inp.policy)
+    finish(prepare(inp), inp.plan, inp.held_pages, inp.policy)
 }
 
 /// Whether an attachment's redacted pages can be placed in a bundle: render them alone first, so
@@ -159,6 +186,7 @@ pub fn check_foreign(ap: &AttachmentPages) -> Result<(), String> {
         id_seed: [0; 32],
         lang: "en-GB".into(),
         parts: vec![RPart { label: LabelStyle::Arabic, outline: None, content: PartContent::Foreign(pages) }],
+        draft: false,
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render::render(&doc))) {
         Ok(Ok(_)) => Ok(()),
@@ -169,17 +197,17 @@ pub fn check_foreign(ap: &AttachmentPages) -> Result<(), String> {
 
 /// The page label where a plan location appears, from the anchors of a rendered bundle.
 pub fn page_of(anchors: &HashMap<String, String>, loc: &Location) -> String {
-    if let (Some(a), Part::AttachmentPage { page }) = (&loc.attachment, &loc.part) {
+    if let (Some(a), Part::AttachmentPage { page }) = (loc.attachment_id(), loc.part()) {
         if let Some(p) = anchors.get(&format!("{}:p{}", att_anchor(a), page)) {
             return p.clone();
         }
     }
-    if let Some(a) = &loc.attachment {
+    if let Some(a) = loc.attachment_id() {
         if let Some(p) = anchors.get(&att_anchor(a)) {
             return p.clone();
         }
     }
-    loc.record.as_ref().and_then(|r| anchors.get(&rec_anchor(r))).cloned().unwrap_or_default()
+    loc.record_id().and_then(|r| anchors.get(&rec_anchor(r))).cloned().unwrap_or_default()
 }
 
 fn doc(inp: &BundleInput<'_>) -> (Doc, usize) {
@@ -293,6 +321,7 @@ fn doc(inp: &BundleInput<'_>) -> (Doc, usize) {
         id_seed,
         lang: "en-GB".into(),
         parts,
+        draft: !inp.plan.status.is_final(),
     };
     (doc, schedule_at)
 }
@@ -388,7 +417,7 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
     let plan = inp.plan;
     let pol = inp.policy;
     let fam = inp.family;
-    let requester = fam.person(&plan.request.requester);
+    let requester = plan.request.requester.person().and_then(|p| fam.person(p));
     let dear = match pol.audience {
         Audience::SelfSubject => requester.map(|p| p.given_name()).unwrap_or_default(),
         _ => requester.map(|p| p.display_name()).unwrap_or_default(),
@@ -409,7 +438,8 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
         (inp.file.subject_name.clone(), format!("{}'s file", inp.file.subject_name))
     };
     let date = Date::parse(&plan.request.date).map(|d| d.uk()).unwrap_or_default();
-    let mut b = vec![
+    let mut b = draft_note(plan);
+    b.extend([
         Block::Heading { level: 1, text: vec![t(if pol.audience == Audience::SelfSubject { "Your records" } else { "The records you asked for" })], anchor: None, outline: None },
         Block::Meta { pairs: vec![("Date".into(), vec![t(&date)]), ("From".into(), vec![t(&inp.file.council)])] },
         para(&format!("Dear {dear},")),
@@ -419,11 +449,11 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
         )),
         para("Reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps; we are happy to go through them with you."),
         para(&format!("Some words have been taken out, and a few parts held back, only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code, and sometimes who the words were about, such as [{} brother]. Where a part was held back a grey line says what kind of thing it was and why.", pol.label_owner)),
-    ];
-    let used: BTreeSet<String> = plan.counts().keys().cloned().collect();
+    ]);
+    let used: BTreeSet<Reason> = plan.counts().keys().copied().collect();
     if !used.is_empty() {
         b.push(Block::Heading { level: 2, text: vec![t("What the codes mean")], anchor: None, outline: None });
-        let pairs = used.iter().map(|c| (c.clone(), vec![t(pol.words(c))])).collect();
+        let pairs = used.iter().map(|c| (c.to_string(), vec![t(pol.words(*c))])).collect();
         b.push(Block::Meta { pairs });
         b.push(para("The schedule at the end lists every place where something was taken out or held back, with the page, the code and the rule we applied, never the words themselves."));
     }
@@ -451,6 +481,18 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
     b
 }
 
+/// On a draft, the first thing the cover says: it is not for release.
+fn draft_note(plan: &Plan) -> Vec<Block> {
+    if plan.status.is_final() {
+        return Vec::new();
+    }
+    vec![Block::Placeholder {
+        code: "DRAFT".into(),
+        text: "This bundle is a draft for the council's reviewers to check. It is not for release: it has not been approved, and it must not be sent.".into(),
+        mark: None,
+    }]
+}
+
 fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
     let fam = inp.family;
     let plan = inp.plan;
@@ -463,10 +505,15 @@ fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
             parties.push(("Parent with PR".into(), vec![t(&p.display_name())]));
         }
     }
-    if let Some(p) = fam.person(&plan.request.requester) {
-        parties.push(("Served on".into(), vec![t(&p.display_name())]));
+    let served = match &plan.request.requester {
+        Party::Person(p) => fam.person(p).map(|p| p.display_name()),
+        Party::Organisation(o) => fam.organisation(o).map(|o| o.name.clone()),
+    };
+    if let Some(name) = served {
+        parties.push(("Served on".into(), vec![t(&name)]));
     }
-    let mut b = vec![
+    let mut b = draft_note(plan);
+    b.extend([
         Block::Heading { level: 1, text: vec![t("Court bundle")], anchor: None, outline: None },
         Block::Meta {
             pairs: vec![
@@ -478,7 +525,7 @@ fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
         Block::Heading { level: 2, text: vec![t("Parties")], anchor: None, outline: None },
         Block::Meta { pairs: parties },
         para("Sections follow FPR PD27A: A preliminary documents, B applications and orders, C statements, D care plans, E experts' reports, F other documents. Pages are numbered by section (A1, B1, ...). Confidential addresses and contact details are withheld under FPR 29.1; legal advice under legal professional privilege; the identity of people who gave information is withheld. The schedule at the end lists every redaction."),
-    ];
+    ]);
     if let Some(line) = &inp.seal_line {
         b.push(Block::Meta { pairs: vec![("Sealed".into(), vec![t(line)])] });
     }
@@ -543,13 +590,13 @@ fn record_blocks(r: &RRecord, b: &mut Vec<Block>) {
     let outline = format!("{} {}", r.date.get(0..10).unwrap_or(""), outline_text(&r.title));
     b.push(Block::Heading { level: 1, text: head, anchor: Some(rec_anchor(&r.id)), outline: Some(outline) });
     if let Some(p) = &r.withheld {
-        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.to_string(), mark: p.decision });
         return;
     }
     let mut pairs = vec![
         ("Date".to_string(), vec![t(&r.date)]),
         ("Type".to_string(), vec![t(&r.kind)]),
-        ("Written by".to_string(), vec![t(&r.author)]),
+        ("Written by".to_string(), runs(&r.author)),
         ("About".to_string(), runs(&r.concerns)),
     ];
     if let Some(p) = &r.presence {
@@ -568,7 +615,7 @@ fn record_blocks(r: &RRecord, b: &mut Vec<Block>) {
     }
     for s in &r.sections {
         if let Some(p) = &s.withheld {
-            b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+            b.push(Block::Placeholder { text: p.text.clone(), code: p.code.to_string(), mark: p.decision });
             continue;
         }
         if let Some(h) = &s.heading {
@@ -616,10 +663,10 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
         outline: Some(format!("Document: {}", outline_text(&a.title))),
     });
     b.push(Block::Meta {
-        pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), vec![t(&a.author)])],
+        pairs: vec![("Dated".into(), vec![t(&uk(a.date.as_deref()))]), ("From".into(), runs(&a.author))],
     });
     if let Some(p) = &a.withheld {
-        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.clone() });
+        b.push(Block::Placeholder { text: p.text.clone(), code: p.code.to_string(), mark: p.decision });
         return;
     }
     if shown {
@@ -627,37 +674,63 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
     }
     for p in &a.pages {
         if let Some(w) = &p.withheld {
-            b.push(Block::Placeholder { text: w.text.clone(), code: w.code.clone() });
+            b.push(Block::Placeholder { text: w.text.clone(), code: w.code.to_string(), mark: w.decision });
         }
     }
 }
 
-fn schedule(plan: &Plan, pol: &Policy, file: &RedactedFile, anchors: &HashMap<String, String>) -> Vec<Block> {
+fn schedule(
+    plan: &Plan,
+    held: &[HeldPage],
+    pol: &Policy,
+    file: &RedactedFile,
+    anchors: &HashMap<String, String>,
+    marks: &BTreeMap<u32, Vec<String>>,
+) -> Vec<Block> {
     let mut rows = Vec::new();
-    for d in &plan.decisions {
-        if !(d.action.removes() || d.action == Action::Insert) {
-            continue;
+    let what = |a: Action| match a {
+        Action::Redact => "words taken out",
+        Action::Withhold => "held back",
+        Action::Review => "held for a worker to check",
+        Action::Insert => "note added",
+        Action::Disclose => "",
+    };
+    // Who decided each item: the reviewer who did, else the policy (and who signed it off).
+    let decided = |by: Option<&str>| -> String {
+        match (by, &plan.status) {
+            (Some(b), _) => b.to_string(),
+            (None, crate::review::Status::Approved { by, .. }) => format!("policy; approved by {by}"),
+            (None, crate::review::Status::Unreviewed { by, .. }) => format!("policy; released unreviewed by {by}"),
+            (None, crate::review::Status::Draft) => "policy (not yet reviewed)".into(),
         }
-        let code = d.reason.clone().unwrap_or_default();
-        let page = page_of(anchors, &d.location);
-        let what = match d.action {
-            Action::Redact => "words taken out",
-            Action::Withhold => "held back",
-            Action::Review => "held for a worker to check",
-            Action::Insert => "note added",
-            Action::Disclose => "",
-        };
+    };
+    let owner = |loc: &Location| {
+        loc.record_id()
+            .map(|r| r.to_string())
+            .or_else(|| loc.attachment_id().map(|a| a.to_string()))
+            .unwrap_or_default()
+    };
+    for (i, d) in plan.scheduled() {
+        let code = d.reason.unwrap_or(Reason::REV);
+        let page = pages_of(marks, anchors, i, &d.location);
         rows.push(vec![
             if page.is_empty() { "—".into() } else { page },
-            d.location
-                .record
-                .as_ref()
-                .map(|r| r.to_string())
-                .or_else(|| d.location.attachment.as_ref().map(|a| a.to_string()))
-                .unwrap_or_default(),
-            format!("{code} ({what})"),
-            pol.words(&code).to_string(),
+            owner(&d.location),
+            format!("{code} ({})", what(d.action)),
+            pol.words(code).to_string(),
             d.rule.to_string(),
+            decided(d.decided_by.as_deref()),
+        ]);
+    }
+    for h in held {
+        let page = pages_of(marks, anchors, h.id, &h.location);
+        rows.push(vec![
+            if page.is_empty() { "—".into() } else { page },
+            owner(&h.location),
+            format!("REV ({})", what(Action::Review)),
+            pol.words(Reason::REV).to_string(),
+            "R3.verification".into(),
+            "check after redaction".into(),
         ]);
     }
     let mut b = vec![
@@ -668,14 +741,21 @@ fn schedule(plan: &Plan, pol: &Policy, file: &RedactedFile, anchors: &HashMap<St
         b.push(para("Nothing was taken out."));
     } else {
         b.push(Block::Table {
-            header: vec!["Page".into(), "Record".into(), "Code".into(), "Why, in plain words".into(), "Rule".into()],
+            header: vec![
+                "Page".into(),
+                "Record".into(),
+                "Code".into(),
+                "Why, in plain words".into(),
+                "Rule".into(),
+                "Decided by".into(),
+            ],
             rows,
-            widths: vec![0.09, 0.14, 0.2, 0.4, 0.17],
+            widths: vec![0.08, 0.12, 0.17, 0.31, 0.16, 0.16],
         });
     }
     let mut basis: BTreeMap<String, String> = BTreeMap::new();
     for c in plan.counts().keys() {
-        basis.insert(c.clone(), pol.basis(c).to_string());
+        basis.insert(c.to_string(), pol.basis(*c).to_string());
     }
     if !basis.is_empty() {
         b.push(Block::Heading { level: 2, text: vec![t("The law behind each code")], anchor: None, outline: None });
@@ -771,7 +851,7 @@ fn glossary(inp: &BundleInput<'_>) -> Vec<Block> {
         text.clear();
         match e {
             REntry::Record(r) => {
-                text.push_str(&format!("{} {} {} ", r.kind, outline_text(&r.title), r.author));
+                text.push_str(&format!("{} {} {} ", r.kind, outline_text(&r.title), outline_text(&r.author)));
                 for s in &r.sections {
                     if let Some(h) = &s.heading {
                         text.push_str(&outline_text(h));
@@ -813,7 +893,7 @@ fn glossary(inp: &BundleInput<'_>) -> Vec<Block> {
         .map(|((term, words), _)| (term.to_string(), words.to_string()))
         .collect();
     for c in inp.plan.counts().keys() {
-        pairs.push((c.clone(), format!("A code on a mark: {}.", inp.policy.words(c))));
+        pairs.push((c.to_string(), format!("A code on a mark: {}.", inp.policy.words(*c))));
     }
     let mut b = vec![
         Block::Heading { level: 1, text: vec![t("Glossary")], anchor: None, outline: None },

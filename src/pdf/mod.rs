@@ -3,10 +3,13 @@
 
 pub mod bundle;
 pub mod core;
+pub mod image;
 pub mod render;
 
+use crate::file::{AttachmentInput, Location, PageInput, Part};
 use crate::model::AttachmentId;
-use crate::policy::{Action, AttachmentInput, Location, PageInput, Part, Plan};
+use crate::policy::Action;
+use crate::review::{Disclosure, Index};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -87,23 +90,18 @@ impl RedactedAttachments {
     }
 }
 
-/// The record an attachment's decisions are located under (as `decide` writes them).
-fn plan_record(plan: &Plan, a: &AttachmentId) -> Option<crate::model::RecordId> {
-    plan.decisions.iter().find(|d| d.location.attachment.as_ref() == Some(a)).and_then(|d| d.location.record.clone())
-}
-
-/// Redact every attachment the plan keeps: remove the planned glyphs, sanitise every other
+/// Redact every attachment the disclosure keeps: remove the marked glyphs, sanitise every other
 /// channel, verify by reading the result again. A page that fails verification is withheld.
 pub fn redact_attachments(
-    plan: &Plan,
+    plan: &Disclosure,
     read: &HashMap<AttachmentId, Result<ReadAttachment, core::PdfError>>,
 ) -> RedactedAttachments {
     use rayon::prelude::*;
-    let index = crate::policy::PlanIndex::new(plan);
+    let index = Index::new(plan);
     let mut ids: Vec<&AttachmentId> = read.keys().collect();
     ids.sort();
     // Each attachment is redacted on its own (in parallel), then merged in id order.
-    let results: Vec<RedactedAttachments> = ids.par_iter().map(|a| redact_one(plan, &index, a, &read[*a])).collect();
+    let results: Vec<RedactedAttachments> = ids.par_iter().map(|a| redact_one(&index, a, &read[*a])).collect();
     let mut out = RedactedAttachments::default();
     for r in results {
         out.pages.extend(r.pages);
@@ -114,27 +112,21 @@ pub fn redact_attachments(
 }
 
 fn redact_one(
-    plan: &Plan,
-    index: &crate::policy::PlanIndex<'_>,
+    index: &Index<'_>,
     a: &AttachmentId,
     read: &Result<ReadAttachment, core::PdfError>,
 ) -> RedactedAttachments {
     let mut out = RedactedAttachments::default();
     let Ok(r) = read else { return out };
-    let whole = plan
-        .decisions
-        .iter()
-        .find(|d| d.location.attachment.as_ref() == Some(a) && d.location.part == Part::Attachment && d.span.is_none());
-    if whole.is_some_and(|d| d.action.removes()) {
+    if index.withheld(&Location::attachment(a, Part::Attachment)).is_some() {
         return out;
     }
     let mut edits = Vec::new();
     let mut held = Vec::new();
-    let record = plan_record(plan, a);
     for (i, _) in r.pages.iter().enumerate() {
-        let loc = Location { record: None, attachment: Some(a.clone()), part: Part::AttachmentPage { page: i } };
-        let here: Vec<_> = index.at(&Location { record: record.clone(), ..loc.clone() }).collect();
-        if here.iter().any(|d| d.span.is_none() && d.action.removes()) {
+        let loc = Location::attachment(a, Part::AttachmentPage { page: i });
+        let here: Vec<_> = index.at(&loc).collect();
+        if here.iter().any(|d| d.span.is_none() && d.region.is_none() && d.action.removes()) {
             held.push(i);
             continue;
         }
@@ -143,7 +135,7 @@ fn redact_one(
             .filter(|d| d.action == Action::Redact)
             .filter_map(|d| {
                 let s = d.span?;
-                let code = d.reason.as_deref().unwrap_or_default().to_string();
+                let code = d.reason.map(|r| r.to_string()).unwrap_or_default();
                 // Every box carries its code; the label too where the box is wide enough to read it.
                 let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
                 Some(core::Mark { range: s.start()..s.end(), code, label })

@@ -25,6 +25,137 @@ impl Audience {
     }
 }
 
+/// A reason code (DISCLOSURE-RULES.md "Reason codes"): shown on every mark, explained in the
+/// schedule. A policy file defines the words and basis of each code it uses; an unknown code is an
+/// error when the policy is loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+pub enum Reason {
+    CC,
+    CONF,
+    CRIME,
+    LPP,
+    PRO,
+    REF,
+    REV,
+    SH,
+    SIB,
+    TP,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 10] = [
+        Reason::CC,
+        Reason::CONF,
+        Reason::CRIME,
+        Reason::LPP,
+        Reason::PRO,
+        Reason::REF,
+        Reason::REV,
+        Reason::SH,
+        Reason::SIB,
+        Reason::TP,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Reason::CC => "CC",
+            Reason::CONF => "CONF",
+            Reason::CRIME => "CRIME",
+            Reason::LPP => "LPP",
+            Reason::PRO => "PRO",
+            Reason::REF => "REF",
+            Reason::REV => "REV",
+            Reason::SH => "SH",
+            Reason::SIB => "SIB",
+            Reason::TP => "TP",
+        }
+    }
+
+    /// The code written in text (a CSV cell, a command-line flag), if it is one.
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A sensitivity flag (CASE-EXPORT.md section 9). The case model keeps the flag as written (the
+/// importer accepts only these); policies and rules use this enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    ConfidentialAddress,
+    LocationRevealing,
+    DoNotDisclose,
+    RestrictedRecord,
+    ReferrerIdentity,
+    ThirdPartySource,
+    ThirdPartyConfidential,
+    SpecialCategoryHealth,
+    CriminalOffence,
+    Immigration,
+    ChildConfidence,
+    WithheldFromFamily,
+    SeriousHarm,
+    CrimePrevention,
+    LegalPrivilege,
+    CourtMaterial,
+    AdoptionRecord,
+}
+
+impl Flag {
+    pub const ALL: [Flag; 17] = [
+        Flag::ConfidentialAddress,
+        Flag::LocationRevealing,
+        Flag::DoNotDisclose,
+        Flag::RestrictedRecord,
+        Flag::ReferrerIdentity,
+        Flag::ThirdPartySource,
+        Flag::ThirdPartyConfidential,
+        Flag::SpecialCategoryHealth,
+        Flag::CriminalOffence,
+        Flag::Immigration,
+        Flag::ChildConfidence,
+        Flag::WithheldFromFamily,
+        Flag::SeriousHarm,
+        Flag::CrimePrevention,
+        Flag::LegalPrivilege,
+        Flag::CourtMaterial,
+        Flag::AdoptionRecord,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Flag::ConfidentialAddress => "confidential_address",
+            Flag::LocationRevealing => "location_revealing",
+            Flag::DoNotDisclose => "do_not_disclose",
+            Flag::RestrictedRecord => "restricted_record",
+            Flag::ReferrerIdentity => "referrer_identity",
+            Flag::ThirdPartySource => "third_party_source",
+            Flag::ThirdPartyConfidential => "third_party_confidential",
+            Flag::SpecialCategoryHealth => "special_category_health",
+            Flag::CriminalOffence => "criminal_offence",
+            Flag::Immigration => "immigration",
+            Flag::ChildConfidence => "child_confidence",
+            Flag::WithheldFromFamily => "withheld_from_family",
+            Flag::SeriousHarm => "serious_harm",
+            Flag::CrimePrevention => "crime_prevention",
+            Flag::LegalPrivilege => "legal_privilege",
+            Flag::CourtMaterial => "court_material",
+            Flag::AdoptionRecord => "adoption_record",
+        }
+    }
+
+    /// The flag of a sensitivity entry as the case model holds it.
+    pub fn parse(s: &str) -> Option<Flag> {
+        Flag::ALL.iter().copied().find(|f| f.as_str() == s)
+    }
+}
+
 /// What a rule does with a section, record or attachment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,14 +203,14 @@ pub struct ReasonDef {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reasoned {
-    pub reason: String,
+    pub reason: Reason,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SectionRule {
     pub action: SectionAction,
-    pub reason: String,
+    pub reason: Reason,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -94,14 +225,14 @@ pub struct FlagRule {
     #[serde(default)]
     pub third_party: Option<FlagAction>,
     #[serde(default)]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfidentialRule {
     pub action: SpanAction,
-    pub reason: String,
+    pub reason: Reason,
     /// Keep the town of a confidential address when it is the local authority's own town.
     #[serde(default = "yes")]
     pub keep_la_town: bool,
@@ -115,7 +246,7 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ReferrerRule {
     pub action: SpanAction,
-    pub reason: String,
+    pub reason: Reason,
     pub label: String,
 }
 
@@ -124,8 +255,8 @@ pub struct ReferrerRule {
 pub struct FamilyRule {
     pub names: SpanAction,
     pub details: SpanAction,
-    pub reason: String,
-    pub sibling_reason: String,
+    pub reason: Reason,
+    pub sibling_reason: Reason,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -133,7 +264,7 @@ pub struct FamilyRule {
 pub struct NonFamilyRule {
     pub names: SpanAction,
     pub details: SpanAction,
-    pub reason: String,
+    pub reason: Reason,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -153,8 +284,100 @@ pub struct ProRule {
 #[serde(deny_unknown_fields)]
 pub struct UnknownRule {
     pub action: SpanAction,
-    pub reason: String,
+    pub reason: Reason,
 }
+
+/// Who the requester must be under a policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequesterIs {
+    /// The requester is the subject (a representative acting with the subject's authority is not
+    /// supported yet, so it is refused).
+    Subject,
+    /// The requester holds parental responsibility for the subject by a relationship in the store.
+    ParentalResponsibility,
+    /// A party to proceedings: a person or organisation in the export, named explicitly (the
+    /// front sheet says the bundle is served on them), never the child by default.
+    Party,
+}
+
+impl RequesterIs {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RequesterIs::Subject => "subject",
+            RequesterIs::ParentalResponsibility => "parental_responsibility",
+            RequesterIs::Party => "party",
+        }
+    }
+}
+
+/// `[request]`: who may ask under this policy. Checked before any work; a request that does not
+/// fit is refused and nothing is written. A council may tighten these in its own copy.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRule {
+    pub requester: RequesterIs,
+    /// The subject must be younger than this many years on the request date.
+    #[serde(default)]
+    pub subject_under: Option<u32>,
+    /// The subject must be at least this many years old on the request date.
+    #[serde(default)]
+    pub subject_at_least: Option<u32>,
+    /// Person flags (`flags[].type`) or roles (`roles[]`) that refuse the requester.
+    #[serde(default)]
+    pub refuse_markers: Vec<String>,
+    /// Whether an officer may go on despite a marker by giving `--override-reason`, which is
+    /// recorded in the plan and the audit trail.
+    #[serde(default)]
+    pub markers_overridable: bool,
+}
+
+/// `[review]`: how a disclosure under this policy is reviewed before release.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRule {
+    /// A second officer, who decided none of the marks, signs off before release.
+    #[serde(default = "yes")]
+    pub second_reviewer: bool,
+    /// Release only after review: a one-shot export may not be released unreviewed
+    /// (`--release-unreviewed` is refused).
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl Default for ReviewRule {
+    fn default() -> Self {
+        ReviewRule { second_reviewer: true, required: false }
+    }
+}
+
+/// Person flag types (CASE-EXPORT.md section 4, `flags[].type`).
+pub const PERSON_FLAG_TYPES: &[&str] = &[
+    "do_not_disclose",
+    "marac_case",
+    "protection_order",
+    "restricted_record",
+    "risk_to_worker",
+    "adult_poses_risk_to_children",
+    "contact_arrangement",
+    "extrafamilial_harm",
+];
+
+/// Person roles (CASE-EXPORT.md section 4, `roles[]`).
+pub const PERSON_ROLES: &[&str] = &[
+    "subject_child",
+    "parent",
+    "step_parent",
+    "carer",
+    "kinship_carer",
+    "foster_carer",
+    "sibling",
+    "household_member",
+    "significant_other",
+    "alleged_perpetrator",
+    "referrer",
+    "other_third_party",
+];
 
 /// A disclosure policy: DISCLOSURE-RULES.md as data.
 #[derive(Clone, Debug, Deserialize)]
@@ -164,11 +387,14 @@ pub struct Policy {
     pub audience: Audience,
     pub description: String,
     pub label_owner: String,
-    pub reasons: BTreeMap<String, ReasonDef>,
+    pub request: RequestRule,
+    #[serde(default)]
+    pub review: ReviewRule,
+    pub reasons: BTreeMap<Reason, ReasonDef>,
     pub not_on_file: Reasoned,
     pub other_children: SectionRule,
     pub professionals_only: SectionRule,
-    pub flags: BTreeMap<String, FlagRule>,
+    pub flags: BTreeMap<Flag, FlagRule>,
     pub scans: SectionRule,
     pub confidential: ConfidentialRule,
     pub referrers: ReferrerRule,
@@ -202,8 +428,6 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("court", include_str!("../../policies/court.toml")),
 ];
 
-const KNOWN_FLAGS: &[&str] = crate::model::SENSITIVITY_FLAGS;
-
 impl Policy {
     /// Load a shipped policy by name, or a policy file by path.
     pub fn load(name_or_path: &str) -> Result<Policy, PolicyError> {
@@ -223,44 +447,57 @@ impl Policy {
         use sha2::Digest;
         p.sha256 = crate::import::hex(&sha2::Sha256::digest(text.as_bytes()));
         p.source = source.to_string();
-        let mut used: Vec<(String, &str)> = vec![
-            ("not_on_file.reason".into(), p.not_on_file.reason.as_str()),
-            ("other_children.reason".into(), p.other_children.reason.as_str()),
-            ("professionals_only.reason".into(), p.professionals_only.reason.as_str()),
-            ("scans.reason".into(), p.scans.reason.as_str()),
-            ("confidential.reason".into(), p.confidential.reason.as_str()),
-            ("referrers.reason".into(), p.referrers.reason.as_str()),
-            ("family.reason".into(), p.family.reason.as_str()),
-            ("family.sibling_reason".into(), p.family.sibling_reason.as_str()),
-            ("non_family.reason".into(), p.non_family.reason.as_str()),
-            ("unknown_identifiers.reason".into(), p.unknown_identifiers.reason.as_str()),
+        let mut used: Vec<(String, Reason)> = vec![
+            ("not_on_file.reason".into(), p.not_on_file.reason),
+            ("other_children.reason".into(), p.other_children.reason),
+            ("professionals_only.reason".into(), p.professionals_only.reason),
+            ("scans.reason".into(), p.scans.reason),
+            ("confidential.reason".into(), p.confidential.reason),
+            ("referrers.reason".into(), p.referrers.reason),
+            ("family.reason".into(), p.family.reason),
+            ("family.sibling_reason".into(), p.family.sibling_reason),
+            ("non_family.reason".into(), p.non_family.reason),
+            ("unknown_identifiers.reason".into(), p.unknown_identifiers.reason),
+            // Held items and the engine's own checks are marked REV.
+            ("reasons.REV".into(), Reason::REV),
         ];
         for (k, f) in &p.flags {
-            if !KNOWN_FLAGS.contains(&k.as_str()) {
-                return Err(inv(format!("flags.{k}: not a flag of CASE-EXPORT.md section 9")));
-            }
             let acts = [Some(f.action), f.about_subject, f.third_party];
             let needs_reason = acts.iter().flatten().any(|a| !matches!(a, FlagAction::Disclose | FlagAction::Consult));
-            match &f.reason {
-                Some(r) => used.push((format!("flags.{k}.reason"), r.as_str())),
+            match f.reason {
+                Some(r) => used.push((format!("flags.{}.reason", k.as_str()), r)),
                 None if needs_reason => {
                     return Err(inv(format!(
-                        "flags.{k}.reason: missing; an action other than disclose or consult needs a reason code"
+                        "flags.{}.reason: missing; an action other than disclose or consult needs a reason code",
+                        k.as_str()
                     )))
                 }
                 None => {}
             }
         }
         for (key, code) in used {
-            if !p.reasons.contains_key(code) {
+            if !p.reasons.contains_key(&code) {
                 return Err(inv(format!("{key}: reason code {code} is not defined under [reasons]")));
             }
         }
-        for flag in KNOWN_FLAGS {
-            if !p.flags.contains_key(*flag) {
+        for flag in Flag::ALL {
+            if !p.flags.contains_key(&flag) {
                 return Err(inv(format!(
-                    "flags.{flag}: missing; every flag needs a rule (use action = \"disclose\" to keep)"
+                    "flags.{}: missing; every flag needs a rule (use action = \"disclose\" to keep)",
+                    flag.as_str()
                 )));
+            }
+        }
+        for (i, m) in p.request.refuse_markers.iter().enumerate() {
+            if !PERSON_FLAG_TYPES.contains(&m.as_str()) && !PERSON_ROLES.contains(&m.as_str()) {
+                return Err(inv(format!(
+                    "request.refuse_markers[{i}]: {m} is neither a person flag type nor a role of CASE-EXPORT.md section 4"
+                )));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (p.request.subject_at_least, p.request.subject_under) {
+            if lo >= hi {
+                return Err(inv(format!("request.subject_at_least ({lo}) must be below request.subject_under ({hi})")));
             }
         }
         if p.label_owner.trim().is_empty() {
@@ -270,13 +507,13 @@ impl Policy {
     }
 
     /// The plain words of a reason code.
-    pub fn words(&self, code: &str) -> &str {
-        self.reasons.get(code).map(|r| r.words.as_str()).unwrap_or("")
+    pub fn words(&self, code: Reason) -> &str {
+        self.reasons.get(&code).map(|r| r.words.as_str()).unwrap_or("")
     }
 
     /// The legal basis of a reason code.
-    pub fn basis(&self, code: &str) -> &str {
-        self.reasons.get(code).map(|r| r.basis.as_str()).unwrap_or("")
+    pub fn basis(&self, code: Reason) -> &str {
+        self.reasons.get(&code).map(|r| r.basis.as_str()).unwrap_or("")
     }
 }
 
@@ -284,13 +521,26 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
+/// Where a TOML error is: the line, and the key (`referrers.reason`) when the line holds one.
 fn span_note(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    match span {
-        Some(r) => {
-            let line = text[..r.start.min(text.len())].matches('\n').count() + 1;
-            format!(" (line {line})")
-        }
-        None => String::new(),
+    let Some(r) = span else { return String::new() };
+    let at = r.start.min(text.len());
+    let line_no = text[..at].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    let table = text[..at]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(['[', ']']).trim().to_string());
+    if line.trim_start().starts_with('[') {
+        return format!(" (line {line_no}, table {})", line.trim());
+    }
+    let key = line.split_once('=').map(|(k, _)| k.trim().to_string()).filter(|k| !k.is_empty() && !k.starts_with('['));
+    match (table, key) {
+        (Some(t), Some(k)) => format!(" (line {line_no}, key {t}.{k})"),
+        (None, Some(k)) => format!(" (line {line_no}, key {k})"),
+        _ => format!(" (line {line_no})"),
     }
 }
 

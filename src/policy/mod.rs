@@ -1,71 +1,70 @@
-//! Decisions: DISCLOSURE-RULES.md applied in its order to one child's file. The rules' settings
+//! The policy: DISCLOSURE-RULES.md applied in its order to one child's file. The rules' settings
 //! (actions, reason codes, words) come from a policy file (`config`); their order and meaning are
-//! here. Input: the file, the detector's findings and the request; output: a `Plan` of decisions
-//! with reasons. It never edits text (that is `redact`).
+//! here. Input: the file, the detector's `Findings` and the request; output: a `Proposal` of marks
+//! with stable ids and reasons. It never edits text (that is `redact`), and it proposes only: the
+//! review's decisions are applied to the proposal afterwards (`crate::review`).
 //!
-//! Rule ids used in the plan: R1 not on file, R2 other children's sections, R3.<flag> or
-//! R3.professionals_only or R3.scan, R4 confidential, R5 referrer, R6 third parties by role,
-//! R7 professionals, R8 the subject's own data.
+//! Every piece of text is decided, also inside an element that a rule withholds, so that a
+//! reviewer who releases the element gets it with the ordinary marks applied inside it.
+//!
+//! Rule ids: R1 not on file, R2 other children's sections, R3.<flag> or R3.professionals_only or
+//! R3.scan, R4 confidential, R5 referrer, R6 third parties by role, R7 professionals, R8 the
+//! subject's own data; R0.reviewer for what a reviewer decided.
 
 pub mod config;
-pub mod plan;
+pub mod proposal;
+pub mod request;
 
-pub use config::{Audience, Policy, PolicyError};
-pub use plan::*;
+pub use crate::file::{field_text, AttachmentInput, AttachmentInputs, Location, PageInput, Part};
+pub use config::{Audience, Flag, Policy, PolicyError, Reason};
+pub use proposal::*;
+pub use request::{Fit, Party, Refusal};
 
 use crate::detect::sentence::sentences;
-use crate::detect::{Context, Detector, Finding, Kind, Span, Target};
+use crate::detect::{norm, Finding, Findings, Kind, Span, Target};
 use crate::file::{Applies, CaseFile, Entry, FileRecord, RefKind, Role};
 use crate::model::relation::Kin;
 use crate::model::*;
 use config::{FlagAction, SectionAction, SpanAction};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The order in which rule 3 looks at flags: the first that withholds wins.
-const FLAG_ORDER: &[&str] = &[
-    "withheld_from_family",
-    "legal_privilege",
-    "serious_harm",
-    "crime_prevention",
-    "child_confidence",
-    "adoption_record",
-    "court_material",
-    "restricted_record",
-    "special_category_health",
-    "criminal_offence",
-    "immigration",
-    "third_party_confidential",
-    "third_party_source",
-    "do_not_disclose",
-    "confidential_address",
-    "location_revealing",
-    "referrer_identity",
+const FLAG_ORDER: [Flag; 17] = [
+    Flag::WithheldFromFamily,
+    Flag::LegalPrivilege,
+    Flag::SeriousHarm,
+    Flag::CrimePrevention,
+    Flag::ChildConfidence,
+    Flag::AdoptionRecord,
+    Flag::CourtMaterial,
+    Flag::RestrictedRecord,
+    Flag::SpecialCategoryHealth,
+    Flag::CriminalOffence,
+    Flag::Immigration,
+    Flag::ThirdPartyConfidential,
+    Flag::ThirdPartySource,
+    Flag::DoNotDisclose,
+    Flag::ConfidentialAddress,
+    Flag::LocationRevealing,
+    Flag::ReferrerIdentity,
 ];
-
-/// Text of one attachment page as read from the PDF, and whether it can be trusted.
-#[derive(Clone, Debug)]
-pub struct PageInput {
-    pub text: String,
-    /// `None` when the text is trustworthy; else why the page must be held (scan, unmapped font).
-    pub hold: Option<String>,
-}
-
-/// What the PDF reader made of an attachment.
-#[derive(Clone, Debug)]
-pub enum AttachmentInput {
-    Pages(Vec<PageInput>),
-    /// The file could not be read safely (encrypted, damaged): withheld for review.
-    Unreadable(String),
-}
 
 /// A verdict for one element or span.
 #[derive(Clone, Debug)]
 struct Verdict {
     action: Action,
-    reason: Option<String>,
+    reason: Option<Reason>,
     rule: String,
     label: Option<String>,
     why: String,
+    /// The person whose mention it is, when it is one person's.
+    person: Option<PersonId>,
+}
+
+impl Verdict {
+    fn new(action: Action, reason: Option<Reason>, rule: impl Into<String>, why: impl Into<String>) -> Verdict {
+        Verdict { action, reason, rule: rule.into(), label: None, why: why.into(), person: None }
+    }
 }
 
 /// Context of one piece of text: which children it is about and what flags reach it.
@@ -73,18 +72,27 @@ struct Verdict {
 struct UnitCtx {
     children: Vec<PersonId>,
     /// (person, reason, rule): redact every sentence that mentions the person.
-    sentence_flags: Vec<(PersonId, String, String)>,
+    sentence_flags: Vec<(PersonId, Reason, String)>,
     /// Addresses, contact details and places in this text are confidential (rule 4), with the rule id.
     confidential: Option<String>,
     narrative: bool,
+}
+
+/// What the request brings to the policy besides the file.
+pub struct Asked<'r> {
+    pub requester: &'r Party,
+    /// The request's date (YYYY-MM-DD).
+    pub date: &'r str,
+    pub fit: &'r Fit,
 }
 
 struct Decider<'a, 'f> {
     file: &'a CaseFile<'f>,
     fam: &'f Family,
     policy: &'a Policy,
-    det: &'a Detector,
-    requester: PersonId,
+    findings: &'a Findings,
+    /// The requester when they are a person of the family (a court party may be an organisation).
+    requester: Option<PersonId>,
     referrers: HashSet<PersonId>,
     conf_addresses: HashSet<AddressId>,
     conf_orgs: HashSet<OrgId>,
@@ -97,78 +105,73 @@ struct Decider<'a, 'f> {
     subject_homes: HashSet<AddressId>,
     requester_homes: HashSet<AddressId>,
     la_town: Option<String>,
-    out: Vec<Decision>,
-    review: Vec<ReviewItem>,
+    out: Vec<Mark>,
     consult: Vec<Consultation>,
-    narrative: BTreeMap<RecordId, (usize, usize)>,
-    /// Each distinct code, rule, label and explanation, held once for all the decisions.
+    narrative_chars: Vec<(RecordId, usize)>,
+    /// How often each (location, normalised text) has been marked, for the marks' ids.
+    occurrences: HashMap<(Location, String), usize>,
+    /// Pieces of text decided so far (every piece the file holds must be).
+    decided: HashSet<Location>,
+    /// Each distinct rule, label and explanation, held once for all the marks.
     shared: HashSet<Shared>,
 }
 
-/// Apply the policy to a file. `attachments` holds what the PDF reader made of each attachment on
-/// the file (an attachment missing from it is held for review).
-pub fn decide(
+/// Propose the marks of one request. `attachments` holds what the PDF reader made of each
+/// attachment on the file (an attachment missing from it is held for review).
+pub fn propose(
     file: &CaseFile<'_>,
-    det: &Detector,
+    findings: &Findings,
     policy: &Policy,
-    requester: &PersonId,
-    date: &str,
-    attachments: &HashMap<AttachmentId, AttachmentInput>,
-) -> Plan {
-    let mut d = Decider::new(file, det, policy, requester);
+    asked: &Asked<'_>,
+    attachments: &AttachmentInputs,
+) -> Proposal {
+    let mut d = Decider::new(file, findings, policy, asked.requester.person());
     for e in &file.entries {
         match e {
             Entry::Record(r) => d.record(r, attachments),
             Entry::Attachment(a) => d.attachment(a, None, attachments),
         }
     }
-    let narrative: Vec<Narrative> = d
-        .narrative
-        .iter()
-        .map(|(r, (c, rm))| Narrative { record: r.clone(), chars: *c, removed: *rm, percent: pct(*rm, *c) })
-        .collect();
-    let (tc, trm) = narrative.iter().fold((0, 0), |a, n| (a.0 + n.chars, a.1 + n.removed));
-    Plan {
+    // Every piece of text the file holds is decided: one the traversal above did not reach (a
+    // new kind of text) is decided in its own context rather than shown unread.
+    for u in file.units(attachments) {
+        if !d.decided.contains(&u.loc) {
+            let ctx = UnitCtx { children: u.children.clone(), ..Default::default() };
+            d.unit(u.loc, &u.text, &ctx);
+        }
+    }
+    Proposal {
         request: Request {
             export: file.family.header.id.clone(),
             subject: file.subject.clone(),
-            requester: requester.clone(),
+            requester: asked.requester.clone(),
+            fit: asked.fit.clone(),
             policy: policy.name.clone(),
             policy_sha256: policy.sha256.clone(),
             audience: policy.audience.as_str().into(),
-            date: date.to_string(),
+            date: asked.date.to_string(),
         },
-        decisions: d.out,
-        review: d.review,
+        marks: d.out,
         consult: d.consult,
-        narrative,
-        narrative_removed_percent: pct(trm, tc),
-        sanitized: Vec::new(),
-        verification_failures: 0,
-    }
-}
-
-fn pct(a: usize, b: usize) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        (a as f64 * 1000.0 / b as f64).round() / 10.0
+        narrative_chars: d.narrative_chars,
     }
 }
 
 impl<'a, 'f> Decider<'a, 'f> {
-    fn new(file: &'a CaseFile<'f>, det: &'a Detector, policy: &'a Policy, requester: &PersonId) -> Self {
+    fn new(file: &'a CaseFile<'f>, findings: &'a Findings, policy: &'a Policy, requester: Option<&PersonId>) -> Self {
         let fam = file.family;
         let subject = &file.subject;
+        let is = |s: &Sensitivity, f: Flag| s.flag == f.as_str();
         let mut referrers = HashSet::new();
         for p in &fam.persons {
-            if p.sensitivity.iter().any(|s| s.flag == "referrer_identity") {
+            if p.sensitivity.iter().any(|s| is(s, Flag::ReferrerIdentity)) {
                 referrers.insert(p.id.clone());
             }
         }
+        let referrer_flag = policy.flags.get(&Flag::ReferrerIdentity).map(|f| f.action == FlagAction::Referrer);
         for r in &fam.records {
             for s in r.sections.iter().flat_map(|s| s.sensitivity.iter()).chain(r.sensitivity.iter()) {
-                if s.flag == "referrer_identity" {
+                if is(s, Flag::ReferrerIdentity) && referrer_flag != Some(false) {
                     if let Some(p) = &s.subject {
                         referrers.insert(p.clone());
                     }
@@ -177,17 +180,19 @@ impl<'a, 'f> Decider<'a, 'f> {
             // A participant informant who is not family and not a professional (rule 5).
             for pa in &r.participants {
                 if let (Some(p), "informant") = (&pa.person, pa.role.as_str()) {
-                    if p != subject && p != requester && !file.role_of(p).is_family() {
+                    if p != subject && Some(p) != requester && !file.role_of(p).is_family() {
                         referrers.insert(p.clone());
                     }
                 }
             }
         }
         // The requester is never a referrer to themselves; the subject neither.
-        referrers.remove(requester);
+        if let Some(r) = requester {
+            referrers.remove(r);
+        }
         referrers.remove(subject);
         let flagged =
-            |v: &[Sensitivity]| v.iter().any(|s| s.flag == "confidential_address" || s.flag == "location_revealing");
+            |v: &[Sensitivity]| v.iter().any(|s| is(s, Flag::ConfidentialAddress) || is(s, Flag::LocationRevealing));
         let mut conf_orgs: HashSet<OrgId> = fam
             .organisations
             .iter()
@@ -200,7 +205,7 @@ impl<'a, 'f> Decider<'a, 'f> {
             fam.addresses.iter().filter(|a| flagged(&a.sensitivity)).map(|a| a.id.clone()).collect();
         let mut residents: HashMap<AddressId, Vec<PersonId>> = HashMap::new();
         for p in &fam.persons {
-            if p.has_flag("do_not_disclose") {
+            if p.has_flag(Flag::DoNotDisclose.as_str()) {
                 dnd.insert(p.id.clone());
             }
             for e in &p.education {
@@ -219,7 +224,7 @@ impl<'a, 'f> Decider<'a, 'f> {
             for c in &p.contact_points {
                 if c.confidential
                     || dnd.contains(&p.id)
-                    || c.sensitivity.iter().any(|s| s.flag == "confidential_address")
+                    || c.sensitivity.iter().any(|s| is(s, Flag::ConfidentialAddress))
                 {
                     conf_contacts.insert((p.id.clone(), contact_key(&c.value)));
                 }
@@ -240,8 +245,8 @@ impl<'a, 'f> Decider<'a, 'f> {
             file,
             fam,
             policy,
-            det,
-            requester: requester.clone(),
+            findings,
+            requester: requester.cloned(),
             referrers,
             conf_addresses,
             conf_orgs,
@@ -250,12 +255,13 @@ impl<'a, 'f> Decider<'a, 'f> {
             residents,
             org_addresses,
             subject_homes: homes(subject),
-            requester_homes: homes(requester),
+            requester_homes: requester.map(homes).unwrap_or_default(),
             la_town: fam.la_town().map(|t| t.to_lowercase()),
             out: Vec::new(),
-            review: Vec::new(),
             consult: Vec::new(),
-            narrative: BTreeMap::new(),
+            narrative_chars: Vec::new(),
+            occurrences: HashMap::new(),
+            decided: HashSet::new(),
             shared: HashSet::new(),
         }
     }
@@ -278,59 +284,73 @@ impl<'a, 'f> Decider<'a, 'f> {
         &self.policy.label_owner
     }
 
-    fn push(&mut self, loc: Location, span: Option<Span>, v: Verdict, removed: usize) {
-        if matches!(v.action, Action::Review) {
-            self.review.push(ReviewItem {
-                location: loc.clone(),
-                reason: v.reason.clone().unwrap_or_default(),
-                rule: v.rule.clone(),
-                why: v.why.clone(),
-            });
-        }
-        let reason = v.reason.map(|r| self.share(r));
+    /// The id of a mark on `span` of `text` at `loc` (the next occurrence of that text there).
+    fn span_id(&mut self, loc: &Location, text: &str, span: Span) -> MarkId {
+        let normalised = norm::pattern(text.get(span.start()..span.end()).unwrap_or(""));
+        let n = self.occurrences.entry((loc.clone(), normalised.clone())).or_insert(0);
+        let id = MarkId::of_span(loc, &normalised, *n);
+        *n += 1;
+        id
+    }
+
+    fn push(&mut self, id: MarkId, loc: Location, span: Option<Span>, v: Verdict, removed: usize, narrative: bool) {
         let rule = self.share(v.rule);
         let label = v.label.map(|l| self.share(l));
         let explanation = self.share(v.why);
-        self.out.push(Decision {
+        self.out.push(Mark {
+            id,
             location: loc,
             span,
             action: v.action,
-            reason,
+            reason: v.reason,
             rule,
             label,
             explanation,
-            removed_chars: removed,
+            removed_chars: if v.action.removes() { removed } else { 0 },
+            person: v.person,
+            narrative: narrative && v.action.removes(),
+            attention: None,
+            decided_by: None,
+            region: None,
         });
     }
 
-    /// Resolve a flag to an action for this file (about the subject, the requester, or a third party).
-    fn flag_action(&self, s: &Sensitivity) -> Option<(FlagAction, String)> {
-        let rule = self.policy.flags.get(&s.flag)?;
-        let act = match &s.subject {
-            None => rule.action,
-            Some(p) if p == self.subject() || p == &self.requester => rule.about_subject.unwrap_or(rule.action),
-            Some(_) => rule.third_party.unwrap_or(rule.action),
-        };
-        Some((act, rule.reason.clone().unwrap_or_default()))
+    /// A mark on a whole element.
+    fn push_element(&mut self, loc: Location, v: Verdict, removed: usize, narrative: bool) {
+        let id = MarkId::of_element(&loc);
+        self.push(id, loc, None, v, removed, narrative);
     }
 
-    /// Rule 3 over a set of flags: the first that withholds (or holds for review) wins; the others
-    /// shape the text (sentence redaction, confidential, consultation).
+    /// Resolve a flag to an action for this file (about the subject, the requester, or a third party).
+    fn flag_action(&self, flag: Flag, s: &Sensitivity) -> Option<(FlagAction, Reason)> {
+        let rule = self.policy.flags.get(&flag)?;
+        let act = match &s.subject {
+            None => rule.action,
+            Some(p) if p == self.subject() || self.requester.as_ref() == Some(p) => {
+                rule.about_subject.unwrap_or(rule.action)
+            }
+            Some(_) => rule.third_party.unwrap_or(rule.action),
+        };
+        Some((act, rule.reason.unwrap_or(Reason::REV)))
+    }
+
+    /// Rule 3 over a set of flags: the first that withholds (or holds for review) gives the
+    /// verdict; every flag shapes the text inside (sentence redaction, confidential, consultation),
+    /// which matters when a reviewer releases the element.
     fn flags_verdict(&mut self, flags: &[&Sensitivity], loc: &Location, ctx: &mut UnitCtx) -> Option<Verdict> {
-        for name in FLAG_ORDER {
-            for s in flags.iter().filter(|s| s.flag == *name) {
-                let Some((act, reason)) = self.flag_action(s) else { continue };
+        let mut verdict = None;
+        for flag in FLAG_ORDER {
+            for s in flags.iter().filter(|s| s.flag == flag.as_str()) {
+                let Some((act, reason)) = self.flag_action(flag, s) else { continue };
+                let name = flag.as_str();
                 let rule = format!("R3.{name}");
                 let whose = s.subject.as_ref().map(|p| format!(" (subject {p})")).unwrap_or_default();
                 match act {
                     FlagAction::Withhold | FlagAction::Review => {
-                        return Some(Verdict {
-                            action: if act == FlagAction::Review { Action::Review } else { Action::Withhold },
-                            reason: Some(reason),
-                            rule,
-                            label: None,
-                            why: format!("{name} flag{whose}"),
-                        })
+                        if verdict.is_none() {
+                            let action = if act == FlagAction::Review { Action::Review } else { Action::Withhold };
+                            verdict = Some(Verdict::new(action, Some(reason), rule, format!("{name} flag{whose}")));
+                        }
                     }
                     FlagAction::RedactSentences => {
                         if let Some(p) = &s.subject {
@@ -342,10 +362,12 @@ impl<'a, 'f> Decider<'a, 'f> {
                             self.consult.push(Consultation { location: loc.clone(), source: s.source.clone() });
                         }
                     }
-                    FlagAction::Confidential => ctx.confidential = Some(rule),
+                    FlagAction::Confidential => {
+                        ctx.confidential.get_or_insert(rule);
+                    }
                     FlagAction::Referrer => {
                         if let Some(p) = &s.subject {
-                            if p != self.subject() && p != &self.requester {
+                            if p != self.subject() && self.requester.as_ref() != Some(p) {
                                 self.referrers.insert(p.clone());
                             }
                         }
@@ -354,21 +376,13 @@ impl<'a, 'f> Decider<'a, 'f> {
                 }
             }
         }
-        None
+        verdict
     }
 
-    fn record(&mut self, fr: &FileRecord, attachments: &HashMap<AttachmentId, AttachmentInput>) {
+    fn record(&mut self, fr: &FileRecord, attachments: &AttachmentInputs) {
         let Some(r) = self.fam.record(&fr.id) else { return };
         let rloc = Location::record(&r.id, Part::Record);
-        let mut rctx = UnitCtx {
-            children: r
-                .membership
-                .iter()
-                .filter(|m| m.on_file && m.removed.is_none())
-                .map(|m| m.person.clone())
-                .collect(),
-            ..Default::default()
-        };
+        let mut rctx = UnitCtx { children: CaseFile::record_children(r), ..Default::default() };
         let rflags: Vec<&Sensitivity> = r.sensitivity.iter().collect();
         let narrative_total: usize = fr
             .sections
@@ -377,40 +391,35 @@ impl<'a, 'f> Decider<'a, 'f> {
             .map(|s| self.fam.body(&r.id, &s.id).chars().count())
             .sum::<usize>()
             + r.appendments.iter().map(|a| a.body.chars().count()).sum::<usize>();
-        self.narrative.insert(r.id.clone(), (narrative_total, 0));
+        self.narrative_chars.push((r.id.clone(), narrative_total));
         if let Some(v) = self.flags_verdict(&rflags, &rloc, &mut rctx) {
-            self.push(rloc, None, v, narrative_total);
-            self.narrative.insert(r.id.clone(), (narrative_total, narrative_total));
-            return;
+            self.push_element(rloc, v, narrative_total, true);
         }
         self.unit(Location::record(&r.id, Part::Title), &r.title, &rctx);
+        self.unit(Location::record(&r.id, Part::Author), &self.fam.professional_line(&r.recorded.by), &rctx);
         self.members(r);
         for (i, p) in r.participants.iter().enumerate() {
-            self.participant(r, i, p);
+            self.participant(r, i, p, &rctx);
         }
         for fs in &fr.sections {
             let s = &r.sections[fs.index];
             let sloc = Location::record(&r.id, Part::Section { section: s.id.clone() });
-            let body = self.fam.body(&r.id, &s.id).to_string();
+            let body = self.fam.body(&r.id, &s.id);
             let narrative = !matches!(fs.applies, Applies::OtherChildren(_));
             let mut ctx = rctx.clone();
             ctx.narrative = narrative;
             if let Some(ch) = s.scope.children() {
                 ctx.children = ch.to_vec();
             }
-            let verdict = self.section_verdict(r, s, &fs.applies, &sloc, &mut ctx);
-            if let Some(v) = verdict {
+            if let Some(v) = self.section_verdict(s, &fs.applies, &sloc, &mut ctx) {
                 let n = body.chars().count();
-                if narrative {
-                    self.add_removed(&r.id, n);
-                }
-                self.push(sloc, None, v, n);
-                continue;
+                self.push_element(sloc, v, n, narrative);
             }
             if let Some(h) = &s.heading {
                 self.unit(Location::record(&r.id, Part::Heading { section: s.id.clone() }), h, &ctx);
             }
-            self.unit(Location::record(&r.id, Part::Body { section: s.id.clone() }), &body, &ctx);
+            let bloc = Location::record(&r.id, Part::Body { section: s.id.clone() });
+            self.unit(bloc.clone(), body, &ctx);
             for (k, v) in &s.fields {
                 let text = field_text(v);
                 self.unit(Location::record(&r.id, Part::Field { section: s.id.clone(), key: k.clone() }), &text, &ctx);
@@ -422,26 +431,24 @@ impl<'a, 'f> Decider<'a, 'f> {
                         && !rf.on_file
                         && !(rf.target.is_none() && rf.target_person.as_ref() == Some(self.subject()))
                     {
-                        let label = self.elsewhere_label(&rf.held_by);
-                        let v = Verdict {
-                            action: Action::Insert,
-                            reason: Some(self.policy.not_on_file.reason.clone()),
-                            rule: "R1.not_on_file".into(),
-                            label: Some(label),
-                            why: format!(
+                        let mut v = Verdict::new(
+                            Action::Insert,
+                            Some(self.policy.not_on_file.reason),
+                            "R1.not_on_file",
+                            format!(
                                 "reference to {} which is not on this file",
                                 rf.target
                                     .as_ref()
                                     .map(|t| t.to_string())
                                     .unwrap_or_else(|| "an unresolved record".into())
                             ),
-                        };
-                        self.push(
-                            Location::record(&r.id, Part::Body { section: s.id.clone() }),
-                            Some(Span::new(at + len, at + len)),
-                            v,
-                            0,
                         );
+                        v.label = Some(self.elsewhere_label(&rf.held_by));
+                        let phrase = norm::pattern(body.get(*at..at + len).unwrap_or(""));
+                        let n = self.occurrences.entry((bloc.clone(), format!("insert {phrase}"))).or_insert(0);
+                        let id = MarkId::of_insert(&bloc, &phrase, *n);
+                        *n += 1;
+                        self.push(id, bloc.clone(), Some(Span::new(at + len, at + len)), v, 0, false);
                     }
                 }
             }
@@ -453,18 +460,14 @@ impl<'a, 'f> Decider<'a, 'f> {
         }
         for (i, rf) in fr.refs.iter().enumerate().filter(|(_, rf)| matches!(rf.kind, RefKind::Link(_))) {
             if !rf.on_file {
-                let label = self.elsewhere_label(&rf.held_by);
-                let v = Verdict {
-                    action: Action::Withhold,
-                    reason: Some(self.policy.not_on_file.reason.clone()),
-                    rule: "R1.not_on_file".into(),
-                    label: Some(label),
-                    why: format!(
-                        "link target {} is not on this file",
-                        rf.target.as_ref().map(|t| t.as_str()).unwrap_or("")
-                    ),
-                };
-                self.push(Location::record(&r.id, Part::Link { index: i }), None, v, 0);
+                let mut v = Verdict::new(
+                    Action::Withhold,
+                    Some(self.policy.not_on_file.reason),
+                    "R1.not_on_file",
+                    format!("link target {} is not on this file", rf.target.as_ref().map(|t| t.as_str()).unwrap_or("")),
+                );
+                v.label = Some(self.elsewhere_label(&rf.held_by));
+                self.push_element(Location::record(&r.id, Part::Link { index: i }), v, 0, false);
             }
         }
         for a in &fr.attachments {
@@ -472,49 +475,45 @@ impl<'a, 'f> Decider<'a, 'f> {
         }
     }
 
-    fn add_removed(&mut self, r: &RecordId, n: usize) {
-        if let Some(e) = self.narrative.get_mut(r) {
-            e.1 = (e.1 + n).min(e.0);
-        }
-    }
-
     /// Rules 2 and 3 for one section.
     fn section_verdict(
         &mut self,
-        r: &Record,
         s: &Section,
         applies: &Applies,
         loc: &Location,
         ctx: &mut UnitCtx,
     ) -> Option<Verdict> {
+        let mut verdict = None;
         if let Applies::OtherChildren(kids) = applies {
             let rule = &self.policy.other_children;
             if rule.action != SectionAction::Disclose {
                 let whose: Vec<String> = kids.iter().map(|k| k.to_string()).collect();
-                return Some(Verdict {
-                    action: if rule.action == SectionAction::Review { Action::Review } else { Action::Withhold },
-                    reason: Some(rule.reason.clone()),
-                    rule: "R2.other_children".into(),
-                    label: Some(self.children_words(kids)),
-                    why: format!("section scoped to {}", whose.join(", ")),
-                });
+                let action = if rule.action == SectionAction::Review { Action::Review } else { Action::Withhold };
+                let mut v = Verdict::new(
+                    action,
+                    Some(rule.reason),
+                    "R2.other_children",
+                    format!("section scoped to {}", whose.join(", ")),
+                );
+                v.label = Some(self.children_words(kids));
+                verdict = Some(v);
             }
         }
-        if s.professionals_only() {
+        if verdict.is_none() && s.professionals_only() {
             let rule = &self.policy.professionals_only;
             if rule.action != SectionAction::Disclose {
-                return Some(Verdict {
-                    action: if rule.action == SectionAction::Review { Action::Review } else { Action::Withhold },
-                    reason: Some(rule.reason.clone()),
-                    rule: "R3.professionals_only".into(),
-                    label: None,
-                    why: "audience professionals_only".into(),
-                });
+                let action = if rule.action == SectionAction::Review { Action::Review } else { Action::Withhold };
+                verdict = Some(Verdict::new(
+                    action,
+                    Some(rule.reason),
+                    "R3.professionals_only",
+                    "audience professionals_only",
+                ));
             }
         }
-        let _ = r;
         let flags: Vec<&Sensitivity> = s.sensitivity.iter().collect();
-        self.flags_verdict(&flags, loc, ctx)
+        let by_flag = self.flags_verdict(&flags, loc, ctx);
+        verdict.or(by_flag)
     }
 
     /// "[information kept on your brother's file is not included]"
@@ -546,12 +545,8 @@ impl<'a, 'f> Decider<'a, 'f> {
             Role::Related { words, .. } => format!("{} {words}", self.owner()),
             _ => {
                 // The partner of one of the child's parents, if recorded.
-                for rel in &self.fam.relationships {
-                    if &rel.related == p && crate::model::relation::kin_of(&rel.kind) == Kin::Partner {
-                        if let Role::Family { kin: Kin::Parent, words, .. } = self.file.role_of(&rel.person) {
-                            return format!("{} {words}'s partner", self.owner());
-                        }
-                    }
+                if let Some(words) = self.file.parents_partner(p) {
+                    return format!("{} {words}'s partner", self.owner());
                 }
                 match self.fam.person(p).map(|x| x.kind.as_str()) {
                     Some("child") => "another child".into(),
@@ -572,117 +567,112 @@ impl<'a, 'f> Decider<'a, 'f> {
             if &m.person == self.subject() {
                 continue;
             }
-            if let Some(v) = self.person_verdict(&m.person, &Kind::Name, None, &UnitCtx::default()) {
-                let mut v = v;
+            if let Some(mut v) = self.person_verdict(&m.person, &Kind::Name, None, &UnitCtx::default()) {
                 v.why = format!("member {}: {}", m.person, v.why);
-                self.push(Location::record(&r.id, Part::Member { person: m.person.clone() }), None, v, 0);
+                self.push_element(Location::record(&r.id, Part::Member { person: m.person.clone() }), v, 0, false);
             }
         }
     }
 
-    fn participant(&mut self, r: &Record, i: usize, p: &Participant) {
+    fn participant(&mut self, r: &Record, i: usize, p: &Participant, rctx: &UnitCtx) {
         let loc = Location::record(&r.id, Part::Participant { index: i });
         if let Some(pid) = &p.person {
             if let Some(mut v) = self.person_verdict(pid, &Kind::Name, None, &UnitCtx::default()) {
                 v.why = format!("participant {pid} ({}): {}", p.role, v.why);
-                self.push(loc, None, v, 0);
+                self.push_element(loc, v, 0, false);
             }
         } else if let Some(pro) = &p.professional {
+            // The line shown ("name, job title") is text like any other: a job title may name a
+            // confidential place.
+            let ctx = UnitCtx { children: rctx.children.clone(), ..Default::default() };
+            self.unit(loc.clone(), &self.fam.professional_line(pro), &ctx);
             // Rule 7 keeps the professional; rule 4 may still take out their organisation.
             if let Some(x) = self.fam.professional(pro) {
                 if self.conf_orgs.contains(&x.organisation) {
-                    let v = Verdict {
-                        action: Action::Redact,
-                        reason: Some(self.policy.confidential.reason.clone()),
-                        rule: "R4.confidential".into(),
-                        label: Some("a place withheld".into()),
-                        why: format!("organisation {} of {pro} is confidential or location revealing", x.organisation),
-                    };
-                    self.push(loc, None, v, 0);
+                    let mut v = Verdict::new(
+                        Action::Redact,
+                        Some(self.policy.confidential.reason),
+                        "R4.confidential",
+                        format!("organisation {} of {pro} is confidential or location revealing", x.organisation),
+                    );
+                    v.label = Some("a place withheld".into());
+                    self.push_element(loc, v, 0, false);
                 }
             }
         }
     }
 
-    fn attachment(
-        &mut self,
-        a: &AttachmentId,
-        rctx: Option<&UnitCtx>,
-        inputs: &HashMap<AttachmentId, AttachmentInput>,
-    ) {
+    fn attachment(&mut self, a: &AttachmentId, rctx: Option<&UnitCtx>, inputs: &AttachmentInputs) {
         let Some(att) = self.fam.attachment(a) else { return };
-        let aloc = Location { record: att.record.clone(), attachment: Some(a.clone()), part: Part::Attachment };
+        let aloc = Location::attachment(a, Part::Attachment);
         let mut ctx = rctx.cloned().unwrap_or_default();
+        ctx.narrative = false;
         if ctx.children.is_empty() {
             ctx.children = vec![self.subject().clone()];
         }
+        // The title and the author line reach the bundle's index and bookmarks whatever happens to
+        // the document itself: they are decided like any text first.
+        self.unit(Location::attachment(a, Part::AttachmentTitle), &att.title, &ctx);
+        let author = self.fam.author_line(att);
+        self.unit(Location::attachment(a, Part::AttachmentAuthor), &author, &ctx);
         let flags: Vec<&Sensitivity> = att.sensitivity.iter().collect();
+        // One element mark at most: the first rule that holds the document back gives it.
+        let mut held = true;
         if let Some(v) = self.flags_verdict(&flags, &aloc, &mut ctx) {
-            self.push(aloc, None, v, 0);
-            return;
-        }
-        if !att.text_layer {
+            self.push_element(aloc.clone(), v, 0, false);
+        } else if !att.text_layer {
             let rule = &self.policy.scans;
-            let v = Verdict {
-                action: if rule.action == SectionAction::Withhold { Action::Withhold } else { Action::Review },
-                reason: Some(rule.reason.clone()),
-                rule: "R3.scan".into(),
-                label: None,
-                why: "scanned document (text_layer false): needs OCR and a person's check".into(),
-            };
-            self.push(aloc, None, v, 0);
-            return;
+            let action = if rule.action == SectionAction::Withhold { Action::Withhold } else { Action::Review };
+            let v = Verdict::new(
+                action,
+                Some(rule.reason),
+                "R3.scan",
+                "scanned document (text_layer false): needs OCR and a person's check",
+            );
+            self.push_element(aloc.clone(), v, 0, false);
+        } else {
+            held = false;
         }
-        let tloc = Location { part: Part::AttachmentTitle, ..aloc.clone() };
-        self.unit(tloc, &att.title, &ctx);
+        let scans = self.policy.scans.reason;
         match inputs.get(a) {
-            None => {
-                let v = Verdict {
-                    action: Action::Review,
-                    reason: Some(self.policy.scans.reason.clone()),
-                    rule: "R3.unreadable".into(),
-                    label: None,
-                    why: "the attachment's text was not read".into(),
-                };
-                self.push(aloc, None, v, 0);
+            None if att.text_layer && !held => {
+                let v =
+                    Verdict::new(Action::Review, Some(scans), "R3.unreadable", "the attachment's text was not read");
+                self.push_element(aloc, v, 0, false);
             }
+            None => {}
+            Some(AttachmentInput::Unreadable(_)) if held => {}
             Some(AttachmentInput::Unreadable(why)) => {
-                let v = Verdict {
-                    action: Action::Review,
-                    reason: Some(self.policy.scans.reason.clone()),
-                    rule: "R3.unreadable".into(),
-                    label: None,
-                    why: format!("the PDF cannot be read safely: {why}"),
-                };
-                self.push(aloc, None, v, 0);
+                let v = Verdict::new(
+                    Action::Review,
+                    Some(scans),
+                    "R3.unreadable",
+                    format!("the PDF cannot be read safely: {why}"),
+                );
+                self.push_element(aloc, v, 0, false);
             }
             Some(AttachmentInput::Pages(pages)) => {
                 for (i, pg) in pages.iter().enumerate() {
-                    let ploc = Location { part: Part::AttachmentPage { page: i }, ..aloc.clone() };
-                    if let Some(h) = &pg.hold {
-                        let v = Verdict {
-                            action: Action::Review,
-                            reason: Some(self.policy.scans.reason.clone()),
-                            rule: "R3.scan".into(),
-                            label: None,
-                            why: h.clone(),
-                        };
-                        self.push(ploc, None, v, 0);
-                        continue;
+                    let ploc = Location::attachment(a, Part::AttachmentPage { page: i });
+                    // A page that cannot be read reliably is held; in a scan (text_layer false)
+                    // the whole document's hold covers its pages, so releasing it releases them.
+                    if let (Some(h), true) = (&pg.hold, att.text_layer) {
+                        let v = Verdict::new(Action::Review, Some(scans), "R3.scan", h.clone());
+                        self.push_element(ploc.clone(), v, 0, false);
                     }
-                    let text = pg.text.clone();
-                    self.unit(ploc, &text, &ctx);
+                    self.unit(ploc, &pg.text, &ctx);
                 }
             }
         }
     }
 
-    /// Detect and decide every mention in one piece of text.
+    /// Decide every finding in one piece of text.
     fn unit(&mut self, loc: Location, text: &str, ctx: &UnitCtx) {
+        self.decided.insert(loc.clone());
         if text.trim().is_empty() {
             return;
         }
-        let findings = self.det.find(text, &Context { children: ctx.children.clone() });
+        let findings = self.findings.at(&loc);
         // Rule 3: sentences about a third party with a flagged detail.
         let mut gone: Vec<Span> = Vec::new();
         if !ctx.sentence_flags.is_empty() {
@@ -691,52 +681,39 @@ impl<'a, 'f> Decider<'a, 'f> {
                     let t = Target::Person(p.clone());
                     if findings.iter().any(|f| s.contains(&f.span) && f.is_about(&t)) {
                         let n = text[s.start()..s.end()].chars().count();
-                        let label = format!("information about {}", self.person_words(p));
-                        self.push(
-                            loc.clone(),
-                            Some(s),
-                            Verdict {
-                                action: Action::Redact,
-                                reason: Some(reason.clone()),
-                                rule: rule.clone(),
-                                label: Some(label),
-                                why: format!("sentence mentions {p}, whose flagged detail this is"),
-                            },
-                            n,
+                        let mut v = Verdict::new(
+                            Action::Redact,
+                            Some(*reason),
+                            rule.clone(),
+                            format!("sentence mentions {p}, whose flagged detail this is"),
                         );
-                        if ctx.narrative {
-                            if let Some(r) = &loc.record {
-                                self.add_removed(r, n);
-                            }
-                        }
+                        v.label = Some(format!("information about {}", self.person_words(p)));
+                        let id = self.span_id(&loc, text, s);
+                        self.push(id, loc.clone(), Some(s), v, n, ctx.narrative);
                         gone.push(s);
                         break;
                     }
                 }
             }
         }
-        for f in &findings {
-            if gone.iter().any(|g| g.overlaps(&f.span)) {
-                continue;
-            }
-            let v = self.finding_verdict(f, text, ctx);
+        for f in findings {
+            let (v, ambiguous) = self.finding_verdict(f, text, ctx);
             let mut span = f.span;
             if v.action == Action::Redact {
                 span = self.trim_la_town(text, span);
-                let n = text[span.start()..span.end()].chars().count();
-                if ctx.narrative {
-                    if let Some(r) = &loc.record {
-                        self.add_removed(r, n);
-                    }
-                }
-                self.push(loc.clone(), Some(span), v, n);
-            } else {
-                self.push(loc.clone(), Some(span), v, 0);
+            }
+            // A finding inside a sentence already taken out is still proposed: a reviewer who
+            // keeps the sentence gets the name inside it redacted.
+            let n = text[span.start()..span.end()].chars().count();
+            let id = self.span_id(&loc, text, span);
+            self.push(id, loc.clone(), Some(span), v, n, ctx.narrative);
+            if let (Some(why), Some(m)) = (ambiguous, self.out.last_mut()) {
+                // Listed for a person to check; it stays a redaction meanwhile.
+                m.attention = Some(why.into());
             }
         }
     }
 
-    /// Rule 4 keeps the town of a confidential address when it is where the LA itself sits.
     fn trim_la_town(&self, text: &str, span: Span) -> Span {
         let (Some(town), true) = (&self.la_town, self.policy.confidential.keep_la_town) else { return span };
         let s = &text[span.start()..span.end()];
@@ -751,19 +728,41 @@ impl<'a, 'f> Decider<'a, 'f> {
         span
     }
 
-    fn finding_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> Verdict {
+    /// The verdict on one finding: the most protective of its candidates' verdicts. For a name
+    /// that could be people the rules treat differently (one kept, another redacted), also a note
+    /// for the review list (ids only).
+    fn finding_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> (Verdict, Option<String>) {
+        let (v, kept, redacted) = self.candidates_verdict(f, text, ctx);
+        let note = (f.kind == Kind::Name && v.action == Action::Redact && !kept.is_empty() && !redacted.is_empty())
+            .then(|| {
+                format!(
+                    "a name that could be {} (kept) or {} (not kept), at bytes {}..{}: redacted as the most protected; check whom it means",
+                    kept.join("|"),
+                    redacted.join("|"),
+                    f.span.start(),
+                    f.span.end()
+                )
+            });
+        (v, note)
+    }
+
+    /// The most protective verdict over a finding's candidates, with the people and professionals
+    /// among them that would be kept and those that would be redacted.
+    fn candidates_verdict(&self, f: &Finding, text: &str, ctx: &UnitCtx) -> (Verdict, Vec<String>, Vec<String>) {
         let mut best: Option<Verdict> = None;
         let mut keep: Option<Verdict> = None;
+        let (mut kept, mut redacted) = (Vec::new(), Vec::new());
         let raw = &text[f.span.start()..f.span.end()];
-        // A postcode or street shared with the subject's own home says nothing about anyone else.
-        if f.targets.len() > 1 && f.targets.iter().any(|t| matches!(t, Target::Address(a) if self.subject_homes.contains(a) && !self.conf_addresses.contains(a))) {
-            return Verdict {
-                action: Action::Disclose,
-                reason: None,
-                rule: "R8.subject".into(),
-                label: None,
-                why: format!("{} ({}): shared with the subject's own home", targets_str(&f.targets), f.form),
-            };
+        // A postcode or street shared with the subject's own home says nothing about anyone else
+        // (a town alone is settled by address_verdict: rule 4 takes a confidential one out).
+        if f.kind != Kind::Town && f.targets.len() > 1 && f.targets.iter().any(|t| matches!(t, Target::Address(a) if self.subject_homes.contains(a) && !self.conf_addresses.contains(a))) {
+            let v = Verdict::new(
+                Action::Disclose,
+                None,
+                "R8.subject",
+                format!("{} ({}): shared with the subject's own home", targets_str(&f.targets), f.form),
+            );
+            return (v, kept, redacted);
         }
         for t in &f.targets {
             let v = match t {
@@ -773,6 +772,13 @@ impl<'a, 'f> Decider<'a, 'f> {
                 Target::Professional(p) => self.pro_verdict(p, &f.kind),
                 Target::Unknown => self.unknown_verdict(&f.kind),
             };
+            if matches!(t, Target::Person(_) | Target::Professional(_)) {
+                let id = targets_str(std::slice::from_ref(t));
+                match &v {
+                    Some(v) if v.action == Action::Redact => redacted.push(id),
+                    _ => kept.push(id),
+                }
+            }
             match v {
                 Some(v) if v.action == Action::Redact => {
                     let better = best.as_ref().is_none_or(|b| rule_rank(&v.rule) < rule_rank(&b.rule));
@@ -785,30 +791,34 @@ impl<'a, 'f> Decider<'a, 'f> {
             }
         }
         let what = format!("{} ({}, {})", targets_str(&f.targets), f.form, f.recognizer);
-        match best.or(keep) {
+        let v = match best.or(keep) {
             Some(mut v) => {
                 v.why = format!("{what}: {}", v.why);
                 v
             }
-            None => Verdict { action: Action::Disclose, reason: None, rule: "R8.keep".into(), label: None, why: what },
-        }
+            None => Verdict::new(Action::Disclose, None, "R8.keep", what),
+        };
+        (v, kept, redacted)
     }
 
-    fn redact(&self, reason: &str, rule: &str, label: String, why: String) -> Option<Verdict> {
-        Some(Verdict {
-            action: Action::Redact,
-            reason: Some(reason.into()),
-            rule: rule.into(),
-            label: Some(label),
-            why,
-        })
+    fn redact(&self, reason: Reason, rule: &str, label: String, why: String) -> Option<Verdict> {
+        let mut v = Verdict::new(Action::Redact, Some(reason), rule, why);
+        v.label = Some(label);
+        Some(v)
     }
 
     fn keep(&self, rule: &str, why: impl Into<String>) -> Option<Verdict> {
-        Some(Verdict { action: Action::Disclose, reason: None, rule: rule.into(), label: None, why: why.into() })
+        Some(Verdict::new(Action::Disclose, None, rule, why))
     }
 
+    /// A person's verdict, naming the person (a decision by person covers it).
     fn person_verdict(&self, p: &PersonId, kind: &Kind, raw: Option<&str>, ctx: &UnitCtx) -> Option<Verdict> {
+        let mut v = self.person_rules(p, kind, raw, ctx)?;
+        v.person.get_or_insert_with(|| p.clone());
+        Some(v)
+    }
+
+    fn person_rules(&self, p: &PersonId, kind: &Kind, raw: Option<&str>, ctx: &UnitCtx) -> Option<Verdict> {
         let detail = kind.is_detail();
         let pol = self.policy;
         // Rule 4: confidential contact details (and do_not_disclose whereabouts).
@@ -823,7 +833,7 @@ impl<'a, 'f> Decider<'a, 'f> {
                     .filter(|_| !self.conf_contacts.contains(&(p.clone(), raw.map(contact_key).unwrap_or_default())))
                     .unwrap_or_else(|| "R4.confidential".into());
                 return self.redact(
-                    &pol.confidential.reason,
+                    pol.confidential.reason,
                     &rule,
                     "contact details withheld".into(),
                     format!("confidential contact detail of {p}"),
@@ -834,25 +844,20 @@ impl<'a, 'f> Decider<'a, 'f> {
         if self.referrers.contains(p) && pol.referrers.action == SpanAction::Redact {
             let label =
                 if detail { format!("details of {}", pol.referrers.label) } else { pol.referrers.label.clone() };
-            return self.redact(
-                &pol.referrers.reason,
-                "R5.referrer",
-                label,
-                format!("{p} gave information (referrer)"),
-            );
+            return self.redact(pol.referrers.reason, "R5.referrer", label, format!("{p} gave information (referrer)"));
         }
         if p == self.subject() {
             return match pol.subject.own_details {
                 SpanAction::Disclose => self.keep("R8.subject", "the subject's own data"),
                 SpanAction::Redact => self.redact(
-                    "TP",
+                    Reason::TP,
                     "R8.subject",
                     "your details".into(),
                     "policy redacts the subject's own details".into(),
                 ),
             };
         }
-        if p == &self.requester && pol.requester.own_details == SpanAction::Disclose {
+        if self.requester.as_ref() == Some(p) && pol.requester.own_details == SpanAction::Disclose {
             return self.keep("R6.requester", "the requester's own details");
         }
         if *kind == Kind::Relationship {
@@ -866,7 +871,7 @@ impl<'a, 'f> Decider<'a, 'f> {
             if detail {
                 if pol.family.details == SpanAction::Redact {
                     return self.redact(
-                        reason,
+                        *reason,
                         "R6.family_details",
                         format!("{words}'s {}", detail_words(kind)),
                         format!("{p} is family ({words}); their details are theirs"),
@@ -875,7 +880,7 @@ impl<'a, 'f> Decider<'a, 'f> {
                 return self.keep("R6.family_details", format!("{p} is family; policy keeps details"));
             }
             if pol.family.names == SpanAction::Redact {
-                return self.redact(reason, "R6.family_names", words, format!("{p} is family; policy redacts names"));
+                return self.redact(*reason, "R6.family_names", words, format!("{p} is family; policy redacts names"));
             }
             return self.keep("R6.family_names", format!("{p} is family ({words})"));
         }
@@ -883,7 +888,7 @@ impl<'a, 'f> Decider<'a, 'f> {
         if act == SpanAction::Redact {
             let label = if detail { format!("{words}'s {}", detail_words(kind)) } else { words };
             return self.redact(
-                &pol.non_family.reason,
+                pol.non_family.reason,
                 "R6.third_party",
                 label,
                 format!("{p} is not family, not a professional and not the requester"),
@@ -897,13 +902,35 @@ impl<'a, 'f> Decider<'a, 'f> {
         let label = if *kind == Kind::Postcode { "postcode withheld" } else { "address withheld" };
         let is_org = self.org_addresses.contains(a);
         let conf = self.conf_addresses.contains(a) || (ctx.confidential.is_some() && !is_org);
+        if *kind == Kind::Town {
+            // A town on its own: rule 4 takes out a confidential address's town wherever it
+            // stands, unless it is where the local authority itself sits; any other town alone
+            // says nothing about where anyone lives.
+            let town = self.fam.address(a).and_then(|x| x.town.as_deref()).map(|t| t.to_lowercase());
+            let la = pol.confidential.keep_la_town && town.is_some() && town == self.la_town;
+            if conf && !la && pol.confidential.action == SpanAction::Redact {
+                let rule = if self.conf_addresses.contains(a) {
+                    "R4.confidential".to_string()
+                } else {
+                    ctx.confidential.clone().unwrap_or_default()
+                };
+                return self.redact(
+                    pol.confidential.reason,
+                    &rule,
+                    "a place withheld".into(),
+                    format!("the town of address {a}, which is confidential"),
+                );
+            }
+            let why = if la { "the local authority's own town" } else { "a town on its own" };
+            return self.keep("R4.town", format!("{why} (address {a})"));
+        }
         if conf && pol.confidential.action == SpanAction::Redact {
             let rule = if self.conf_addresses.contains(a) {
                 "R4.confidential".to_string()
             } else {
                 ctx.confidential.clone().unwrap_or_default()
             };
-            return self.redact(&pol.confidential.reason, &rule, label.into(), format!("address {a} is confidential"));
+            return self.redact(pol.confidential.reason, &rule, label.into(), format!("address {a} is confidential"));
         }
         let residents = self.residents.get(a).cloned().unwrap_or_default();
         if !residents.is_empty()
@@ -911,7 +938,7 @@ impl<'a, 'f> Decider<'a, 'f> {
             && pol.referrers.action == SpanAction::Redact
         {
             return self.redact(
-                &pol.referrers.reason,
+                pol.referrers.reason,
                 "R5.referrer",
                 format!("details of {}", pol.referrers.label),
                 format!("address {a} is a referrer's"),
@@ -947,7 +974,7 @@ impl<'a, 'f> Decider<'a, 'f> {
                 && self.fam.organisation(o).is_some_and(|x| x.kind != "local_authority"));
         if conf && pol.confidential.action == SpanAction::Redact {
             return self.redact(
-                &pol.confidential.reason,
+                pol.confidential.reason,
                 "R4.confidential",
                 "a place withheld".into(),
                 format!("organisation {o} would reveal where someone is"),
@@ -961,7 +988,7 @@ impl<'a, 'f> Decider<'a, 'f> {
         let act = if kind.is_detail() { pol.professionals.details } else { pol.professionals.names };
         if act == SpanAction::Redact {
             return self.redact(
-                "TP",
+                Reason::TP,
                 "R7.professional",
                 "a professional".into(),
                 format!("{p}: policy redacts professionals"),
@@ -974,7 +1001,7 @@ impl<'a, 'f> Decider<'a, 'f> {
         let pol = self.policy;
         if pol.unknown_identifiers.action == SpanAction::Redact {
             return self.redact(
-                &pol.unknown_identifiers.reason,
+                pol.unknown_identifiers.reason,
                 "R6.unknown_identifier",
                 format!("another person's {}", detail_words(kind)),
                 "an identifier that is in nobody's record: a third party's".into(),
@@ -1035,14 +1062,5 @@ fn join_and(v: &[String]) -> String {
         0 => String::new(),
         1 => v[0].clone(),
         _ => format!("{} and {}", v[..v.len() - 1].join(", "), v[v.len() - 1]),
-    }
-}
-
-/// A field value as text (strings as they are; other JSON as compact text).
-pub fn field_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(a) => a.iter().map(field_text).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
     }
 }

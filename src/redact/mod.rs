@@ -1,22 +1,26 @@
-//! Redaction of case text: the plan's decisions applied to every piece of text on the file,
+//! Redaction of case text: the disclosure's marks applied to every piece of text on the file,
 //! giving a `RedactedFile` of segments (kept text and marks) that the bundle renders and the
-//! preview prints. Spans are applied from the end backwards so earlier offsets stay valid.
-//! A mark carries its code, its label and the length of what it replaced, never the text.
+//! preview prints. It reads the `Disclosure` and never changes it. A mark carries its code, its
+//! label and the length of what it replaced, never the text.
 
+use crate::file::{field_text, AttachmentInputs, Location, Part};
 use crate::file::{CaseFile, Entry, FileRecord, RefKind};
 use crate::model::*;
-use crate::policy::{field_text, Action, AttachmentInput, Decision, Location, Part, Plan, PlanIndex, Policy, Shared};
+use crate::policy::{Action, Mark, Policy, Reason, Shared};
+use crate::review::{Disclosure, Index};
 use std::fmt::Write;
 
 /// A piece of disclosed text: kept words and marks.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Seg {
     Text(String),
-    /// A removed span: its code, a label that keeps the story, and how many characters it replaced.
+    /// A removed span: its code, a label that keeps the story, how many characters it replaced,
+    /// and the plan decision it comes from (the schedule names the page where it is shown).
     Mark {
-        code: Shared,
+        code: Reason,
         label: Option<Shared>,
         chars: usize,
+        decision: Option<u32>,
     },
 }
 
@@ -52,8 +56,10 @@ impl RText {
 /// A withheld element: what kind of thing, and why, in plain words.
 #[derive(Clone, Debug)]
 pub struct Placeholder {
-    pub code: String,
+    pub code: Reason,
     pub text: String,
+    /// The plan decision that withheld it.
+    pub decision: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -75,7 +81,7 @@ pub struct RAttachment {
     pub id: AttachmentId,
     pub title: RText,
     pub date: Option<String>,
-    pub author: String,
+    pub author: RText,
     pub withheld: Option<Placeholder>,
     pub pages: Vec<RPage>,
 }
@@ -88,7 +94,7 @@ pub struct RRecord {
     pub kind: String,
     pub record_type: String,
     pub title: RText,
-    pub author: String,
+    pub author: RText,
     pub concerns: RText,
     pub presence: Option<String>,
     pub participants: Vec<RText>,
@@ -113,30 +119,56 @@ pub struct RedactedFile {
     pub entries: Vec<REntry>,
 }
 
-/// Apply a text's span decisions. Decisions at `loc` with spans; inserts add a mark after a span.
-pub fn apply(text: &str, ds: &[&Decision]) -> RText {
-    let mut spans: Vec<&Decision> = ds
+/// Apply a text's span marks (with their index in the disclosure). Inserts add a mark after a
+/// span. Marks may overlap (a name inside a sentence that is taken out): the first to start, the
+/// longest first, covers the others, and a mark that runs on past it extends it, so nothing
+/// inside any removing mark is ever shown.
+pub fn apply(text: &str, ms: &[(u32, &Mark)]) -> RText {
+    let mut spans: Vec<(u32, &Mark)> = ms
         .iter()
         .copied()
-        .filter(|d| d.span.is_some() && matches!(d.action, Action::Redact | Action::Insert))
+        .filter(|(_, d)| d.span.is_some() && matches!(d.action, Action::Redact | Action::Insert))
         .collect();
-    spans.sort_by_key(|d| (d.span.map(|s| s.start()).unwrap_or(0), d.action == Action::Redact));
-    let mut out = Vec::new();
-    let mut at = 0;
-    for d in spans {
+    spans.sort_by_key(|(_, d)| {
         let s = d.span.expect("filtered");
-        if s.start() < at {
-            continue; // inside an earlier redaction
+        (s.start(), d.action == Action::Redact, std::cmp::Reverse(s.end()))
+    });
+    let mut out: Vec<Seg> = Vec::new();
+    let mut at = 0;
+    // Where the last removing mark ends (marks starting before it are inside it).
+    let mut covered = 0;
+    for (i, d) in spans {
+        let s = d.span.expect("filtered");
+        let redact = d.action == Action::Redact;
+        if redact && s.start() < covered {
+            // Inside an earlier redaction: extend it over anything it leaves out.
+            if s.end() > at {
+                if let Some(Seg::Mark { chars, .. }) = out.last_mut() {
+                    *chars += text[at..s.end()].chars().count();
+                }
+                at = s.end();
+                covered = at;
+            }
+            continue;
+        }
+        if !redact && s.start() < covered {
+            continue; // a placeholder inside removed words has nothing to follow
         }
         if s.start() > at {
             out.push(Seg::Text(text[at..s.start()].to_string()));
         }
         out.push(Seg::Mark {
-            code: d.reason.clone().unwrap_or_default(),
+            code: d.reason.unwrap_or(Reason::REV),
             label: d.label.clone(),
-            chars: if d.action == Action::Redact { text[s.start()..s.end()].chars().count() } else { 0 },
+            chars: if redact { text[s.start()..s.end()].chars().count() } else { 0 },
+            decision: Some(i),
         });
-        at = if d.action == Action::Redact { s.end() } else { s.start() };
+        if redact {
+            at = s.end();
+            covered = at;
+        } else {
+            at = s.start();
+        }
     }
     if at < text.len() {
         out.push(Seg::Text(text[at..].to_string()));
@@ -146,45 +178,59 @@ pub fn apply(text: &str, ds: &[&Decision]) -> RText {
 
 struct Ctx<'a, 'f> {
     file: &'a CaseFile<'f>,
-    plan: PlanIndex<'a>,
+    plan: Index<'a>,
     policy: &'a Policy,
+    /// Attachment pages held after redaction (verification failed), with the id of their row.
+    failed: &'a [HeldPage],
+}
+
+/// An attachment page held back after redaction (it failed verification, or could not be
+/// placed), with the number its placeholder and schedule row carry.
+#[derive(Clone, Debug)]
+pub struct HeldPage {
+    pub location: Location,
+    pub why: String,
+    pub id: u32,
 }
 
 impl Ctx<'_, '_> {
     fn text(&self, loc: &Location, text: &str) -> RText {
-        let ds: Vec<&Decision> = self.plan.at(loc).collect();
+        let ds: Vec<(u32, &Mark)> = self.plan.at_indexed(loc).collect();
         apply(text, &ds)
     }
 
-    fn placeholder(&self, what: &str, d: &Decision) -> Placeholder {
-        let code = d.reason.clone().unwrap_or_default();
-        let words = self.policy.words(&code);
+    fn placeholder(&self, what: &str, (i, d): (u32, &Mark)) -> Placeholder {
+        let code = d.reason.unwrap_or(Reason::REV);
+        let words = self.policy.words(code);
         let pending = if d.action == Action::Review { " (held until a worker has checked it)" } else { "" };
         let about = d.label.as_ref().map(|l| format!(" about {l}")).unwrap_or_default();
-        Placeholder { code: code.to_string(), text: format!("{what}{about} is not included: {words}{pending}.") }
+        Placeholder { code, text: format!("{what}{about} is not included: {words}{pending}."), decision: Some(i) }
     }
 
     fn person_name(&self, loc: &Location, p: &PersonId) -> RText {
         let name = self.file.family.person(p).map(|x| x.display_name()).unwrap_or_default();
-        match self.plan.at(loc).find(|d| d.span.is_none() && d.action == Action::Redact) {
-            Some(d) => RText(vec![Seg::Mark {
-                code: d.reason.clone().unwrap_or_default(),
+        match self.plan.at_indexed(loc).find(|(_, d)| d.span.is_none() && d.action == Action::Redact) {
+            Some((i, d)) => RText(vec![Seg::Mark {
+                code: d.reason.unwrap_or(Reason::REV),
                 label: d.label.clone(),
                 chars: name.chars().count(),
+                decision: Some(i),
             }]),
             None => RText::plain(&name),
         }
     }
 }
 
-/// Build the disclosed file from the plan.
+/// Build the disclosed file from the disclosure. `failed` lists attachment pages the PDF stage
+/// held back after redaction.
 pub fn redact(
     file: &CaseFile<'_>,
-    plan: &Plan,
+    disclosure: &Disclosure,
     policy: &Policy,
-    attachments: &std::collections::HashMap<AttachmentId, AttachmentInput>,
+    attachments: &AttachmentInputs,
+    failed: &[HeldPage],
 ) -> RedactedFile {
-    let c = Ctx { file, plan: PlanIndex::new(plan), policy };
+    let c = Ctx { file, plan: Index::new(disclosure), policy, failed };
     let fam = file.family;
     let mut entries = Vec::new();
     for e in &file.entries {
@@ -205,20 +251,10 @@ pub fn redact(
 }
 
 fn pro_line(fam: &Family, id: &ProfessionalId) -> String {
-    match fam.professional(id) {
-        Some(p) => match &p.job_title {
-            Some(j) => format!("{}, {j}", p.display_name()),
-            None => p.display_name(),
-        },
-        None => id.to_string(),
-    }
+    fam.professional_line(id)
 }
 
-fn record(
-    c: &Ctx<'_, '_>,
-    fr: &FileRecord,
-    inputs: &std::collections::HashMap<AttachmentId, AttachmentInput>,
-) -> RRecord {
+fn record(c: &Ctx<'_, '_>, fr: &FileRecord, inputs: &AttachmentInputs) -> RRecord {
     let fam = c.file.family;
     let r = fam.record(&fr.id).expect("record on file exists");
     let rloc = Location::record(&r.id, Part::Record);
@@ -230,7 +266,7 @@ fn record(
         kind,
         record_type: r.kind.clone(),
         title: c.text(&Location::record(&r.id, Part::Title), &r.title),
-        author: pro_line(fam, &r.recorded.by),
+        author: c.text(&Location::record(&r.id, Part::Author), &fam.professional_line(&r.recorded.by)),
         concerns: RText::default(),
         presence: None,
         participants: Vec::new(),
@@ -240,7 +276,7 @@ fn record(
         attachments: Vec::new(),
         withheld: None,
     };
-    if let Some(d) = c.plan.withheld(&rloc) {
+    if let Some(d) = c.plan.withheld_indexed(&rloc) {
         out.title = RText::plain(&format!("A record of {}", out.date));
         out.withheld = Some(c.placeholder("This record", d));
         return out;
@@ -281,19 +317,20 @@ fn record(
         let mut t = if let Some(pid) = &p.person {
             c.person_name(&loc, pid)
         } else if let Some(pro) = &p.professional {
-            let name = pro_line(fam, pro);
-            match c.plan.at(&loc).find(|d| d.action == Action::Redact) {
-                Some(d) => {
-                    let x = fam.professional(pro);
-                    let who = x.map(|x| x.display_name()).unwrap_or_default();
-                    let job = x.and_then(|x| x.job_title.clone()).unwrap_or_default();
-                    RText(vec![
-                        Seg::Text(format!("{who}, {job}, ")),
-                        Seg::Mark { code: d.reason.clone().unwrap_or_default(), label: d.label.clone(), chars: 10 },
-                    ])
-                }
-                None => RText::plain(&name),
+            // The line as decided (its words may name a confidential place), then a mark when the
+            // professional's organisation itself is withheld (rule 4).
+            let mut line = c.text(&loc, &pro_line(fam, pro));
+            if let Some((i, d)) = c.plan.at_indexed(&loc).find(|(_, d)| d.action == Action::Redact && d.span.is_none())
+            {
+                line.0.push(Seg::Text(", ".into()));
+                line.0.push(Seg::Mark {
+                    code: d.reason.unwrap_or(Reason::REV),
+                    label: d.label.clone(),
+                    chars: 10,
+                    decision: Some(i),
+                });
             }
+            line
         } else {
             RText::default()
         };
@@ -303,8 +340,8 @@ fn record(
     for fs in &fr.sections {
         let s = &r.sections[fs.index];
         let sloc = Location::record(&r.id, Part::Section { section: s.id.clone() });
-        if let Some(d) = c.plan.withheld(&sloc) {
-            let what = match &*d.rule {
+        if let Some(d) = c.plan.withheld_indexed(&sloc) {
+            let what = match &*d.1.rule {
                 "R2.other_children" => "A part of this record",
                 _ => "A part of this record",
             };
@@ -342,11 +379,16 @@ fn record(
         let RefKind::Link(kind) = &rf.kind else { continue };
         let words = link_words(kind);
         let loc = Location::record(&r.id, Part::Link { index: i });
-        let withheld = c.plan.at(&loc).find(|d| d.action == Action::Withhold).cloned();
-        if let Some(d) = withheld {
+        let withheld = c.plan.at_indexed(&loc).find(|(_, d)| d.action == Action::Withhold);
+        if let Some((i, d)) = withheld {
             out.links.push(RText(vec![
                 Seg::Text(format!("{words}: a record kept on another file ")),
-                Seg::Mark { code: d.reason.clone().unwrap_or_default(), label: d.label.clone(), chars: 0 },
+                Seg::Mark {
+                    code: d.reason.unwrap_or(Reason::REV),
+                    label: d.label.clone(),
+                    chars: 0,
+                    decision: Some(i),
+                },
             ]));
         } else if let Some(t) = rf.target.as_ref().and_then(|t| fam.record(t)) {
             let mut title = c.text(&Location::record(&t.id, Part::Title), &t.title);
@@ -367,41 +409,47 @@ fn record(
     out
 }
 
-fn attachment(
-    c: &Ctx<'_, '_>,
-    a: &AttachmentId,
-    inputs: &std::collections::HashMap<AttachmentId, AttachmentInput>,
-) -> Option<RAttachment> {
+fn attachment(c: &Ctx<'_, '_>, a: &AttachmentId, inputs: &AttachmentInputs) -> Option<RAttachment> {
     let fam = c.file.family;
     let att = fam.attachment(a)?;
-    let aloc = Location { record: att.record.clone(), attachment: Some(a.clone()), part: Part::Attachment };
-    let author = match &att.author {
-        Some(Author { professional: Some(p), .. }) => pro_line(fam, p),
-        Some(Author { organisation: Some(o), .. }) => fam.organisation(o).map(|o| o.name.clone()).unwrap_or_default(),
-        _ => String::new(),
-    };
+    let aloc = Location::attachment(a, Part::Attachment);
+    let author = c.text(&Location::attachment(a, Part::AttachmentAuthor), &fam.author_line(att));
     let mut ra = RAttachment {
         id: a.clone(),
-        title: c.text(&Location { part: Part::AttachmentTitle, ..aloc.clone() }, &att.title),
+        title: c.text(&Location::attachment(a, Part::AttachmentTitle), &att.title),
         date: att.document_date.clone(),
         author,
         withheld: None,
         pages: Vec::new(),
     };
-    // The author's organisation may itself be confidential (a refuge): check the title decisions' twin.
-    if let Some(d) = c.plan.withheld(&aloc) {
+    if let Some(d) = c.plan.withheld_indexed(&aloc) {
+        // A withheld document is named by its date only, as a withheld record is: its title could
+        // say what it is about, which is why it is held back.
+        ra.title = RText::plain(&match att.document_date.as_deref().and_then(Date::parse) {
+            Some(d) => format!("A document of {}", d.uk()),
+            None => "A document".to_string(),
+        });
         ra.withheld = Some(c.placeholder("This document", d));
         return Some(ra);
     }
-    if let Some(AttachmentInput::Pages(pages)) = inputs.get(a) {
+    if let Some(crate::file::AttachmentInput::Pages(pages)) = inputs.get(a) {
         for (i, p) in pages.iter().enumerate() {
-            let ploc = Location { part: Part::AttachmentPage { page: i }, ..aloc.clone() };
-            match c.plan.withheld(&ploc) {
-                Some(d) => ra.pages.push(RPage {
+            let ploc = Location::attachment(a, Part::AttachmentPage { page: i });
+            let what = format!("Page {} of this document", i + 1);
+            if let Some(d) = c.plan.withheld_indexed(&ploc) {
+                ra.pages.push(RPage { text: None, withheld: Some(c.placeholder(&what, d)) });
+            } else if let Some(h) = c.failed.iter().find(|h| h.location == ploc) {
+                let words = c.policy.words(Reason::REV);
+                ra.pages.push(RPage {
                     text: None,
-                    withheld: Some(c.placeholder(&format!("Page {} of this document", i + 1), d)),
-                }),
-                None => ra.pages.push(RPage { text: Some(c.text(&ploc, &p.text)), withheld: None }),
+                    withheld: Some(Placeholder {
+                        code: Reason::REV,
+                        text: format!("{what} is not included: {words} (held until a worker has checked it)."),
+                        decision: Some(h.id),
+                    }),
+                });
+            } else {
+                ra.pages.push(RPage { text: Some(c.text(&ploc, &p.text)), withheld: None });
             }
         }
     }
@@ -474,7 +522,7 @@ pub fn type_words(kind: &str, subtype: Option<&str>) -> String {
 }
 
 /// The preview: the disclosed text of the whole file in reading order.
-pub fn preview(rf: &RedactedFile, plan: &Plan) -> String {
+pub fn preview(rf: &RedactedFile, plan: &Disclosure) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "Disclosure preview: the file of {} ({})", rf.subject_name, plan.request.subject);
     let _ = writeln!(
@@ -500,7 +548,7 @@ fn preview_record(o: &mut String, r: &RRecord) {
         let _ = writeln!(o, "[Withheld ({}): {}]\n", p.code, p.text);
         return;
     }
-    let _ = writeln!(o, "Recorded by: {}", r.author);
+    let _ = writeln!(o, "Recorded by: {}", r.author.preview());
     let _ = writeln!(o, "Concerns: {}", r.concerns.preview());
     if let Some(p) = &r.presence {
         let _ = writeln!(o, "{p}");
@@ -556,32 +604,39 @@ fn preview_attachment(o: &mut String, a: &RAttachment) {
     }
 }
 
-/// The schedule of redactions as CSV: one row per removing decision; `pages` maps a location to
-/// the bundle page label where it appears (empty before the bundle is built).
+/// The schedule of redactions as CSV: one row per removing mark (and per page held after
+/// redaction); `pages` maps a row's id and location to the bundle pages where it shows (empty
+/// before the bundle is built). It names who decided each item.
 pub fn schedule_csv(
-    plan: &Plan,
+    d: &Disclosure,
+    failed: &[HeldPage],
     policy: &Policy,
-    pages: &dyn Fn(&Location) -> String,
+    pages: &dyn Fn(u32, &Location) -> String,
     o: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    o.write_all(b"item,page,record,location,code,plain_words,rule,action\n")?;
-    let mut n = 0;
-    for d in &plan.decisions {
-        if !(d.action.removes() || d.action == Action::Insert) {
-            continue;
-        }
-        n += 1;
-        let code = d.reason.clone().unwrap_or_default();
-        let rec = d.location.record.as_ref().map(|r| r.to_string()).unwrap_or_default();
+    o.write_all(b"item,mark,page,record,location,code,plain_words,rule,action,decided_by\n")?;
+    type Row<'a> = (u32, String, &'a Location, Reason, String, String, String);
+    let marks = d.scheduled().map(|(i, m)| -> Row<'_> {
+        let action = format!("{:?}", m.action).to_lowercase();
+        let by = m.decided_by.as_deref().unwrap_or("").to_string();
+        (i, m.id.to_string(), &m.location, m.reason.unwrap_or(Reason::REV), m.rule.to_string(), action, by)
+    });
+    let held = failed.iter().map(|h| -> Row<'_> {
+        (h.id, String::new(), &h.location, Reason::REV, "R3.verification".into(), "review".into(), String::new())
+    });
+    for (n, (i, id, loc, code, rule, action, by)) in marks.chain(held).enumerate() {
+        let rec = loc.record_id().map(|r| r.to_string()).unwrap_or_default();
         let row = [
-            n.to_string(),
-            pages(&d.location),
+            (n + 1).to_string(),
+            id,
+            pages(i, loc),
             rec,
-            d.location.describe(),
+            loc.describe(),
             code.to_string(),
-            policy.words(&code).to_string(),
-            d.rule.to_string(),
-            format!("{:?}", d.action).to_lowercase(),
+            policy.words(code).to_string(),
+            rule,
+            action,
+            by,
         ];
         let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
         o.write_all(cells.join(",").as_bytes())?;
@@ -595,33 +650,5 @@ fn csv_cell(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
-    }
-}
-
-/// The text a plan location refers to (for hashing what was removed), if it is a text.
-pub fn unit_text(
-    fam: &Family,
-    inputs: &std::collections::HashMap<AttachmentId, AttachmentInput>,
-    loc: &Location,
-) -> Option<String> {
-    if let (Some(a), Part::AttachmentPage { page }) = (&loc.attachment, &loc.part) {
-        return match inputs.get(a) {
-            Some(AttachmentInput::Pages(p)) => p.get(*page).map(|p| p.text.clone()),
-            _ => None,
-        };
-    }
-    if let (Some(a), Part::AttachmentTitle) = (&loc.attachment, &loc.part) {
-        return fam.attachment(a).map(|x| x.title.clone());
-    }
-    let r = fam.record(loc.record.as_ref()?)?;
-    match &loc.part {
-        Part::Title => Some(r.title.clone()),
-        Part::Heading { section } => r.sections.iter().find(|s| &s.id == section).and_then(|s| s.heading.clone()),
-        Part::Body { section } => Some(fam.body(&r.id, section).to_string()),
-        Part::Field { section, key } => {
-            r.sections.iter().find(|s| &s.id == section).and_then(|s| s.fields.get(key)).map(field_text)
-        }
-        Part::Appendment { id } => r.appendments.iter().find(|a| &a.id == id).map(|a| a.body.clone()),
-        _ => None,
     }
 }

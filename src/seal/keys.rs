@@ -105,7 +105,7 @@ pub(crate) fn common_name(name: &Name) -> String {
 }
 
 /// All PEM blocks in `data` as (label, DER). Text outside the blocks (comments) is ignored.
-fn pem_blocks(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub(crate) fn pem_blocks(data: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let text = std::str::from_utf8(data).map_err(|_| "the file is not PEM text (binary data; DER and PKCS#12 files are not supported, convert them to PEM with openssl)".to_string())?;
     let mut out = Vec::new();
     let mut rest = text;

@@ -14,7 +14,9 @@ pub fn sha256_hex(b: &[u8]) -> String {
     crate::import::hex(&Sha256::digest(b))
 }
 
-/// The part of the manifest that the signature covers (its hash is in the signature's /Reason).
+/// The part of the manifest that the bundle's signature covers (its hash is in the signature's
+/// /Reason): what went in, what came out, and who sealed it. Deterministic: the same inputs,
+/// policy and key give the same core.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ManifestCore {
     pub tool: String,
@@ -23,6 +25,10 @@ pub struct ManifestCore {
     pub inputs: BTreeMap<String, String>,
     /// Outputs other than the bundle, by file name -> SHA-256.
     pub outputs: BTreeMap<String, String>,
+    /// Whether bundle.pdf is signed, and by whom (the certificate's common name and SHA-256).
+    pub signed: bool,
+    pub signer: Option<String>,
+    pub signer_cert_sha256: Option<String>,
 }
 
 impl ManifestCore {
@@ -32,18 +38,118 @@ impl ManifestCore {
     }
 }
 
-/// `manifest.json`.
+/// The head of the audit trail when a release was made: its last entry's sequence number and
+/// keyed hash (0 and all zeros for an empty trail).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// `manifest.json`. Every field is covered by a signature when the bundle is signed: the core by
+/// the bundle's own signature (its hash is in the signature's /Reason), the rest (the core's
+/// hash, the bundle's hash and the audit head) by `signature`, a detached CMS signature with the
+/// same key over [`Manifest::release_bytes`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
     pub core: ManifestCore,
     pub core_sha256: String,
     /// SHA-256 of bundle.pdf as written (signed, when signed).
     pub bundle_sha256: String,
-    pub signed: bool,
+    /// The audit trail's head before this release.
+    pub audit_head: Option<AuditHead>,
+    /// Hex DER of the detached CMS signature over [`Manifest::release_bytes`] (signed bundles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signer_cert_sha256: Option<String>,
+    pub signature: Option<String>,
+}
+
+impl Manifest {
+    /// A manifest, signed with `signer` when there is one.
+    pub fn new(
+        core: ManifestCore,
+        bundle_sha256: String,
+        audit_head: AuditHead,
+        signer: Option<&super::Signer>,
+    ) -> Result<Manifest, SealError> {
+        let core_sha256 = core.hash();
+        let mut m = Manifest { core, core_sha256, bundle_sha256, audit_head: Some(audit_head), signature: None };
+        if let Some(s) = signer {
+            m.signature = Some(super::hex_lower(&super::sign_detached(s, &m.release_bytes())?));
+        }
+        Ok(m)
+    }
+
+    /// The bytes the manifest's own signature covers: every field but the signature.
+    pub fn release_bytes(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Release<'a> {
+            core_sha256: &'a str,
+            bundle_sha256: &'a str,
+            audit_head: &'a Option<AuditHead>,
+        }
+        serde_json::to_vec(&Release {
+            core_sha256: &self.core_sha256,
+            bundle_sha256: &self.bundle_sha256,
+            audit_head: &self.audit_head,
+        })
+        .expect("manifest serialises")
+    }
+
+    /// Whether the bundle is signed (as the manifest says).
+    pub fn signed(&self) -> bool {
+        self.core.signed
+    }
+}
+
+/// The certificates `verify` trusts: `--trust PATH` (a PEM file of one or more certificates, or a
+/// folder of them), else the path in `DISCLOSE_TRUST`.
+#[derive(Clone, Debug, Default)]
+pub struct Trust {
+    /// SHA-256 of each trusted certificate's DER.
+    certs: Vec<String>,
+}
+
+/// The environment variable naming the trusted certificates when `--trust` is not given.
+pub const TRUST_ENV: &str = "DISCLOSE_TRUST";
+
+impl Trust {
+    /// Load trusted certificates from a PEM file or a folder of PEM files.
+    pub fn load(path: &Path) -> Result<Trust, SealError> {
+        let shown = path.display();
+        let mut files = Vec::new();
+        if path.is_dir() {
+            let rd = std::fs::read_dir(path)
+                .map_err(|e| SealError::BadCert(format!("cannot read {shown}: {}", e.kind())))?;
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_file() {
+                    files.push(p);
+                }
+            }
+            files.sort();
+        } else {
+            files.push(path.to_path_buf());
+        }
+        let mut certs = Vec::new();
+        for f in &files {
+            let b = std::fs::read(f)
+                .map_err(|e| SealError::BadCert(format!("cannot read {}: {}", f.display(), e.kind())))?;
+            for (label, der) in super::keys::pem_blocks(&b).unwrap_or_default() {
+                if label == "CERTIFICATE" {
+                    certs.push(sha256_hex(&der));
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Err(SealError::BadCert(format!("no PEM certificate found in {shown} to trust")));
+        }
+        Ok(Trust { certs })
+    }
+
+    /// Whether the certificate with this SHA-256 (of its DER) is trusted.
+    pub fn trusts(&self, cert_sha256: &str) -> bool {
+        self.certs.iter().any(|c| c == cert_sha256)
+    }
 }
 
 /// The words of a text, lower-cased, for leak comparison in any spacing.
@@ -132,97 +238,162 @@ pub struct Check {
     pub detail: String,
 }
 
-/// Check an output folder: manifest hashes, the signature and its range. Leak checking against
-/// the store is added by the caller (it owns the store).
-pub fn verify_dir(dir: &Path, trusted_cert: Option<&[u8]>) -> Result<(Manifest, Vec<Check>), SealError> {
+/// Check an output folder: the manifest's hashes, the files against them, and the seal: a
+/// signed bundle must carry exactly one signature, valid, covering the whole file, made with the
+/// certificate the manifest names and that `trust` holds, and carrying the manifest's hash; the
+/// manifest's own signature must hold with the same certificate. Without `trust` the signer is
+/// unknown and the check fails. An unsigned bundle passes only if `store_checks` (the caller
+/// checks the case store's record of the release instead) and no trust was asked for.
+pub fn verify_dir(dir: &Path, trust: Option<&Trust>, store_checks: bool) -> Result<(Manifest, Vec<Check>), SealError> {
     let read = |name: &str| {
         std::fs::read(dir.join(name)).map_err(|e| SealError::Pdf(format!("cannot read {name}: {}", e.kind())))
     };
     let m: Manifest = serde_json::from_slice(&read("manifest.json")?)
         .map_err(|e| SealError::Malformed(format!("manifest.json is not a disclose manifest (line {})", e.line())))?;
     let mut checks = Vec::new();
+    let mut check = |name: &str, ok: bool, detail: String| checks.push(Check { name: name.into(), ok, detail });
     let core_ok = m.core.hash() == m.core_sha256;
-    checks.push(Check {
-        name: "manifest".into(),
-        ok: core_ok,
-        detail: if core_ok {
+    check(
+        "manifest",
+        core_ok,
+        if core_ok {
             "the manifest's own hash holds".into()
         } else {
             "manifest.json was changed: its hash does not match".into()
         },
-    });
+    );
     for (name, want) in &m.core.outputs {
         let got = std::fs::read(dir.join(name)).map(|b| sha256_hex(&b)).unwrap_or_default();
         let ok = &got == want;
-        checks.push(Check {
-            name: name.clone(),
+        check(
+            name,
             ok,
-            detail: if ok {
+            if ok {
                 "hash matches the manifest".into()
             } else {
                 "changed or missing: its hash does not match the manifest".into()
             },
-        });
+        );
     }
     let bundle = read("bundle.pdf")?;
     let ok = sha256_hex(&bundle) == m.bundle_sha256;
-    checks.push(Check {
-        name: "bundle.pdf".into(),
+    check(
+        "bundle.pdf",
         ok,
-        detail: if ok {
-            "hash matches the manifest".into()
+        if ok { "hash matches the manifest".into() } else { "changed: its hash does not match the manifest".into() },
+    );
+    let report = verify_pdf(&bundle, None);
+    if !m.core.signed {
+        let carries = match &report {
+            Ok(r) => r.signatures,
+            Err(SealError::NoSignature(_)) => 0,
+            Err(_) => 1,
+        };
+        let (ok, detail) = if carries > 0 {
+            (
+                false,
+                "the manifest says unsigned but the bundle carries a signature: the manifest was changed".to_string(),
+            )
+        } else if trust.is_some() {
+            (false, "the bundle is not signed, but a trusted signature was asked for (--trust)".to_string())
+        } else if store_checks {
+            (true, "not signed; the case store's record of the release is checked instead".to_string())
         } else {
-            "changed: its hash does not match the manifest".into()
-        },
-    });
-    if m.signed {
-        match verify_pdf(&bundle, trusted_cert) {
-            Ok(r) => {
-                checks.push(Check {
-                    name: "signature".into(),
-                    ok: r.digest_ok && r.signature_ok,
-                    detail: format!(
-                        "signed by {} ({}); digest {}, signature {}",
-                        r.signer_cn,
-                        r.sub_filter,
-                        ok_word(r.digest_ok),
-                        ok_word(r.signature_ok)
-                    ),
-                });
-                checks.push(Check {
-                    name: "signed range".into(),
-                    ok: r.covers_whole_file,
-                    detail: if r.covers_whole_file {
-                        "covers the whole file".into()
-                    } else {
-                        "does not cover the whole file: something was appended after signing".into()
-                    },
-                });
-                // The signature carries the manifest's hash, so the manifest is covered too.
-                let needle = format!("manifest sha256 {}", m.core_sha256);
-                let signed_part = &bundle[..r.byte_range[1].min(bundle.len())];
-                let tail = &bundle[r.byte_range[2].min(bundle.len())..];
-                let carries = contains(signed_part, needle.as_bytes()) || contains(tail, needle.as_bytes());
-                checks.push(Check {
-                    name: "manifest in signature".into(),
-                    ok: carries,
-                    detail: if carries {
-                        "the signed bundle carries the manifest's hash".into()
-                    } else {
-                        "the signed bundle does not carry this manifest's hash".into()
-                    },
-                });
-            }
-            Err(e) => checks.push(Check { name: "signature".into(), ok: false, detail: e.to_string() }),
-        }
-    } else {
-        checks.push(Check {
-            name: "signature".into(),
-            ok: true,
-            detail: "not signed (exported without --sign-key)".into(),
-        });
+            (
+                false,
+                "not signed, and no case store given: nothing shows who released it; pass --db (inside the council) or sign bundles with --sign-key".to_string(),
+            )
+        };
+        check("signature", ok, detail);
+        return Ok((m, checks));
     }
+    let r = match report {
+        Ok(r) => r,
+        Err(e) => {
+            check("signature", false, e.to_string());
+            return Ok((m, checks));
+        }
+    };
+    check(
+        "signature",
+        r.digest_ok && r.signature_ok,
+        format!(
+            "signed by {} ({}); digest {}, signature {}",
+            r.signer_cn,
+            r.sub_filter,
+            ok_word(r.digest_ok),
+            ok_word(r.signature_ok)
+        ),
+    );
+    check(
+        "signed range",
+        r.covers_whole_file && r.signatures == 1,
+        if r.signatures != 1 {
+            format!("the bundle carries {} signatures: it was changed (signed again) after it was sealed", r.signatures)
+        } else if r.covers_whole_file {
+            "covers the whole file".into()
+        } else {
+            "does not cover the whole file: something was appended after signing".into()
+        },
+    );
+    let named = m.core.signer_cert_sha256.as_deref() == Some(r.cert_sha256.as_str());
+    let (ok, detail) = match trust {
+        _ if !named => (
+            false,
+            format!("the bundle was signed with certificate {} but the manifest names another", &r.cert_sha256[..16]),
+        ),
+        None => (
+            false,
+            format!(
+                "the signer is unknown: certificate {} is not in a trust store; pass the council's certificate with --trust (or {TRUST_ENV})",
+                &r.cert_sha256[..16]
+            ),
+        ),
+        Some(t) if t.trusts(&r.cert_sha256) => {
+            (true, format!("certificate {} is trusted", &r.cert_sha256[..16]))
+        }
+        Some(_) => (
+            false,
+            format!("certificate {} is not one of the trusted certificates (--trust)", &r.cert_sha256[..16]),
+        ),
+    };
+    check("signer", ok, detail);
+    // The signature carries the manifest's hash, so the manifest's core is covered too.
+    let needle = format!("manifest sha256 {}", m.core_sha256);
+    let end = (r.byte_range[2] + r.byte_range[3]).min(bundle.len());
+    let signed_part = &bundle[..r.byte_range[1].min(bundle.len())];
+    let tail = &bundle[r.byte_range[2].min(end)..end];
+    let carries = contains(signed_part, needle.as_bytes()) || contains(tail, needle.as_bytes());
+    check(
+        "manifest in signature",
+        carries,
+        if carries {
+            "the signed bundle carries the manifest's hash".into()
+        } else {
+            "the signed bundle does not carry this manifest's hash".into()
+        },
+    );
+    let own = m.signature.as_deref().and_then(hex_decode).map(|der| super::verify_detached(&der, &m.release_bytes()));
+    let (ok, detail) = match own {
+        None => (false, "the manifest's own signature is missing or not hex".to_string()),
+        Some(Err(e)) => (false, format!("the manifest's own signature: {e}")),
+        Some(Ok((valid, sha, _))) if valid && sha == r.cert_sha256 => {
+            (true, "the manifest's release record (bundle hash, audit head) is signed with the same key".to_string())
+        }
+        Some(Ok((true, _, _))) => {
+            (false, "the manifest was signed with another certificate than the bundle".to_string())
+        }
+        Some(Ok(_)) => (false, "the manifest's own signature does not hold: the manifest was changed".to_string()),
+    };
+    check("manifest signature", ok, detail);
     Ok((m, checks))
+}
+
+fn hex_decode(h: &str) -> Option<Vec<u8>> {
+    if !h.len().is_multiple_of(2) || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some((0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex checked")).collect())
 }
 
 fn ok_word(b: bool) -> &'static str {

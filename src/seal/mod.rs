@@ -23,7 +23,14 @@ mod verify;
 
 pub use keys::{keygen, load_signer, load_signer_pkcs12, self_signed_cert, Signer};
 pub use sign::{sign_pdf, sign_pdf_in_place, SignOptions};
-pub use verify::{verify_pdf, SigReport};
+pub use verify::{verify_detached, verify_pdf, SigReport};
+
+/// A detached CMS signature (DER) over `data`, as for a bundle (SHA-256, signing-certificate-v2,
+/// no signing time): the manifest's own signature.
+pub fn sign_detached(signer: &Signer, data: &[u8]) -> Result<Vec<u8>, SealError> {
+    use sha2::Digest;
+    sign::build_cms(signer, &sha2::Sha256::digest(data))
+}
 
 /// Bytes of DER reserved for the CMS signature inside `/Contents` (written as twice as
 /// many hex digits).

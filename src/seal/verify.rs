@@ -31,6 +31,8 @@ pub struct SigReport {
     pub cert_sha256: String,
     /// The signature dictionary's `/SubFilter`, e.g. "ETSI.CAdES.detached".
     pub sub_filter: String,
+    /// How many signature dictionaries the file holds (a bundle as sealed has one).
+    pub signatures: usize,
 }
 
 impl SigReport {
@@ -90,6 +92,7 @@ pub fn verify_pdf(pdf: &[u8], trusted_cert_pem: Option<&[u8]>) -> Result<SigRepo
 
     // All signature dictionaries: a /ByteRange of four integers and a /Contents string.
     let mut best: Option<([usize; 4], u32, &lopdf::Dictionary)> = None;
+    let mut count = 0usize;
     for (id, obj) in &doc.objects {
         let Object::Dictionary(d) = obj else { continue };
         let (Ok(Object::Array(br)), Ok(Object::String(..))) = (d.get(b"ByteRange"), d.get(b"Contents")) else {
@@ -109,6 +112,7 @@ pub fn verify_pdf(pdf: &[u8], trusted_cert_pem: Option<&[u8]>) -> Result<SigRepo
             r[i] = usize::try_from(v).map_err(|_| bad("a /ByteRange entry is negative"))?;
         }
         let end = r[2].checked_add(r[3]).ok_or_else(|| bad("/ByteRange overflows"))?;
+        count += 1;
         let better = match &best {
             None => true,
             Some((b, bid, _)) => (end, id.0) > (b[2] + b[3], *bid),
@@ -159,8 +163,48 @@ pub fn verify_pdf(pdf: &[u8], trusted_cert_pem: Option<&[u8]>) -> Result<SigRepo
         .map(|n| String::from_utf8_lossy(n).into_owned())
         .unwrap_or_default();
 
+    let c = check_cms(&raw, &[&pdf[..br[1]], &pdf[br[2]..end]])?;
+    let (digest_ok, signature_ok, cert_der, cert_sha256, signer_cn) =
+        (c.digest_ok, c.signature_ok, c.cert_der, c.cert_sha256, c.signer_cn);
+    let signatures = count;
+
+    if let Some(pem) = trusted_cert_pem {
+        let (_, trusted_der) = parse_cert(pem)?;
+        if trusted_der != cert_der {
+            return Err(SealError::Untrusted {
+                embedded: cert_sha256,
+                trusted: hex_lower(&Sha256::digest(&trusted_der)),
+            });
+        }
+    }
+
+    Ok(SigReport {
+        byte_range: br,
+        covers_whole_file,
+        digest_ok,
+        signature_ok,
+        signer_cn,
+        cert_sha256,
+        sub_filter,
+        signatures,
+    })
+}
+
+/// What a CMS signature over some bytes comes to.
+pub(crate) struct CmsCheck {
+    pub digest_ok: bool,
+    pub signature_ok: bool,
+    pub cert_der: Vec<u8>,
+    pub cert_sha256: String,
+    pub signer_cn: String,
+}
+
+/// Check a detached CMS SignedData (`raw`, possibly followed by zero padding) over the bytes
+/// `parts`: the message digest against the bytes, and the signature over the signed attributes
+/// with the embedded signer certificate's key.
+pub(crate) fn check_cms(raw: &[u8], parts: &[&[u8]]) -> Result<CmsCheck, SealError> {
     // CMS SignedData (the DER is followed by zero padding).
-    let mut reader = der::SliceReader::new(&raw).map_err(|e| bad(format!("/Contents: {e}")))?;
+    let mut reader = der::SliceReader::new(raw).map_err(|e| bad(format!("/Contents: {e}")))?;
     let ci = ContentInfo::decode(&mut reader).map_err(|e| bad(format!("/Contents is not a CMS ContentInfo: {e}")))?;
     // Whatever follows the DER (normally zero padding) is not signed and not used; like
     // other validators we ignore it.
@@ -223,13 +267,13 @@ pub fn verify_pdf(pdf: &[u8], trusted_cert_pem: Option<&[u8]>) -> Result<SigRepo
     if let Some(v) = attr_value(rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2) {
         ess_matches(v, &cert_der)?;
     }
-    let computed = hash.digest(&[&pdf[..br[1]], &pdf[br[2]..end]]);
+    let computed = hash.digest(parts);
     let digest_ok = computed.as_slice() == md.as_bytes();
 
     // Signature over the DER (SET OF) of the signed attributes.
     // Use the bytes as received (re-encoding could reorder a non-canonical SET), with the
     // [0] IMPLICIT tag replaced by the SET OF tag as RFC 5652 section 5.4 requires.
-    let signed_der = match raw_signed_attrs(&raw) {
+    let signed_der = match raw_signed_attrs(raw) {
         Some(mut v) => {
             v[0] = 0x31;
             v
@@ -272,17 +316,13 @@ pub fn verify_pdf(pdf: &[u8], trusted_cert_pem: Option<&[u8]>) -> Result<SigRepo
         other => return Err(bad(format!("unsupported certificate key algorithm {other}"))),
     };
 
-    if let Some(pem) = trusted_cert_pem {
-        let (_, trusted_der) = parse_cert(pem)?;
-        if trusted_der != cert_der {
-            return Err(SealError::Untrusted {
-                embedded: cert_sha256,
-                trusted: hex_lower(&Sha256::digest(&trusted_der)),
-            });
-        }
-    }
+    Ok(CmsCheck { digest_ok, signature_ok, cert_der, cert_sha256, signer_cn })
+}
 
-    Ok(SigReport { byte_range: br, covers_whole_file, digest_ok, signature_ok, signer_cn, cert_sha256, sub_filter })
+/// Check a detached signature made by [`super::sign_detached`] over `data`.
+pub fn verify_detached(sig_der: &[u8], data: &[u8]) -> Result<(bool, String, String), SealError> {
+    let c = check_cms(sig_der, &[data])?;
+    Ok((c.digest_ok && c.signature_ok, c.cert_sha256, c.signer_cn))
 }
 
 /// Checks that the first ESSCertIDv2 of a signing-certificate-v2 attribute hashes the

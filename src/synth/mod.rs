@@ -109,6 +109,12 @@ fn nhs(i: usize) -> String {
     }
 }
 
+/// A mobile number in the range kept for drama (07700 900000 to 900999) for the first 900
+/// people; larger families have people without a phone, so every number stays fictitious.
+fn phone(i: usize) -> Option<String> {
+    (i < 900).then(|| format!("07700 900{:03}", 100 + i))
+}
+
 /// Write `export.json` and its attachments into `dir`.
 pub fn write_family(dir: &Path, size: Size) -> std::io::Result<()> {
     let v = family(size);
@@ -147,7 +153,7 @@ pub fn family(size: Size) -> Value {
             "sex": sex,
             "date_of_birth": {"date": format!("{}-0{}-1{}", if child { 2010 + i } else { 1980 + i % 20 }, 1 + i % 9, i % 10)},
             "identifiers": [{"system": "nhs_number", "value": nhs(i)}],
-            "contact_points": [{"type": "mobile", "value": format!("07700 900{:03}", 100 + i)}],
+            "contact_points": phone(i).map(|v| vec![json!({"type": "mobile", "value": v})]).unwrap_or_default(),
             "residences": [{"address": if i < kids + 2 { addr_home.to_string() } else { format!("addr-{i}") }, "use": "home"}],
             "roles": [if child { "subject_child" } else if i < kids + 2 { "parent" } else { "other_third_party" }]
         });
@@ -206,7 +212,7 @@ pub fn family(size: Size) -> Value {
             fam_name,
             GIVEN[third % GIVEN.len()],
             FAMILY[1 + third % (FAMILY.len() - 1)],
-            format_args!("07700 900{:03}", 100 + third)
+            phone(third).unwrap_or_else(|| "the office".into())
         ));
         sections.push(json!({"id": "s1", "scope": "shared", "heading": "Summary", "body": body}));
         if group {
@@ -286,6 +292,7 @@ pub fn attachment_pdf(i: usize, pages: usize) -> Vec<u8> {
         id_seed: [i as u8; 32],
         lang: "en-GB".into(),
         parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Flow(blocks) }],
+        draft: false,
     };
     render::render(&doc).map(|r| r.bytes).unwrap_or_default()
 }

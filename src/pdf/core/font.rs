@@ -359,7 +359,7 @@ impl Font {
             _ => code,
         };
         let texts = p.texts(key)?;
-        (!texts.iter().any(|t| *t == read)).then(|| (read, texts[0].clone()))
+        (!texts.contains(&read)).then(|| (read, texts[0].clone()))
     }
 
     #[allow(clippy::needless_range_loop)]

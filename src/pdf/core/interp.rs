@@ -549,7 +549,7 @@ impl<'a> Runner<'a> {
             return;
         };
         let Some(mask) = dget(doc, gs, b"SMask").and_then(as_dict) else { return };
-        if let Some(Object::Reference(id)) = mask.get(b"G").ok() {
+        if let Ok(Object::Reference(id)) = mask.get(b"G") {
             if self.hides(*id, true) {
                 self.holds.hidden_text.get_or_insert("a soft mask");
             }

@@ -461,9 +461,12 @@ fn compound(lx: &mut Lexer, tok: Tok, span: Range<usize>, depth: usize) -> Resul
     })
 }
 
+/// An inline image's dictionary: its keys and values in order.
+type InlineDict = Vec<(Vec<u8>, Operand)>;
+
 /// After `BI`: read the dictionary up to `ID`, then skip the image data up to `EI`.
 /// Returns the dictionary and the end offset (after `EI`).
-fn inline_image(lx: &mut Lexer) -> Result<(Vec<(Vec<u8>, Operand)>, usize), TooDeep> {
+fn inline_image(lx: &mut Lexer) -> Result<(InlineDict, usize), TooDeep> {
     let mut dict = Vec::new();
     let mut key: Option<Vec<u8>> = None;
     let d = lx.data;

@@ -281,7 +281,9 @@ pub fn objects(doc: &Document, pages: &[ObjectId], words: &[String]) -> Vec<usiz
         return vec![0; pages.len()];
     }
     let hit = |texts: &[String]| texts.iter().any(|t| words.iter().any(|w| t.contains(w.as_str())));
-    let mut cache: HashMap<ObjectId, (bool, Vec<(ObjectId, Role, Vec<u8>)>)> = HashMap::new();
+    // per object: whether its own strings hold a removed word, and the objects it refers to
+    type Walked = (bool, Vec<(ObjectId, Role, Vec<u8>)>);
+    let mut cache: HashMap<ObjectId, Walked> = HashMap::new();
     let mut out = Vec::with_capacity(pages.len());
     for pid in pages {
         let mut seen: std::collections::HashSet<ObjectId> = std::collections::HashSet::new();
@@ -292,7 +294,7 @@ pub fn objects(doc: &Document, pages: &[ObjectId], words: &[String]) -> Vec<usiz
                 continue;
             }
             let Ok(obj) = doc.get_object(id) else { continue };
-            if !cache.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(id) {
                 let role = if id == *pid { Role::Plain } else { role_of(&key, obj, parent) };
                 let mut texts = Vec::new();
                 let mut next = Vec::new();
@@ -307,7 +309,7 @@ pub fn objects(doc: &Document, pages: &[ObjectId], words: &[String]) -> Vec<usiz
                 }
                 // a page's other pages are not its objects
                 next.retain(|(_, _, k)| k != b"Parent");
-                cache.insert(id, (hit(&texts), next));
+                slot.insert((hit(&texts), next));
             }
             let (h, next) = &cache[&id];
             hits += usize::from(*h);

@@ -106,6 +106,8 @@ pub(crate) struct Layout<'s> {
     /// anchor -> (page index, y); plus document order.
     pub anchors: HashMap<String, (usize, f32)>,
     pub anchor_order: Vec<String>,
+    /// (mark id, page index) for every mark drawn in the body, in drawing order.
+    pub mark_pages: Vec<(u32, usize)>,
     pub link_targets: Vec<String>,
     sink: Option<PageSink<'s>>,
     /// The first error the sink returned; layout goes on, and the error is returned at the end.
@@ -143,7 +145,7 @@ impl Layout<'_> {
 #[derive(Clone, Debug)]
 enum Seg {
     Text { s: String, bold: bool, w: f32 },
-    Mark { text: String, light: bool, w: f32 },
+    Mark { text: String, light: bool, w: f32, id: Option<u32> },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -187,7 +189,7 @@ impl Ctx<'_> {
         self.font.width(s, size)
     }
 
-    fn mark_seg(&mut self, code: &str, label: &Option<String>, width_of: &str, size: f32) -> Seg {
+    fn mark_seg(&mut self, code: &str, label: &Option<String>, width_of: &str, size: f32, id: Option<u32>) -> Seg {
         // width_of is measured only; it is never stored in an item.
         let natural = self.font.width(width_of, size);
         let (text, light) = match label {
@@ -195,7 +197,7 @@ impl Ctx<'_> {
             None => (self.clean(code), false),
         };
         let inner = self.w(&text, mark_text_size(size)) + size * 0.9;
-        Seg::Mark { text, light, w: natural.max(inner) }
+        Seg::Mark { text, light, w: natural.max(inner), id }
     }
 
     fn tokenize(&mut self, runs: &[Run], size: f32, bold_all: bool) -> Vec<Tok> {
@@ -211,8 +213,8 @@ impl Ctx<'_> {
             let (s, bold) = match run {
                 Run::Text(s) => (s, bold_all),
                 Run::Bold(s) => (s, true),
-                Run::Mark { code, label, width_of } => {
-                    let seg = self.mark_seg(code, label, width_of, size);
+                Run::Mark { code, label, width_of, id } => {
+                    let seg = self.mark_seg(code, label, width_of, size, *id);
                     if let Seg::Mark { w, .. } = &seg {
                         cur.width += *w;
                     }
@@ -310,7 +312,7 @@ impl Ctx<'_> {
     fn split_word(&mut self, word: &Word, max: f32, size: f32, cur: &mut Line, lines: &mut Vec<Line>) {
         for seg in &word.segs {
             match seg {
-                Seg::Mark { text, light, w } => {
+                Seg::Mark { text, light, w, id } => {
                     if *w > max + 0.01 {
                         self.warnings
                             .push(format!("a redaction mark ({text}) is wider than the line and was shortened to fit"));
@@ -319,7 +321,7 @@ impl Ctx<'_> {
                     if !cur.segs.is_empty() && cur.width + w > max + 0.01 {
                         lines.push(std::mem::take(cur));
                     }
-                    cur.segs.push((cur.width, Seg::Mark { text: text.clone(), light: *light, w }));
+                    cur.segs.push((cur.width, Seg::Mark { text: text.clone(), light: *light, w, id: *id }));
                     cur.width += w;
                 }
                 Seg::Text { s, bold, .. } => {
@@ -450,8 +452,19 @@ impl Flow<'_, '_, '_> {
         PAGE_W - 2.0 * MARGIN_X
     }
 
+    /// Note the page of every mark on a line drawn in the body.
+    fn note_marks(&mut self, line: &Line) {
+        let idx = self.idx();
+        for (_, s) in &line.segs {
+            if let Seg::Mark { id: Some(id), .. } = s {
+                self.out.mark_pages.push((*id, idx));
+            }
+        }
+    }
+
     /// Draw one line whose top is the current y; advances y.
     fn draw_line(&mut self, line: &Line, x0: f32, style: &Style, lh: f32) {
+        self.note_marks(line);
         let base = baseline(self.y, lh, style.size);
         let items = line_items(line, x0, base, style);
         for it in items {
@@ -574,6 +587,7 @@ impl Flow<'_, '_, '_> {
                             }
                         }
                         let st = Style { size, gray: 0.25, bold: false };
+                        self.note_marks(l);
                         for it in line_items(l, MARGIN_X + key_w, base, &st) {
                             self.push(it);
                         }
@@ -582,7 +596,7 @@ impl Flow<'_, '_, '_> {
                 }
                 self.y -= 6.0;
             }
-            Block::Placeholder { text, code } => {
+            Block::Placeholder { text, code, mark } => {
                 let size = 9.5;
                 let lh = size * 1.4;
                 let pad = 6.0;
@@ -592,6 +606,10 @@ impl Flow<'_, '_, '_> {
                 self.gap(4.0);
                 self.ensure(h);
                 let top = self.y;
+                if let Some(id) = mark {
+                    let idx = self.idx();
+                    self.out.mark_pages.push((*id, idx));
+                }
                 self.push(Item::Rect {
                     x: MARGIN_X,
                     y: top - h,
@@ -864,7 +882,7 @@ fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<Item> {
                     hscale: 1.0,
                 });
             }
-            Seg::Mark { text, light, w } => {
+            Seg::Mark { text, light, w, .. } => {
                 let size = st.size;
                 let h = size * 1.22;
                 let ts = mark_text_size(size);
@@ -925,6 +943,7 @@ fn layout_into<'s>(
         outline: Vec::new(),
         anchors: HashMap::new(),
         anchor_order: Vec::new(),
+        mark_pages: Vec::new(),
         link_targets: Vec::new(),
         sink,
         sink_error: None,
@@ -1056,6 +1075,7 @@ fn layout_into<'s>(
         outline: out.outline,
         anchors: out.anchors,
         anchor_order: out.anchor_order,
+        mark_pages: out.mark_pages,
         link_targets: out.link_targets,
         sink: None,
         sink_error: None,

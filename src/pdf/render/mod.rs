@@ -46,6 +46,8 @@ pub struct Doc {
     /// BCP 47 language tag, e.g. `en-GB`.
     pub lang: String,
     pub parts: Vec<Part>,
+    /// Not approved for release: every page carries a DRAFT stamp.
+    pub draft: bool,
 }
 
 /// Calendar date and time (UTC).
@@ -134,10 +136,12 @@ pub enum Block {
     Meta {
         pairs: Vec<(String, Vec<Run>)>,
     },
-    /// A withheld section or record: bordered grey box "[code] text".
+    /// A withheld section or record: bordered grey box "[code] text". `mark` is the caller's id
+    /// of what it stands for; the page it lands on is reported (see [`Placed::marks`]).
     Placeholder {
         text: String,
         code: String,
+        mark: Option<u32>,
     },
     /// Index line: date, title (truncated with …), dotted leader, page label
     /// of `target`; the line links to the target's page.
@@ -164,11 +168,13 @@ pub enum Run {
     Text(String),
     /// Simulated bold (same font, fill+stroke).
     Bold(String),
-    /// A redaction mark. `width_of` is only measured, never written.
+    /// A redaction mark. `width_of` is only measured, never written. `id` is the caller's id of
+    /// the mark: the pages where it is drawn in the body (not in index entries) are reported.
     Mark {
         code: String,
         label: Option<String>,
         width_of: String,
+        id: Option<u32>,
     },
 }
 
@@ -178,7 +184,18 @@ pub struct Rendered {
     pub pages: usize,
     /// Every anchor with its page label, in document order.
     pub anchors: Vec<(String, String)>,
+    /// Page labels where each mark id is drawn.
+    pub marks: std::collections::BTreeMap<u32, Vec<String>>,
     pub warnings: Vec<String>,
+}
+
+/// Where things landed in one layout pass: anchors and marks with their page labels.
+#[derive(Clone, Debug, Default)]
+pub struct Placed {
+    /// Every anchor with its page label, in document order.
+    pub anchors: Vec<(String, String)>,
+    /// The page labels where each mark id is drawn, in page order without repeats.
+    pub marks: std::collections::BTreeMap<u32, Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,8 +238,13 @@ pub fn render(doc: &Doc) -> Result<Rendered, RenderError> {
 /// Lay out only, and give the page label of every anchor (in document order): what a caller needs
 /// to fill in page numbers before the real render.
 pub fn anchor_labels(doc: &Doc) -> Result<Vec<(String, String)>, RenderError> {
+    Ok(placements(doc)?.anchors)
+}
+
+/// Lay out only, and give the page labels of every anchor and every mark.
+pub fn placements(doc: &Doc) -> Result<Placed, RenderError> {
     let font = font::Font::get().map_err(RenderError::Font)?;
-    write::anchor_labels(doc, font)
+    write::placements(doc, font)
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ fn b(s: &str) -> Run {
     Run::Bold(s.to_string())
 }
 fn mark(code: &str, label: Option<&str>, secret: &str) -> Run {
-    Run::Mark { code: code.into(), label: label.map(|s| s.to_string()), width_of: secret.into() }
+    Run::Mark { code: code.into(), label: label.map(|s| s.to_string()), width_of: secret.into(), id: None }
 }
 
 fn date() -> Date {
@@ -142,6 +142,7 @@ pub(crate) fn sample_doc() -> Doc {
             records.push(Block::Placeholder {
                 text: "This record has been withheld because it contains information about other people.".into(),
                 code: "TP".into(),
+                mark: None,
             });
             continue;
         }
@@ -156,7 +157,11 @@ pub(crate) fn sample_doc() -> Doc {
         records.push(Block::Para { runs: record_text(i) });
         if i % 5 == 0 {
             records.push(Block::Heading { level: 3, text: vec![t("Manager's comments")], anchor: None, outline: None });
-            records.push(Block::Placeholder { text: "Section withheld: legal advice.".into(), code: "LPP".into() });
+            records.push(Block::Placeholder {
+                text: "Section withheld: legal advice.".into(),
+                code: "LPP".into(),
+                mark: None,
+            });
         }
         if i % 2 == 0 {
             records.push(Block::Para { runs: vec![t("Next steps were agreed with the family. The worker will visit again within ten working days and review the plan with the team manager.")] });
@@ -262,6 +267,7 @@ pub(crate) fn sample_doc() -> Doc {
             },
             Part { label: LabelStyle::Arabic, outline: Some("Glossary".into()), content: PartContent::Flow(glossary) },
         ],
+        draft: false,
     }
 }
 

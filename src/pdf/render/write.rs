@@ -103,9 +103,32 @@ fn overlay_place(
     crate::pdf::core::rewrite::place_label(&rect, None, label, &unit)
 }
 
+/// The stamp on every page of a draft.
+pub(crate) const DRAFT_STAMP: &str = "DRAFT \u{2013} not for release";
+
+/// The draft stamp at the top of a page, white-backed so that it reads over any page.
+fn draft_stamp(page: &mut Page, font: &Font) {
+    let size = 11.0;
+    let w = font.width(DRAFT_STAMP, size);
+    let (bw, bh) = (w + 16.0, size + 9.0);
+    let x = (page.width - bw) / 2.0;
+    let y = page.height - 26.0;
+    page.items.push(Item::Rect { x, y, w: bw, h: bh, fill: Some(1.0), stroke: Some((0.35, 1.0)) });
+    page.items.push(Item::Text {
+        x: x + 8.0,
+        y: y + 5.5,
+        size,
+        gray: 0.15,
+        bold: true,
+        text: DRAFT_STAMP.to_string(),
+        hscale: 1.0,
+    });
+}
+
 /// The glyphs a laid-out page will draw, before its page labels are known (those are added from
 /// the labels once every page is counted).
 fn page_usage(usage: &mut Usage, font: &Font, page: &Page, title: &str) {
+    usage.add_str(font, DRAFT_STAMP);
     for it in &page.items {
         if let Item::Text { text, .. } = it {
             usage.add_str(font, text);
@@ -135,6 +158,7 @@ fn finish_page(
     labels: &Labels,
     anchors: &HashMap<String, (usize, f32)>,
     title: &str,
+    draft: bool,
 ) -> Result<(), RenderError> {
     for it in page.items.iter_mut() {
         if let Item::Label { x_right, y, size, gray, anchor } = it {
@@ -196,6 +220,9 @@ fn finish_page(
             page.items.push(text(cx - fw / 2.0, y0 + 4.0 + 0.12 * fs, fs, 0.25, footer));
         }
     }
+    if draft {
+        draft_stamp(page, font);
+    }
     Ok(())
 }
 
@@ -242,6 +269,7 @@ fn write_batch(
     title: &str,
     font: &Font,
     subset: &Subset,
+    draft: bool,
 ) -> Result<(), RenderError> {
     use rayon::prelude::*;
     // (index, page, its content stream, the content of the source page it shows)
@@ -249,7 +277,7 @@ fn write_batch(
     let drawn: Vec<Result<Drawn, RenderError>> = std::mem::take(batch)
         .into_par_iter()
         .map(|(i, mut page)| {
-            finish_page(i, &mut page, font, labels, anchors, title)?;
+            finish_page(i, &mut page, font, labels, anchors, title, draft)?;
             let data = page_content(&page, font, subset);
             let source = match &page.kind {
                 PageKind::Foreign { fp, .. } => Some(page_data(&fp.doc, fp.page)),
@@ -369,9 +397,20 @@ pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
         if batch.len() < PAGE_BATCH {
             return Ok(());
         }
-        write_batch(&mut pdf, &mut copier, &mut refs, &mut batch, &lay.anchors, &labels, &title, font, &subset)
+        write_batch(
+            &mut pdf,
+            &mut copier,
+            &mut refs,
+            &mut batch,
+            &lay.anchors,
+            &labels,
+            &title,
+            font,
+            &subset,
+            doc.draft,
+        )
     })?;
-    write_batch(&mut pdf, &mut copier, &mut refs, &mut batch, &lay.anchors, &labels, &title, font, &subset)?;
+    write_batch(&mut pdf, &mut copier, &mut refs, &mut batch, &lay.anchors, &labels, &title, font, &subset, doc.draft)?;
     if again.page_count != lay.page_count {
         return Err(RenderError::Inconsistent(format!(
             "the second layout pass gave {} pages, the first {}",
@@ -450,14 +489,35 @@ pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
     let anchors_out =
         lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect();
     let pages = lay.page_count;
-    Ok(Rendered { bytes: pdf.finish(), pages, anchors: anchors_out, warnings })
+    let marks = mark_labels(&lay, &labels);
+    Ok(Rendered { bytes: pdf.finish(), pages, anchors: anchors_out, marks, warnings })
 }
 
-/// The page label of every anchor, from one layout pass that keeps no page.
-pub(crate) fn anchor_labels(doc: &Doc, font: &Font) -> Result<Vec<(String, String)>, RenderError> {
+/// The page label of every anchor and mark, from one layout pass that keeps no page.
+pub(crate) fn placements(doc: &Doc, font: &Font) -> Result<super::Placed, RenderError> {
     let lay = layout_streamed(doc, font, &mut Vec::new(), &mut |_, _| Ok(()))?;
     let labels = labels(doc, &lay);
-    Ok(lay.anchor_order.iter().map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone())).collect())
+    Ok(super::Placed {
+        anchors: lay
+            .anchor_order
+            .iter()
+            .map(|a| (a.clone(), labels.label[lay.anchors[a.as_str()].0].clone()))
+            .collect(),
+        marks: mark_labels(&lay, &labels),
+    })
+}
+
+/// The page labels of each mark id, in page order without repeats.
+fn mark_labels(lay: &Layout, labels: &Labels) -> std::collections::BTreeMap<u32, Vec<String>> {
+    let mut out: std::collections::BTreeMap<u32, Vec<String>> = std::collections::BTreeMap::new();
+    for (id, page) in &lay.mark_pages {
+        let l = &labels.label[*page];
+        let v = out.entry(*id).or_default();
+        if v.last() != Some(l) {
+            v.push(l.clone());
+        }
+    }
+    out
 }
 
 fn draw(c: &mut Content, it: &Item, font: &Font, subset: &super::font::Subset) {
