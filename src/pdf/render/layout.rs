@@ -35,6 +35,8 @@ pub(crate) enum Item {
         gray: f32,
         bold: bool,
         text: String,
+        /// horizontal scaling (1: none)
+        hscale: f32,
     },
     Rect {
         x: f32,
@@ -877,6 +879,7 @@ fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<Item> {
                     gray: st.gray,
                     bold: *bold || st.bold,
                     text: s.clone(),
+                    hscale: 1.0,
                 });
             }
             Seg::Mark { text, light, w, .. } => {
@@ -891,7 +894,15 @@ fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<Item> {
                 if let Ok(font) = Font::get() {
                     let tw = font.width(text, ts);
                     let tx = x0 + dx + (w - tw) / 2.0;
-                    out.push(Item::Text { x: tx, y: base, size: ts, gray: ink, bold: false, text: text.clone() });
+                    out.push(Item::Text {
+                        x: tx,
+                        y: base,
+                        size: ts,
+                        gray: ink,
+                        bold: false,
+                        text: text.clone(),
+                        hscale: 1.0,
+                    });
                 }
             }
         }

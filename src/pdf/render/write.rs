@@ -53,7 +53,7 @@ fn labels(doc: &Doc, lay: &Layout) -> Labels {
 }
 
 fn text(x: f32, y: f32, size: f32, gray: f32, s: String) -> Item {
-    Item::Text { x, y, size, gray, bold: false, text: s }
+    Item::Text { x, y, size, gray, bold: false, text: s, hscale: 1.0 }
 }
 
 /// The running header of flow pages: the document title, cut with an ellipsis to the width.
@@ -73,26 +73,34 @@ fn header_title(font: &Font, title: &str, page_width: f32) -> Option<String> {
     Some(t)
 }
 
-/// Where the label of a redaction mark goes over a box painted in a foreign page: (x, y, size),
-/// or none when the box is too small to read.
-fn overlay_place(font: &Font, m: [f32; 6], r: &[f64; 4], label: &str) -> Option<(f32, f32, f32)> {
+/// Where the label of a redaction mark goes over a box painted in a foreign page, in the bundle
+/// page's space, or none when the box is too small to read. On a page shown upright and unscaled
+/// across, with the line's baseline known, the label is written on that line (see
+/// `pdf::core::rewrite::place_label`); otherwise it is centred in the box.
+fn overlay_place(
+    font: &Font,
+    m: [f32; 6],
+    r: &[f64; 4],
+    label: &str,
+    line: Option<[f64; 2]>,
+) -> Option<crate::pdf::core::rewrite::LabelPlace> {
+    let unit = |t: &str| font.width(t, 1.0) as f64;
+    let upright = m[1] == 0.0 && m[2] == 0.0 && m[0] > 0.0 && m[3] > 0.0;
+    let (a, d, e, f) = (m[0] as f64, m[3] as f64, m[4] as f64, m[5] as f64);
+    if upright {
+        let rect = [a * r[0] + e, d * r[1] + f, a * r[2] + e, d * r[3] + f];
+        let line = line.map(|[y, size]| [d * y + f, d * size]);
+        return crate::pdf::core::rewrite::place_label(&rect, line, label, &unit)
+            .map(|p| crate::pdf::core::rewrite::LabelPlace { hscale: p.hscale * a / d, ..p });
+    }
     let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])]
         .map(|(x, y)| (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5]));
     let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
     let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max);
     let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min);
     let y1 = pts.iter().map(|p| p.1).fold(f32::MIN, f32::max);
-    let (w, h) = (x1 - x0, y1 - y0);
-    let unit = font.width(label, 1.0);
-    if unit <= 0.0 || w <= 2.0 || h <= 2.0 {
-        return None;
-    }
-    let size = (h * 0.72).min((w - 2.0) / unit);
-    if size < 3.0 {
-        return None; // too small to read: the box stands alone
-    }
-    let tw = font.width(label, size);
-    Some((x0 + (w - tw) / 2.0, y0 + (h - 0.72 * size) / 2.0, size))
+    let rect = [x0 as f64, y0 as f64, x1 as f64, y1 as f64];
+    crate::pdf::core::rewrite::place_label(&rect, None, label, &unit)
 }
 
 /// The stamp on every page of a draft.
@@ -106,7 +114,15 @@ fn draft_stamp(page: &mut Page, font: &Font) {
     let x = (page.width - bw) / 2.0;
     let y = page.height - 26.0;
     page.items.push(Item::Rect { x, y, w: bw, h: bh, fill: Some(1.0), stroke: Some((0.35, 1.0)) });
-    page.items.push(Item::Text { x: x + 8.0, y: y + 5.5, size, gray: 0.15, bold: true, text: DRAFT_STAMP.to_string() });
+    page.items.push(Item::Text {
+        x: x + 8.0,
+        y: y + 5.5,
+        size,
+        gray: 0.15,
+        bold: true,
+        text: DRAFT_STAMP.to_string(),
+        hscale: 1.0,
+    });
 }
 
 /// The glyphs a laid-out page will draw, before its page labels are known (those are added from
@@ -125,9 +141,9 @@ fn page_usage(usage: &mut Usage, font: &Font, page: &Page, title: &str) {
             }
         }
         PageKind::Foreign { fp, geo } => {
-            for (r, label) in &fp.overlays {
-                if overlay_place(font, geo.matrix, r, label).is_some() {
-                    usage.add_str(font, label);
+            for (r, label, line) in &fp.overlays {
+                if let Some(p) = overlay_place(font, geo.matrix, r, label, *line) {
+                    usage.add_str(font, &p.text);
                 }
             }
         }
@@ -176,9 +192,17 @@ fn finish_page(
         PageKind::Foreign { fp, geo } => {
             // Mark labels over the boxes painted in the source page.
             let mut over = Vec::new();
-            for (r, label) in &fp.overlays {
-                if let Some((x, y, size)) = overlay_place(font, geo.matrix, r, label) {
-                    over.push(text(x, y, size, 1.0, label.clone()));
+            for (r, label, line) in &fp.overlays {
+                if let Some(p) = overlay_place(font, geo.matrix, r, label, *line) {
+                    over.push(Item::Text {
+                        x: p.x as f32,
+                        y: p.y as f32,
+                        size: p.size as f32,
+                        gray: 1.0,
+                        bold: false,
+                        text: p.text,
+                        hscale: p.hscale as f32,
+                    });
                 }
             }
             page.items.extend(over);
@@ -498,10 +522,13 @@ fn mark_labels(lay: &Layout, labels: &Labels) -> std::collections::BTreeMap<u32,
 
 fn draw(c: &mut Content, it: &Item, font: &Font, subset: &super::font::Subset) {
     match it {
-        Item::Text { x, y, size, gray, bold, text } => {
+        Item::Text { x, y, size, gray, bold, text, hscale } => {
             c.save_state();
             c.begin_text();
             c.set_font(FONT_RES, *size);
+            if *hscale != 1.0 {
+                c.set_horizontal_scaling(hscale * 100.0);
+            }
             c.set_fill_gray(*gray);
             if *bold {
                 c.set_text_rendering_mode(TextRenderingMode::FillStroke);
