@@ -24,7 +24,8 @@ impl Drop for Proc {
 
 fn need_browser() {
     for tool in ["chromium", "chromedriver"] {
-        let ok = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
+        let ok =
+            Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
         assert!(ok, "the browser test needs `{tool}` on PATH: apt-get install chromium chromium-driver (see .ci/run)");
     }
 }
@@ -299,5 +300,8 @@ fn the_review_page_in_a_real_browser() {
         "the released item is in the bundle"
     );
     let audit = stdout(&run(&["audit", "--db", db.to_str().unwrap(), "--verify"]));
-    assert!(audit.contains("audit chain intact") && audit.contains("view by alice") && audit.contains("approval by bob"), "{audit}");
+    assert!(
+        audit.contains("audit chain intact") && audit.contains("view by alice") && audit.contains("approval by bob"),
+        "{audit}"
+    );
 }

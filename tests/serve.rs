@@ -213,7 +213,12 @@ fn a_change_without_the_sessions_csrf_token_is_refused_and_records_nothing() {
         let r = e.send("POST", &path, Some(&c), Some(&format!("csrf={other}&mark={mark}&verdict=accept"))).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         let r = e
-            .send("POST", &format!("/r/{}/add", e.id), Some(&c), Some("csrf=&record=rec-006&words=Worry-tree&code=TP&why=x"))
+            .send(
+                "POST",
+                &format!("/r/{}/add", e.id),
+                Some(&c),
+                Some("csrf=&record=rec-006&words=Worry-tree&code=TP&why=x"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         assert_eq!(e.decisions(), 0, "nothing recorded");
@@ -271,7 +276,9 @@ fn a_view_of_a_request_and_of_a_page_is_in_the_audit_trail() {
             })
             .collect();
         assert_eq!(views.len(), 2, "{views:?}");
-        assert!(views.iter().all(|v| v.by == "alice" && v.request.as_deref() == Some(e.id.as_str()) && !v.at.is_empty()));
+        assert!(views
+            .iter()
+            .all(|v| v.by == "alice" && v.request.as_deref() == Some(e.id.as_str()) && !v.at.is_empty()));
         assert!(views[0].detail["shown"].split(' ').any(|r| r == "rec-006"), "the records shown, by id");
         assert!(views[1].target.as_deref().unwrap().contains("/page/"), "the page viewed");
         let json: String = views.iter().map(|v| serde_json::to_string(v).unwrap()).collect();
@@ -308,7 +315,11 @@ fn serving_off_loopback_is_refused_unless_asked_for() {
     let e = env();
     let o = run(&["review", "serve", "--db", e.db.to_str().unwrap(), "--listen", "0.0.0.0:0"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("not a loopback address") && stderr(&o).contains("--allow-non-loopback"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a loopback address") && stderr(&o).contains("--allow-non-loopback"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 impl Env {

@@ -34,9 +34,14 @@ pub struct Session {
 pub enum SignIn {
     Ok(Session),
     /// Wrong name or password. `wait` seconds must pass before the next attempt for that name.
-    Refused { failures: i64, wait: i64 },
+    Refused {
+        failures: i64,
+        wait: i64,
+    },
     /// Too soon after failed attempts for that name: not checked at all.
-    Wait { seconds: i64 },
+    Wait {
+        seconds: i64,
+    },
 }
 
 /// The delay a name must wait after `failures` recent failed sign-ins: none for the first two

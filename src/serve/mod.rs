@@ -237,8 +237,7 @@ pub fn run(mut config: Config, listen: SocketAddr, allow_remote: bool) -> Result
     let router = app(config)?;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
-        let listener =
-            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() {
             eprintln!("warning: serving on {addr}, off loopback, over plain HTTP: put a TLS proxy in front of it");
@@ -422,7 +421,9 @@ async fn login(State(app): State<Shared>, headers: HeaderMap, Form(f): Form<Logi
         }
         Ok(SignIn::Refused { wait, .. }) => {
             let msg = if wait > 0 {
-                format!("Wrong name or password. After several failed attempts, wait {wait} seconds before trying again.")
+                format!(
+                    "Wrong name or password. After several failed attempts, wait {wait} seconds before trying again."
+                )
             } else {
                 "Wrong name or password.".to_string()
             };
@@ -473,8 +474,9 @@ async fn queue(State(app): State<Shared>, axum::Extension(s): axum::Extension<Se
     let res = blocking(move || workflow::list(&app.store(), today())).await;
     match res {
         Ok(list) => html(page::queue(&s, &list)),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, html(page::message("Error", &format!("{e:#}"), "/")))
-            .into_response(),
+        Err(e) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, html(page::message("Error", &format!("{e:#}"), "/"))).into_response()
+        }
     }
 }
 
@@ -556,8 +558,9 @@ async fn request_page(
     .await;
     match res {
         Ok(b) => html(b),
-        Err(Failure::NotFound) => (StatusCode::NOT_FOUND, html(page::message("Not found", "No such request.", "/")))
-            .into_response(),
+        Err(Failure::NotFound) => {
+            (StatusCode::NOT_FOUND, html(page::message("Not found", "No such request.", "/"))).into_response()
+        }
         Err(Failure::Refused(m)) => {
             (StatusCode::INTERNAL_SERVER_ERROR, html(page::message("Error", &m, "/"))).into_response()
         }
@@ -591,11 +594,8 @@ async fn page_png(
 /// After a change: the figure and every item's decision, for the page's script.
 fn changed(app: &App, id: &str, l: &Loaded, message: &str, reload: bool) -> Result<serde_json::Value> {
     let v = view_of(app, id, l)?;
-    let decisions: serde_json::Map<String, serde_json::Value> = v
-        .items
-        .iter()
-        .map(|i| (i.mark.to_string(), serde_json::Value::String(page::decision_text(i))))
-        .collect();
+    let decisions: serde_json::Map<String, serde_json::Value> =
+        v.items.iter().map(|i| (i.mark.to_string(), serde_json::Value::String(page::decision_text(i)))).collect();
     Ok(serde_json::json!({
         "ok": true,
         "message": message,
@@ -619,7 +619,12 @@ async fn change(
 ) -> Response {
     let back = format!("/r/{id}");
     if !session::csrf_ok(&s, &csrf) {
-        return refused(&headers, StatusCode::FORBIDDEN, "the form's token is not this session's; reload the page", &back);
+        return refused(
+            &headers,
+            StatusCode::FORBIDDEN,
+            "the form's token is not this session's; reload the page",
+            &back,
+        );
     }
     let res = blocking(move || -> Result<serde_json::Value, Failure> {
         let (_, l) = row_and_loaded(&app, &id)?;
@@ -737,7 +742,8 @@ async fn add(
             }
             _ => bail!("select words in a record (or type them), or draw a box on a page"),
         };
-        let (aid, n) = workflow::add(store, row, &l.p, at, code, reviewer, &f.why).map_err(|e| anyhow!("{}", plain(&format!("{e:#}"))))?;
+        let (aid, n) = workflow::add(store, row, &l.p, at, code, reviewer, &f.why)
+            .map_err(|e| anyhow!("{}", plain(&format!("{e:#}"))))?;
         Ok((format!("Added {aid} ({n} place{}).", if n == 1 { "" } else { "s" }), true))
     })
     .await

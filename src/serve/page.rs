@@ -119,7 +119,10 @@ pub fn queue(s: &Session, list: &[workflow::Summary]) -> String {
     shell(
         "Requests: disclose review",
         Some(&s.csrf),
-        &format!("<header class=\"top\"><h1>Requests</h1>{}</header><main class=\"queue\">{table}</main>", signed_in_bar(s)),
+        &format!(
+            "<header class=\"top\"><h1>Requests</h1>{}</header><main class=\"queue\">{table}</main>",
+            signed_in_bar(s)
+        ),
     )
 }
 
@@ -205,11 +208,8 @@ fn highlighted(text: &str, spans: &[Hl]) -> String {
             out.push_str(&piece);
             continue;
         };
-        let id_attr = if first_seen.insert(inner.id.as_str()) {
-            format!(" id=\"hl-{}\"", esc(&inner.id))
-        } else {
-            String::new()
-        };
+        let id_attr =
+            if first_seen.insert(inner.id.as_str()) { format!(" id=\"hl-{}\"", esc(&inner.id)) } else { String::new() };
         let all: Vec<&str> = covering.iter().map(|h| h.id.as_str()).collect();
         let _ = write!(
             out,
@@ -225,6 +225,9 @@ fn highlighted(text: &str, spans: &[Hl]) -> String {
     }
     out
 }
+
+/// A region mark added on a page: its id, code and rectangle in page space.
+type Region = (String, String, [f64; 4]);
 
 /// Who owns a piece of the file on the page: a record, or an attachment.
 #[derive(Clone, PartialEq)]
@@ -292,7 +295,7 @@ pub fn request(
             None => {}
         }
     }
-    let mut regions: HashMap<&Location, Vec<(String, String, [f64; 4])>> = HashMap::new();
+    let mut regions: HashMap<&Location, Vec<Region>> = HashMap::new();
     for a in &v.decisions.added {
         for (n, (loc, at)) in a.at.iter().enumerate() {
             match at {
@@ -416,16 +419,27 @@ pub fn request(
         match u.loc.part() {
             Part::Title => {
                 let id = u.loc.record_id().map(|r| r.as_str()).unwrap_or("");
-                let _ = write!(main, "<h2 class=\"title\" id=\"t-{}\"><span class=\"text\" data-loc=\"{key}\">{text}</span></h2>", esc(id));
+                let _ = write!(
+                    main,
+                    "<h2 class=\"title\" id=\"t-{}\"><span class=\"text\" data-loc=\"{key}\">{text}</span></h2>",
+                    esc(id)
+                );
             }
             Part::Author => {
-                let _ = write!(main, "<p class=\"author\">Recorded by <span class=\"text\" data-loc=\"{key}\">{text}</span></p>");
+                let _ = write!(
+                    main,
+                    "<p class=\"author\">Recorded by <span class=\"text\" data-loc=\"{key}\">{text}</span></p>"
+                );
             }
             Part::Participant { .. } => {
-                let _ = write!(main, "<p class=\"author\">Present: <span class=\"text\" data-loc=\"{key}\">{text}</span></p>");
+                let _ = write!(
+                    main,
+                    "<p class=\"author\">Present: <span class=\"text\" data-loc=\"{key}\">{text}</span></p>"
+                );
             }
             Part::Heading { .. } => {
-                let _ = write!(main, "<h3 class=\"heading\"><span class=\"text\" data-loc=\"{key}\">{text}</span></h3>");
+                let _ =
+                    write!(main, "<h3 class=\"heading\"><span class=\"text\" data-loc=\"{key}\">{text}</span></h3>");
             }
             Part::Body { .. } => {
                 let _ = write!(main, "<div class=\"text body\" data-loc=\"{key}\">{text}</div>");
@@ -444,7 +458,8 @@ pub fn request(
                 let _ = write!(main, "<h3 class=\"title\"><span class=\"text\" data-loc=\"{key}\">{text}</span></h3>");
             }
             Part::AttachmentAuthor => {
-                let _ = write!(main, "<p class=\"author\">From <span class=\"text\" data-loc=\"{key}\">{text}</span></p>");
+                let _ =
+                    write!(main, "<p class=\"author\">From <span class=\"text\" data-loc=\"{key}\">{text}</span></p>");
             }
             Part::AttachmentPage { page } => {
                 let a = u.loc.attachment_id().cloned().unwrap_or_else(|| AttachmentId(String::new()));
@@ -595,10 +610,15 @@ pub fn request(
             )
         })
         .collect();
-    let added = if added.is_empty() { String::new() } else { format!("<h3>Added by reviewers</h3><ul class=\"added\">{added}</ul>") };
+    let added = if added.is_empty() {
+        String::new()
+    } else {
+        format!("<h3>Added by reviewers</h3><ul class=\"added\">{added}</ul>")
+    };
     let subject = person_name(fam, v.row.subject.as_str());
     let due = v.row.extended_to.as_deref().unwrap_or(&v.row.due);
-    let left = if v.days_left < 0 { format!("{} days overdue", -v.days_left) } else { format!("{} days left", v.days_left) };
+    let left =
+        if v.days_left < 0 { format!("{} days overdue", -v.days_left) } else { format!("{} days left", v.days_left) };
     let body = format!(
         "<a class=\"skip\" href=\"#marks\">Skip to the marks</a>\
 <header class=\"top\"><p><a href=\"/\">All requests</a></p><h1>Request {req}: the file of {subj} ({sid})</h1>\
