@@ -15,6 +15,7 @@ mod pdf;
 mod practice;
 mod requests;
 mod resolve;
+mod scans;
 mod review;
 mod rules;
 mod seal;

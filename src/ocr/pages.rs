@@ -186,7 +186,10 @@ pub fn attachment_input(r: &Result<ReadAttachment, PdfError>, scans: Option<&[Pa
                     None
                 };
             }
-            PageScan::Unread { why, .. } => {
+            PageScan::Unread { why, no_tesseract } => {
+                // A page OCR tried and failed on is held on its own, saying why; without Tesseract
+                // a scan stays held whole, as before OCR.
+                p.ocr = !no_tesseract;
                 p.hold = Some(if p.hold.is_some() {
                     format!("the page is an image (a scan) that could not be read: {why}")
                 } else {
