@@ -553,9 +553,13 @@ impl Recognizer for Literals {
         for m in self.ac.find_overlapping_iter(&n.text) {
             let (s, e) = (m.start(), m.end());
             // Word boundaries on the normalised text.
+            // A letter next to a digit is a boundary: text read from a PDF can lose the space
+            // between a house number and its street ("4Orchard Rise").
             let before = n.text[..s].chars().next_back();
             let after = n.text[e..].chars().next();
-            if before.is_some_and(|c| c.is_alphanumeric()) || after.is_some_and(|c| c.is_alphanumeric()) {
+            let first = n.text[s..e].chars().next();
+            let last = n.text[s..e].chars().next_back();
+            if joined(before, first) || joined(last, after) {
                 continue;
             }
             // "Mr. R" style: an apostrophe directly before means a contraction, not a name start.
@@ -654,6 +658,15 @@ fn title_at(src: &str, pos: usize) -> Option<(usize, String)> {
     let lower = word.to_lowercase();
     (words::TITLES.contains(&lower.as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()))
         .then_some((wstart, lower))
+}
+
+/// Whether two neighbouring characters belong to one word: letters with letters, digits with
+/// digits.
+fn joined(a: Option<char>, b: Option<char>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a.is_alphabetic() && b.is_alphabetic()) || (a.is_numeric() && b.is_numeric()),
+        _ => false,
+    }
 }
 
 /// For a word that is also an ordinary word: is it used as a name here?
