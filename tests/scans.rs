@@ -20,7 +20,13 @@ fn attachment(name: &str) -> PathBuf {
     root().join("fixtures/families/harrowfield/attachments").join(name)
 }
 
-fn export(export: &Path, subject: &str, requester: &str, policy: &str, extra_env: &[(&str, &str)]) -> (PathBuf, std::process::Output, tempfile::TempDir) {
+fn export(
+    export: &Path,
+    subject: &str,
+    requester: &str,
+    policy: &str,
+    extra_env: &[(&str, &str)],
+) -> (PathBuf, std::process::Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("case.db");
     let o = run(&["import", export.to_str().unwrap(), "--db", db.to_str().unwrap()]);
@@ -250,7 +256,8 @@ fn without_tesseract_scans_stay_held_and_the_run_says_how_to_enable_it() {
     let (out, o, _d) = export(&harrowfield(), "p-tia", "p-tia", "sar-self", &[("PATH", &path)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
-    let lines: Vec<&str> = err.lines().filter(|l| l.contains("apt-get install tesseract-ocr tesseract-ocr-eng")).collect();
+    let lines: Vec<&str> =
+        err.lines().filter(|l| l.contains("apt-get install tesseract-ocr tesseract-ocr-eng")).collect();
     assert_eq!(lines.len(), 1, "one line says how to enable reading scans: {err}");
     assert!(lines[0].contains("--tesseract PATH"), "{}", lines[0]);
     let plan = read_json(&out.join("plan.json"));

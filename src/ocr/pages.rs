@@ -323,7 +323,34 @@ pub fn removed_words(page: &OcrPage, marks: &[PixelMark]) -> (BTreeSet<usize>, V
             }
         }
     }
-    (gone, boxes)
+    (gone, merge_boxes(boxes))
+}
+
+/// Join boxes with the same label that stand side by side on one line (a given name and a
+/// family name marked apart): one bar with one label, painted over the space between them too.
+fn merge_boxes(mut boxes: Vec<([f64; 4], String)>) -> Vec<([f64; 4], String)> {
+    let beside = |a: &[f64; 4], b: &[f64; 4]| {
+        let h = (a[3] - a[1]).min(b[3] - b[1]);
+        let v = a[3].min(b[3]) - a[1].max(b[1]);
+        let gap = a[0].max(b[0]) - a[2].min(b[2]);
+        h > 0.0 && v >= 0.5 * h && gap <= (a[3] - a[1]).max(b[3] - b[1])
+    };
+    let mut i = 0;
+    while i < boxes.len() {
+        let mut merged = false;
+        for j in i + 1..boxes.len() {
+            if boxes[i].1 == boxes[j].1 && beside(&boxes[i].0, &boxes[j].0) {
+                let (b, _) = boxes.remove(j);
+                boxes[i].0 = union(boxes[i].0, b);
+                merged = true;
+                break;
+            }
+        }
+        if !merged {
+            i += 1;
+        }
+    }
+    boxes
 }
 
 /// Redact the pages of one document (`doc`, already redacted as text by `crate::pdf::core`) in
@@ -366,16 +393,15 @@ pub fn redact_pages(
                 let rects: Vec<PixelRect> = boxes
                     .iter()
                     .filter(|(b, _)| overlaps(b, &img.bbox))
-                    .filter_map(|(b, _)| img.page_to_pixels(&[b[0] - PAD_PT, b[1] - PAD_PT, b[2] + PAD_PT, b[3] + PAD_PT]))
+                    .filter_map(|(b, _)| {
+                        img.page_to_pixels(&[b[0] - PAD_PT, b[1] - PAD_PT, b[2] + PAD_PT, b[3] + PAD_PT])
+                    })
                     .collect();
                 // Each removed word's own box too, so that a word whose line box is clipped is covered.
-                let own = gone
-                    .iter()
-                    .filter(|&&w| page.words[w].image == ii)
-                    .filter_map(|&w| {
-                        let b = page.words[w].bbox;
-                        img.page_to_pixels(&[b[0] - PAD_PT, b[1] - PAD_PT, b[2] + PAD_PT, b[3] + PAD_PT])
-                    });
+                let own = gone.iter().filter(|&&w| page.words[w].image == ii).filter_map(|&w| {
+                    let b = page.words[w].bbox;
+                    img.page_to_pixels(&[b[0] - PAD_PT, b[1] - PAD_PT, b[2] + PAD_PT, b[3] + PAD_PT])
+                });
                 let rects: Vec<PixelRect> = rects.into_iter().chain(own).collect();
                 if !rects.is_empty() {
                     let e = paint.entry(id).or_insert(((img.width, img.height), Vec::new(), BTreeSet::new()));
@@ -383,7 +409,10 @@ pub fn redact_pages(
                     e.2.insert(i);
                 }
             }
-            kept_of.insert(i, page.words.iter().enumerate().filter(|(k, _)| !gone.contains(k)).map(|(_, w)| w.clone()).collect());
+            kept_of.insert(
+                i,
+                page.words.iter().enumerate().filter(|(k, _)| !gone.contains(k)).map(|(_, w)| w.clone()).collect(),
+            );
             if !gone.is_empty() {
                 removed_of.insert(i, gone.iter().map(|&w| page.words[w].text.clone()).collect());
                 out.removed.insert(i, gone.len());
@@ -409,10 +438,9 @@ pub fn redact_pages(
                 Ok(all) => {
                     for img in all.iter().filter(|u| regions.iter().any(|r| overlaps(r, &u.bbox))) {
                         let Some(id) = img.object else {
-                            failed
-                                .entry(i)
-                                .or_default()
-                                .push("a region marked by a reviewer covers an inline image, which cannot be painted".into());
+                            failed.entry(i).or_default().push(
+                                "a region marked by a reviewer covers an inline image, which cannot be painted".into(),
+                            );
                             continue;
                         };
                         if img.role() == Role::Read && read.is_some() {
@@ -462,7 +490,10 @@ pub fn redact_pages(
         match tess {
             None => {
                 for i in check {
-                    failed.entry(i).or_default().push("the page cannot be read again: Tesseract is not available".into());
+                    failed
+                        .entry(i)
+                        .or_default()
+                        .push("the page cannot be read again: Tesseract is not available".into());
                 }
             }
             Some(t) => {
@@ -577,7 +608,18 @@ mod tests {
     use crate::ocr::{page_from_words, ImageUse, RawWord};
 
     fn raw(text: &str, line: u32, left: u32, conf: f32) -> RawWord {
-        RawWord { text: text.into(), conf, left, top: 10 + line * 40, width: 40, height: 20, block: 1, par: 1, line, word: 1 }
+        RawWord {
+            text: text.into(),
+            conf,
+            left,
+            top: 10 + line * 40,
+            width: 40,
+            height: 20,
+            block: 1,
+            par: 1,
+            line,
+            word: 1,
+        }
     }
 
     fn page(words: Vec<RawWord>) -> OcrPage {
@@ -605,6 +647,16 @@ mod tests {
         assert_eq!(gone.into_iter().collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(boxes.len(), 1, "one bar over the name");
         assert_eq!(boxes[0].0, union(p.words[1].bbox, p.words[2].bbox));
+        // Two marks with one label side by side on a line are one bar.
+        let l = p.text.find("Pilbeam").unwrap();
+        let (_, boxes) = removed_words(
+            &p,
+            &[
+                PixelMark::Words { range: s..s + 6, label: "REF".into() },
+                PixelMark::Words { range: l..l + 7, label: "REF".into() },
+            ],
+        );
+        assert_eq!(boxes.len(), 1);
         // A region takes every word under it.
         let (gone, _) = removed_words(&p, &[PixelMark::Region { rect: p.words[3].bbox, label: "TP".into() }]);
         assert_eq!(gone.into_iter().collect::<Vec<_>>(), vec![3]);

@@ -152,12 +152,19 @@ fn redact_one(
             let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
             if let Some(s) = d.span {
                 if s.start() < own {
-                    marks.push(core::Mark { range: s.start()..s.end().min(own), code: code.clone(), label: label.clone() });
+                    marks.push(core::Mark {
+                        range: s.start()..s.end().min(own),
+                        code: code.clone(),
+                        label: label.clone(),
+                    });
                 }
                 if let Some((_, off)) = ocr {
                     if s.end() > off {
                         let range = s.start().max(off) - off..s.end() - off;
-                        pixel_marks.entry(i).or_default().push(PixelMark::Words { range, label: label.unwrap_or(code) });
+                        pixel_marks
+                            .entry(i)
+                            .or_default()
+                            .push(PixelMark::Words { range, label: label.unwrap_or(code) });
                     }
                 }
             } else if let Some(rect) = d.region {
