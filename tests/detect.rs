@@ -4,13 +4,10 @@
 //! characters, and what `show` prints.
 
 use crate::util::*;
-use disclose::detect::Detector;
-use disclose::file::CaseFile;
 use disclose::file::{AttachmentInput, PageInput, Part};
 use disclose::model::*;
-use disclose::policy::{self, Action, Policy};
-use disclose::redact;
-use disclose::review::{self, Disclosure};
+use disclose::policy::Action;
+use disclose::review::Disclosure;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -50,9 +47,6 @@ fn disclose_with_pages(
     policy_name: &str,
     pages: &[(&str, &[&str])],
 ) -> (Disclosure, String) {
-    let file = CaseFile::build(fam, &PersonId(subject.into())).unwrap();
-    let det = Detector::new(fam);
-    let pol = Policy::load(policy_name).unwrap();
     let inputs: HashMap<AttachmentId, AttachmentInput> = pages
         .iter()
         .map(|(a, texts)| {
@@ -60,14 +54,7 @@ fn disclose_with_pages(
             (AttachmentId(a.to_string()), AttachmentInput::Pages(pages))
         })
         .collect();
-    let findings = disclose::detect::find(&file, &det, &inputs);
-    let requester = policy::Party::Person(PersonId(requester.into()));
-    let asked = policy::Asked { requester: &requester, date: "2024-04-19", fit: &policy::Fit::default() };
-    let proposal = policy::propose(&file, &findings, &pol, &asked, &inputs);
-    let plan = review::apply(&proposal, &review::Decisions::default(), review::Status::Draft);
-    let rf = redact::redact(&file, &plan, &pol, &inputs, &[]);
-    let pv = redact::preview(&rf, &plan);
-    (plan, pv)
+    disclose_with(fam, subject, requester, policy_name, &inputs)
 }
 
 /// The text an attachment page's redactions leave (removed spans cut out, in order).
