@@ -194,7 +194,7 @@ fn a_scan_that_cannot_be_decoded_or_read_is_held_and_listed() {
     let data: Vec<u8> = (0..w * h)
         .map(|_| {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            if (x >> 16) % 7 == 0 {
+            if (x >> 16).is_multiple_of(7) {
                 0
             } else {
                 255

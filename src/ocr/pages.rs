@@ -287,6 +287,9 @@ pub struct ScanRedaction {
     pub removed: BTreeMap<usize, usize>,
 }
 
+/// An image to paint: its size, the pixel rectangles, and the pages that draw it.
+type Painting = ((u32, u32), Vec<PixelRect>, BTreeSet<usize>);
+
 fn union(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
     [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
 }
@@ -372,11 +375,10 @@ pub fn redact_pages(
     let page_ids: Vec<ObjectId> = doc.get_pages().values().copied().collect();
     let mut failed: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     // Per image object: its size, the pixel rectangles to paint and the pages drawing it.
-    let mut paint: BTreeMap<ObjectId, ((u32, u32), Vec<PixelRect>, BTreeSet<usize>)> = BTreeMap::new();
+    let mut paint: BTreeMap<ObjectId, Painting> = BTreeMap::new();
     let mut kept_of: BTreeMap<usize, Vec<Word>> = BTreeMap::new();
     let mut removed_of: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    let n = page_ids.len();
-    for i in 0..n {
+    for (i, &page_id) in page_ids.iter().enumerate() {
         if skip.contains(&i) {
             continue;
         }
@@ -433,7 +435,7 @@ pub fn redact_pages(
             })
             .collect();
         if !regions.is_empty() {
-            match super::images::page_images(doc, page_ids[i], i) {
+            match super::images::page_images(doc, page_id, i) {
                 Err(e) => failed.entry(i).or_default().push(e.to_string()),
                 Ok(all) => {
                     for img in all.iter().filter(|u| regions.iter().any(|r| overlaps(r, &u.bbox))) {
@@ -457,13 +459,12 @@ pub fn redact_pages(
         out.boxes.extend(page_boxes.into_iter().map(|(b, l)| (i, b, l)));
     }
     // Paint every image once, in parallel, then put the new streams in place.
-    let jobs: Vec<(ObjectId, (u32, u32), Vec<PixelRect>, BTreeSet<usize>)> =
-        paint.into_iter().map(|(id, (size, rects, pages))| (id, size, rects, pages)).collect();
+    let jobs: Vec<(ObjectId, Painting)> = paint.into_iter().collect();
     let painted: Vec<_> = jobs
         .par_iter()
-        .map(|(id, size, rects, _)| super::redact::paint_pixels(doc, *id, *size, rects, Paint::House))
+        .map(|(id, (size, rects, _))| super::redact::paint_pixels(doc, *id, *size, rects, Paint::House))
         .collect();
-    for ((_, _, _, pages), r) in jobs.iter().zip(painted) {
+    for ((_, (_, _, pages)), r) in jobs.iter().zip(painted) {
         let r = r.and_then(|r| match r {
             Some(r) => r.apply(doc).map(|_| ()),
             None => Ok(()),

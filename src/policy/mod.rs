@@ -628,7 +628,7 @@ impl<'a, 'f> Decider<'a, 'f> {
         };
         if let Some(v) = self.flags_verdict(&flags, &aloc, &mut ctx) {
             self.push_element(aloc.clone(), v, 0, false);
-        } else if !att.text_layer && !(read_by_ocr && self.policy.scans.action != SectionAction::Withhold) {
+        } else if !(att.text_layer || read_by_ocr && self.policy.scans.action != SectionAction::Withhold) {
             let rule = &self.policy.scans;
             let action = if rule.action == SectionAction::Withhold { Action::Withhold } else { Action::Review };
             let v = Verdict::new(
