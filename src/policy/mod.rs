@@ -628,6 +628,18 @@ impl<'a, 'f> Decider<'a, 'f> {
         };
         if let Some(v) = self.flags_verdict(&flags, &aloc, &mut ctx) {
             self.push_element(aloc.clone(), v, 0, false);
+        } else if !att.text_layer && read_by_ocr && !ctx.sentence_flags.is_empty() {
+            // Rule 3 takes out the sentences that name a third party whose flagged detail this
+            // is; in text read by OCR a misread name would let such a sentence through unseen,
+            // so a scan carrying such a flag stays held for a person.
+            let rule = &self.policy.scans;
+            let v = Verdict::new(
+                Action::Review,
+                Some(rule.reason),
+                "R3.scan",
+                "scanned document with a third party's flagged detail: its sentences are found by name, which OCR may misread; a person checks it",
+            );
+            self.push_element(aloc.clone(), v, 0, false);
         } else if !(att.text_layer || read_by_ocr && self.policy.scans.action != SectionAction::Withhold) {
             let rule = &self.policy.scans;
             let action = if rule.action == SectionAction::Withhold { Action::Withhold } else { Action::Review };
