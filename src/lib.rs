@@ -15,6 +15,7 @@
 //!         review::apply(&Proposal, &Decisions)
 //!                                          -> Disclosure   (what the bundle shows; read-only)
 //! redact  redact::redact(&CaseFile, &Disclosure, ..)   -> RedactedFile
+//! ocr     ocr::pages::read_scans / redact_pages     -> scan words with boxes; painted pixels
 //! pdf     pdf::redact_attachments(&Disclosure, ..)     -> RedactedAttachments
 //!         pdf::bundle                                  -> Bundle
 //! seal    sign the bundle, write the manifest          -> signed outputs

@@ -19,6 +19,9 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    if let Some(p) = &cli.tesseract {
+        disclose::ocr::pages::set_program(p.clone());
+    }
     match run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -50,7 +50,7 @@ fn disclose_with_pages(
     let inputs: HashMap<AttachmentId, AttachmentInput> = pages
         .iter()
         .map(|(a, texts)| {
-            let pages = texts.iter().map(|t| PageInput { text: t.to_string(), hold: None }).collect();
+            let pages = texts.iter().map(|t| PageInput { text: t.to_string(), hold: None, ocr: false }).collect();
             (AttachmentId(a.to_string()), AttachmentInput::Pages(pages))
         })
         .collect();

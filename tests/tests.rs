@@ -18,6 +18,7 @@ mod requests;
 mod resolve;
 mod review;
 mod rules;
+mod scans;
 mod seal;
 mod sealed;
 mod serve;

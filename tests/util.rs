@@ -33,6 +33,7 @@ pub fn all_families() -> Vec<PathBuf> {
         family_path("fernhill"),
         family_path("marshgate"),
         family_path("quarrybank"),
+        family_path("harrowfield"),
     ]
 }
 

@@ -31,6 +31,10 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The Tesseract program that reads scans (export, batch, review and request commands);
+    /// default `tesseract` on PATH. Without one, scans stay held for review.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub tesseract: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -10,6 +10,7 @@ use crate::detect::Detector;
 use crate::file::CaseFile;
 use crate::file::{AttachmentInputs, Location, Part};
 use crate::model::*;
+use crate::ocr::{self, pages::Scans, Tesseract};
 use crate::pdf::bundle::{self, BundleInput};
 use crate::policy::{self, Action, Fit, Party, Policy, Refusal};
 use crate::redact;
@@ -276,12 +277,16 @@ pub struct Resolved {
     pub date: String,
     pub fit: Fit,
     pub signer: Option<Signer>,
+    /// The Tesseract that reads scans (`None`: scans stay held, and the run says how to enable it).
+    pub tesseract: Option<Tesseract>,
 }
 
 /// A request resolved and proposed: the file's attachments read, and the policy's proposal.
 pub struct Proposed {
     pub resolved: Resolved,
     pub read: ReadMap,
+    /// What OCR made of each attachment page (words with boxes, or why a page was not read).
+    pub scans: Scans,
     pub inputs: AttachmentInputs,
     pub proposal: policy::Proposal,
 }
@@ -291,24 +296,51 @@ impl Proposed {
     pub fn file(&self) -> Result<CaseFile<'_>> {
         Ok(CaseFile::build(&self.resolved.family, &self.resolved.subject)?)
     }
+
+    /// The line to print when scans stay held because Tesseract is not available.
+    pub fn ocr_note(&self) -> Option<String> {
+        let n = ocr::pages::unread_for_want_of_tesseract(&self.scans);
+        (n > 0).then(|| ocr::pages::how_to_enable(n))
+    }
+
+    /// What the review page shows of an attachment page read by OCR: its words with boxes and
+    /// confidences, and the proposal's marks on it with the boxes they paint. `None` when the
+    /// page was not read by OCR.
+    pub fn scan_page(&self, attachment: &AttachmentId, page: usize) -> Option<ocr::pages::PageView> {
+        let scan = self.scans.get(attachment)?.get(page)?;
+        let size = match self.read.get(attachment) {
+            Some(Ok(r)) => r.pages.get(page).map(|p| (p.width, p.height))?,
+            _ => return None,
+        };
+        let loc = Location::attachment(attachment, Part::AttachmentPage { page });
+        let marks: Vec<&policy::Mark> = self.proposal.marks.iter().filter(|m| m.location == loc).collect();
+        ocr::pages::page_view(scan, size, &marks)
+    }
 }
 
 /// Read the attachments, detect, and propose: what a reviewer decides on.
 pub fn propose(store: &Store, resolved: Resolved) -> Result<Proposed> {
-    let (read, inputs, proposal) = {
+    let (read, scans, inputs, proposal) = {
         let file = CaseFile::build(&resolved.family, &resolved.subject)?;
         let det = Detector::new(&resolved.family);
         let read = read_attachments(store, &file)?;
         mark("reading attachments");
-        let inputs: AttachmentInputs = read.iter().map(|(a, r)| (a.clone(), crate::pdf::attachment_input(r))).collect();
+        // Scans and images that can hold text are read by OCR; their words are page text.
+        let scans = ocr::pages::read_scans(resolved.tesseract.as_ref(), &read);
+        mark("reading scans");
+        let inputs: AttachmentInputs = read
+            .iter()
+            .map(|(a, r)| (a.clone(), ocr::pages::attachment_input(r, scans.get(a).map(|v| v.as_slice()))))
+            .collect();
         let findings = detect::find(&file, &det, &inputs);
         mark("detecting");
         let asked = policy::Asked { requester: &resolved.requester, date: &resolved.date, fit: &resolved.fit };
-        let proposal = policy::propose(&file, &findings, &resolved.policy, &asked, &inputs);
+        let mut proposal = policy::propose(&file, &findings, &resolved.policy, &asked, &inputs);
+        ocr::pages::hold_weak_words(&mut proposal, &scans, resolved.policy.scans.reason);
         mark("proposing");
-        (read, inputs, proposal)
+        (read, scans, inputs, proposal)
     };
-    Ok(Proposed { resolved, read, inputs, proposal })
+    Ok(Proposed { resolved, read, scans, inputs, proposal })
 }
 
 /// Resolve a raw request: the policy, the family, the date, who is asking and whether the policy
@@ -370,7 +402,9 @@ pub fn resolve(store: &Store, req: &ExportRequest) -> Result<Resolved> {
         Some(s) => Some(s.load(&date)?),
         None => None,
     };
-    Ok(Resolved { export, family, subject: req.subject.clone(), requester, policy, date, fit, signer })
+    // A Tesseract named with --tesseract that cannot be used is refused before any work.
+    let tesseract = ocr::pages::tesseract()?;
+    Ok(Resolved { export, family, subject: req.subject.clone(), requester, policy, date, fit, signer, tesseract })
 }
 
 /// Build every output of one request, staged in the output folder under temporary names (the
@@ -397,20 +431,23 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     if proposed.resolved.signer.is_some() && !status.is_final() {
         bail!("the request's approval no longer holds (its proposal or decisions changed since), so the bundle is a draft and cannot be signed; approve it again. Nothing was written");
     }
-    let Proposed { resolved, read, inputs: inputs_text, proposal } = proposed;
-    let Resolved { export, family: fam, requester, policy, date, signer, .. } = resolved;
+    let ocr_note = proposed.ocr_note();
+    let Proposed { resolved, read, scans, inputs: inputs_text, proposal } = proposed;
+    let Resolved { export, family: fam, requester, policy, date, signer, tesseract, .. } = resolved;
     let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();
+    warnings.extend(ocr_note);
     let file = CaseFile::build(&fam, &req.subject)?;
     let disclosure = review::apply(&proposal, &decisions, status);
     drop(proposal);
     mark("applying decisions");
     // True redaction inside the attachments; a page that fails verification is withheld (REV).
-    let mut atts = crate::pdf::redact_attachments(&disclosure, &read);
+    let mut atts = crate::pdf::redact_attachments(&disclosure, &read, &scans, tesseract.as_ref());
     mark("redacting attachments");
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
     atts.withhold_unplaceable();
     let held = held_pages(&disclosure, &atts);
     drop(read); // the glyph lists of every attachment page are no longer needed
+    drop(scans);
     mark("dropping the read attachments");
     let mut staged = Staged::new(&req.out);
     let redacted = std::sync::Arc::new(redact::redact(&file, &disclosure, &policy, &inputs_text, &held));

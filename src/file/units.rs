@@ -13,8 +13,13 @@ use std::collections::HashMap;
 #[derive(Clone, Debug)]
 pub struct PageInput {
     pub text: String,
-    /// `None` when the text is trustworthy; else why the page must be held (scan, unmapped font).
+    /// `None` when the text is trustworthy; else why the page must be held (scan, unmapped font,
+    /// an image that could not be read, OCR of low confidence).
     pub hold: Option<String>,
+    /// Whether OCR ran on the page's images (`crate::ocr::pages`): their words are in `text`,
+    /// after the page's own text, or `hold` says why they could not be read; a scan read this
+    /// way is decided page by page instead of being held whole.
+    pub ocr: bool,
 }
 
 /// What the PDF reader made of an attachment.

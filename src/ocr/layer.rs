@@ -12,6 +12,8 @@ use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
 /// Courier's advance width, in em.
 const ADVANCE: f64 = 0.6;
+/// The height of a word's box (its ink) as a share of the type's size.
+const BOX_EM: f64 = 0.75;
 
 /// WinAnsiEncoding of a character; `None` for characters it cannot show.
 fn win_ansi(c: char) -> Option<u8> {
@@ -78,27 +80,64 @@ fn num(v: f64) -> String {
     }
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
 /// The content that draws `words` invisibly (also used by tests to check the operators).
+///
+/// The words of one OCR line share one font size and one baseline (the medians over its words
+/// with a letter or digit), and are written upright along the direction of the line's first
+/// word: a reader's text extraction (pdftotext) then keeps each line together, where words at
+/// their own heights (a capital, a descender, a dash read as a sliver, a page scanned askew)
+/// would be split into many lines. Each word is fitted to its own width.
 pub fn layer_content(font: &str, words: &[&Word]) -> Vec<u8> {
     let mut s = Vec::new();
     s.extend_from_slice(b"q BT 3 Tr\n");
-    for w in words {
+    let mut start = 0;
+    while start < words.len() {
+        let key = |w: &Word| (w.image, w.block, w.par, w.line);
+        let k = key(words[start]);
+        let end = start + words[start..].iter().take_while(|w| key(w) == k).count();
+        line_content(&mut s, font, &words[start..end]);
+        start = end;
+    }
+    s.extend_from_slice(b"ET Q\n");
+    s
+}
+
+fn line_content(s: &mut Vec<u8>, font: &str, line: &[&Word]) {
+    let first = line[0];
+    let (w0, h0) = (first.quad.width(), first.quad.height());
+    if w0 <= 0.0 || h0 <= 0.0 {
+        return;
+    }
+    let (ux, uy) = (first.quad.along.0 / w0, first.quad.along.1 / w0);
+    let (vx, vy) = (first.quad.up.0 / h0, first.quad.up.1 / h0);
+    let text: Vec<&&Word> = line.iter().filter(|w| w.text.chars().any(|c| c.is_alphanumeric())).collect();
+    let basis: Vec<&&Word> = if text.is_empty() { line.iter().collect() } else { text };
+    // A word's box is its ink: capitals and ascenders, descenders in some words, about three
+    // quarters of the type's size (em). The baseline is where most words' ink ends.
+    let size = median(basis.iter().map(|w| w.quad.height()).collect()) / BOX_EM;
+    let base = median(basis.iter().map(|w| w.quad.origin.0 * vx + w.quad.origin.1 * vy).collect());
+    if size <= 0.0 {
+        return;
+    }
+    for w in line {
         let (bytes, n) = pdf_string(&w.text);
-        let (width, height) = (w.quad.width(), w.quad.height());
-        if n == 0 || width <= 0.0 || height <= 0.0 {
+        let width = w.quad.width();
+        if n == 0 || width <= 0.0 {
             continue;
         }
-        let (ux, uy) = (w.quad.along.0 / width, w.quad.along.1 / width);
-        let (vx, vy) = (w.quad.up.0 / height, w.quad.up.1 / height);
-        // Font size from the box height; the baseline a fifth of the way up (descenders).
-        let size = height;
         let tz = 100.0 * width / (n as f64 * ADVANCE * size);
-        let (ox, oy) = (w.quad.origin.0 + vx * height * 0.2, w.quad.origin.1 + vy * height * 0.2);
+        let along = w.quad.origin.0 * ux + w.quad.origin.1 * uy;
+        let (ox, oy) = (ux * along + vx * base, uy * along + vy * base);
         s.extend_from_slice(
             format!(
                 "/{font} {} Tf {} Tz {} {} {} {} {} {} Tm (",
-                num(size * 0.8),
-                num(tz / 0.8),
+                num(size),
+                num(tz),
                 num(ux),
                 num(uy),
                 num(vx),
@@ -111,8 +150,6 @@ pub fn layer_content(font: &str, words: &[&Word]) -> Vec<u8> {
         s.extend_from_slice(&bytes);
         s.extend_from_slice(b") Tj\n");
     }
-    s.extend_from_slice(b"ET Q\n");
-    s
 }
 
 fn resolve<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Dictionary> {
@@ -202,14 +239,39 @@ mod tests {
     }
 
     #[test]
+    fn words_of_one_line_share_a_baseline_and_size() {
+        // A dash read as a sliver, a date taller than its neighbours: one line all the same.
+        let mut a = word("HARROWFIELD", 10.0, 60.0);
+        let mut dash = word("-.", 80.0, 5.0);
+        dash.quad = Quad { origin: (80.0, 104.0), along: (5.0, 0.0), up: (0.0, 1.0) };
+        let mut date = word("20/09/2025", 90.0, 50.0);
+        date.quad = Quad { origin: (90.0, 98.0), along: (50.0, 0.0), up: (0.0, 14.0) };
+        a.line = 1;
+        let police = word("POLICE", 150.0, 30.0);
+        let c = String::from_utf8_lossy(&layer_content("F", &[&a, &dash, &date, &police])).into_owned();
+        let tms: Vec<&str> = c.lines().filter(|l| l.contains(" Tm ")).collect();
+        assert_eq!(tms.len(), 4, "{c}");
+        for l in &tms {
+            assert!(l.starts_with("/F 13.333 Tf "), "{l}");
+            assert!(l.contains(" 1 0 0 1 ") && l.contains(" 100 Tm"), "{l}");
+        }
+        // On another line, its own baseline.
+        let mut b = word("next", 10.0, 20.0);
+        b.line = 2;
+        b.quad.origin.1 = 80.0;
+        let c = String::from_utf8_lossy(&layer_content("F", &[&a, &b])).into_owned();
+        assert!(c.contains(" 10 80 Tm (next)"), "{c}");
+    }
+
+    #[test]
     fn words_are_invisible_and_fitted_to_their_boxes() {
         let a = word("Dear", 10.0, 24.0);
         let b = word("(x)\u{00f6}\u{4e00}", 50.0, 30.0);
         let c = String::from_utf8_lossy(&layer_content("F", &[&a, &b])).into_owned();
         assert!(c.starts_with("q BT 3 Tr\n"), "{c}");
-        // 4 glyphs of 0.6 em at size 8 (0.8 of the 10 pt box) fill 19.2 pt; the box is 24.
-        // Tz = 100 * 24 / (4 * 0.6 * 10) / 0.8 = 125.
-        assert!(c.contains("/F 8 Tf 125 Tz 1 0 0 1 10 102 Tm (Dear) Tj"), "{c}");
+        // A 10 pt box is type of 13.333 pt (the box is 0.75 em); 4 glyphs of 0.6 em fill 32 pt,
+        // the box is 24: Tz = 100 * 24 / 32 = 75. The baseline is the box's bottom.
+        assert!(c.contains("/F 13.333 Tf 75 Tz 1 0 0 1 10 100 Tm (Dear) Tj"), "{c}");
         // Parentheses escaped, ö in WinAnsi, a character WinAnsi lacks as '?'.
         let raw = layer_content("F", &[&b]);
         assert!(raw.windows(8).any(|w| w == b"(\\(x\\)\xf6?"), "{}", String::from_utf8_lossy(&raw));

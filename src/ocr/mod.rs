@@ -14,6 +14,7 @@
 
 pub mod images;
 pub mod layer;
+pub mod pages;
 pub mod redact;
 pub mod render;
 pub mod tesseract;

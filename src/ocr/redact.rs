@@ -73,15 +73,28 @@ pub fn paint_image(
     let id = image.object.ok_or_else(|| ImageError::Unsupported { what: "an inline image".into() })?;
     let rects: Vec<PixelRect> =
         boxes.iter().filter_map(|b| image.page_to_pixels(&[b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad])).collect();
+    paint_pixels(doc, id, (image.width, image.height), &rects, paint)
+}
+
+/// As [`paint_image`], with the rectangles already in the image's pixels (`size` is the image's
+/// size where it is drawn, checked against the stream): the rectangles of every place an image is
+/// drawn are painted in one pass, so the image is decoded and encoded once.
+pub fn paint_pixels(
+    doc: &Document,
+    id: ObjectId,
+    size: (u32, u32),
+    rects: &[PixelRect],
+    paint: Paint,
+) -> Result<Option<Repaint>, ImageError> {
     if rects.is_empty() {
         return Ok(None);
     }
     let original = stream(doc, id)?;
     let mut decoded = image::decode(doc, original)?;
-    if (decoded.info.width, decoded.info.height) != (image.width, image.height) {
+    if (decoded.info.width, decoded.info.height) != size {
         return Err(ImageError::Damaged { what: "image size differs from where it is drawn".into() });
     }
-    let painted = decoded.paint(&rects, paint);
+    let painted = decoded.paint(rects, paint);
     let mut streams = vec![(id, decoded.encode(original)?)];
     // The soft mask, if any, is made opaque over the painted rectangles (scaled to its size).
     let smask = match original.dict.get(b"SMask") {
@@ -91,7 +104,7 @@ pub fn paint_image(
     if let Some(mid) = smask {
         let ms = stream(doc, mid)?;
         let mut m = image::decode(doc, ms)?;
-        let (sx, sy) = (m.info.width as f64 / image.width as f64, m.info.height as f64 / image.height as f64);
+        let (sx, sy) = (m.info.width as f64 / size.0 as f64, m.info.height as f64 / size.1 as f64);
         let scaled: Vec<PixelRect> = painted
             .iter()
             .map(|r| PixelRect {

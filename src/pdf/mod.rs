@@ -45,6 +45,7 @@ pub fn attachment_input(r: &Result<ReadAttachment, core::PdfError>) -> Attachmen
                         }
                         core::PageStatus::Held(h) => Some(h.why()),
                     },
+                    ocr: false,
                 })
                 .collect(),
         ),
@@ -91,17 +92,24 @@ impl RedactedAttachments {
 }
 
 /// Redact every attachment the disclosure keeps: remove the marked glyphs, sanitise every other
-/// channel, verify by reading the result again. A page that fails verification is withheld.
+/// channel, verify by reading the result again; on pages read by OCR (`scans`), paint the removed
+/// words' pixels, add the layer of kept words and read the page again (`crate::ocr::pages`). A
+/// page that fails verification is withheld.
 pub fn redact_attachments(
     plan: &Disclosure,
     read: &HashMap<AttachmentId, Result<ReadAttachment, core::PdfError>>,
+    scans: &crate::ocr::pages::Scans,
+    tess: Option<&crate::ocr::Tesseract>,
 ) -> RedactedAttachments {
     use rayon::prelude::*;
     let index = Index::new(plan);
     let mut ids: Vec<&AttachmentId> = read.keys().collect();
     ids.sort();
     // Each attachment is redacted on its own (in parallel), then merged in id order.
-    let results: Vec<RedactedAttachments> = ids.par_iter().map(|a| redact_one(&index, a, &read[*a])).collect();
+    let results: Vec<RedactedAttachments> = ids
+        .par_iter()
+        .map(|a| redact_one(&index, a, &read[*a], scans.get(*a).map(|v| v.as_slice()).unwrap_or(&[]), tess))
+        .collect();
     let mut out = RedactedAttachments::default();
     for r in results {
         out.pages.extend(r.pages);
@@ -115,7 +123,10 @@ fn redact_one(
     index: &Index<'_>,
     a: &AttachmentId,
     read: &Result<ReadAttachment, core::PdfError>,
+    scans: &[crate::ocr::pages::PageScan],
+    tess: Option<&crate::ocr::Tesseract>,
 ) -> RedactedAttachments {
+    use crate::ocr::pages::PixelMark;
     let mut out = RedactedAttachments::default();
     let Ok(r) = read else { return out };
     if index.withheld(&Location::attachment(a, Part::Attachment)).is_some() {
@@ -123,30 +134,69 @@ fn redact_one(
     }
     let mut edits = Vec::new();
     let mut held = Vec::new();
-    for (i, _) in r.pages.iter().enumerate() {
+    let mut pixel_marks: std::collections::BTreeMap<usize, Vec<PixelMark>> = Default::default();
+    for (i, pt) in r.pages.iter().enumerate() {
         let loc = Location::attachment(a, Part::AttachmentPage { page: i });
         let here: Vec<_> = index.at(&loc).collect();
         if here.iter().any(|d| d.span.is_none() && d.region.is_none() && d.action.removes()) {
             held.push(i);
             continue;
         }
-        let marks: Vec<core::Mark> = here
-            .iter()
-            .filter(|d| d.action == Action::Redact)
-            .filter_map(|d| {
-                let s = d.span?;
-                let code = d.reason.map(|r| r.to_string()).unwrap_or_default();
-                // Every box carries its code; the label too where the box is wide enough to read it.
-                let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
-                Some(core::Mark { range: s.start()..s.end(), code, label })
-            })
-            .collect();
+        // A page read by OCR has its OCR text after its own text: a span before `offset` is
+        // glyphs of the page, after it words in the images.
+        let ocr = scans.get(i).and_then(|s| s.read());
+        let own = pt.text.len();
+        let mut marks: Vec<core::Mark> = Vec::new();
+        for d in here.iter().filter(|d| d.action == Action::Redact) {
+            let code = d.reason.map(|r| r.to_string()).unwrap_or_default();
+            // Every box carries its code; the label too where the box is wide enough to read it.
+            let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
+            if let Some(s) = d.span {
+                if s.start() < own {
+                    marks.push(core::Mark {
+                        range: s.start()..s.end().min(own),
+                        code: code.clone(),
+                        label: label.clone(),
+                    });
+                }
+                if let Some((_, off)) = ocr {
+                    if s.end() > off {
+                        let range = s.start().max(off) - off..s.end() - off;
+                        pixel_marks
+                            .entry(i)
+                            .or_default()
+                            .push(PixelMark::Words { range, label: label.unwrap_or(code) });
+                    }
+                }
+            } else if let Some(rect) = d.region {
+                // A region a reviewer drew: the glyphs under it go, and the pixels of every image.
+                let mut run: Option<std::ops::Range<usize>> = None;
+                for g in pt.glyphs.iter().filter(|g| !g.text_range.is_empty()) {
+                    let b = g.bbox;
+                    let under = b[0] < rect[2] && rect[0] < b[2] && b[1] < rect[3] && rect[1] < b[3];
+                    match (&mut run, under) {
+                        (Some(r), true) if g.text_range.start <= r.end + 1 => r.end = r.end.max(g.text_range.end),
+                        (_, true) => {
+                            if let Some(r) = run.take() {
+                                marks.push(core::Mark { range: r, code: code.clone(), label: None });
+                            }
+                            run = Some(g.text_range.clone());
+                        }
+                        (_, false) => {}
+                    }
+                }
+                if let Some(r) = run {
+                    marks.push(core::Mark { range: r, code: code.clone(), label: None });
+                }
+                pixel_marks.entry(i).or_default().push(PixelMark::Region { rect, label: code });
+            }
+        }
         if !marks.is_empty() {
             edits.push(core::PageEdit { index: i, marks });
         }
     }
     match core::redact_with(&r.loaded, &r.pages, &edits, false) {
-        Ok(red) => {
+        Ok(mut red) => {
             let mut failed_here: Vec<usize> = Vec::new();
             // Pages already held (scans, unreadable fonts) are withheld anyway; only pages meant for
             // release count as verification failures.
@@ -154,6 +204,14 @@ fn redact_one(
                 failed_here.push(v.index);
                 out.failed.push(FailedPage { attachment: a.clone(), page: v.index, problems: v.problems.clone() });
             }
+            // Pixels: painted boxes, the layer of kept words, the page read again.
+            let skip: std::collections::BTreeSet<usize> = held.iter().chain(&failed_here).copied().collect();
+            let px = crate::ocr::pages::redact_pages(&mut red.doc, scans, &pixel_marks, &skip, tess);
+            for (i, problems) in px.failed {
+                failed_here.push(i);
+                out.failed.push(FailedPage { attachment: a.clone(), page: i, problems });
+            }
+            red.boxes.extend(px.boxes);
             out.sanitized.push((a.clone(), red.sanitized.kinds.clone()));
             let page_ids: Vec<lopdf::ObjectId> = red.doc.get_pages().values().copied().collect();
             let keep: Vec<(usize, lopdf::ObjectId)> = page_ids

@@ -618,9 +618,29 @@ impl<'a, 'f> Decider<'a, 'f> {
         let flags: Vec<&Sensitivity> = att.sensitivity.iter().collect();
         // One element mark at most: the first rule that holds the document back gives it.
         let mut held = true;
+        // A scan whose pages were all read by OCR (or carry text of their own) is decided page by
+        // page like any text: rule 3's scan rule holds it whole only while it has not been read.
+        let read_by_ocr = match inputs.get(a) {
+            Some(AttachmentInput::Pages(pages)) => {
+                pages.iter().any(|p| p.ocr) && pages.iter().all(|p| p.hold.is_none() || p.ocr)
+            }
+            _ => false,
+        };
         if let Some(v) = self.flags_verdict(&flags, &aloc, &mut ctx) {
             self.push_element(aloc.clone(), v, 0, false);
-        } else if !att.text_layer {
+        } else if !att.text_layer && read_by_ocr && !ctx.sentence_flags.is_empty() {
+            // Rule 3 takes out the sentences that name a third party whose flagged detail this
+            // is; in text read by OCR a misread name would let such a sentence through unseen,
+            // so a scan carrying such a flag stays held for a person.
+            let rule = &self.policy.scans;
+            let v = Verdict::new(
+                Action::Review,
+                Some(rule.reason),
+                "R3.scan",
+                "scanned document with a third party's flagged detail: its sentences are found by name, which OCR may misread; a person checks it",
+            );
+            self.push_element(aloc.clone(), v, 0, false);
+        } else if !(att.text_layer || read_by_ocr && self.policy.scans.action != SectionAction::Withhold) {
             let rule = &self.policy.scans;
             let action = if rule.action == SectionAction::Withhold { Action::Withhold } else { Action::Review };
             let v = Verdict::new(
@@ -655,8 +675,9 @@ impl<'a, 'f> Decider<'a, 'f> {
                 for (i, pg) in pages.iter().enumerate() {
                     let ploc = Location::attachment(a, Part::AttachmentPage { page: i });
                     // A page that cannot be read reliably is held; in a scan (text_layer false)
-                    // the whole document's hold covers its pages, so releasing it releases them.
-                    if let (Some(h), true) = (&pg.hold, att.text_layer) {
+                    // not read by OCR the whole document's hold covers its pages, so releasing it
+                    // releases them.
+                    if let (Some(h), true) = (&pg.hold, att.text_layer || read_by_ocr) {
                         let v = Verdict::new(Action::Review, Some(scans), "R3.scan", h.clone());
                         self.push_element(ploc.clone(), v, 0, false);
                     }
