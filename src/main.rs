@@ -84,6 +84,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let mut r = ExportRequest::of_request(&row, a.out.clone());
                     r.officer = a.officer.clone();
                     r.sign = sign;
+                    r.council = a.council.clone();
+                    if a.response_date.is_some() {
+                        r.response_date = a.response_date.clone();
+                    }
                     r
                 }
                 None => ExportRequest {
@@ -98,6 +102,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     sign,
                     request: None,
                     release_unreviewed: unreviewed(&a.unreviewed),
+                    reference: a.reference,
+                    response_date: a.response_date,
+                    council: a.council,
                 },
             };
             let o = export::run_with(&mut store, &req, export::Release { force: a.force })?;
@@ -138,16 +145,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { requests, db, out, jobs, sign_key, sign_cert, force, audit_key, unreviewed: u } => batch(
-            &requests,
-            &db,
-            &out,
-            jobs,
-            export::SignWith::from_flags(sign_key, sign_cert, "DISCLOSE_SIGN_PASSWORD"),
-            audit_key,
-            export::Release { force },
-            unreviewed(&u),
-        ),
+        Command::Batch { requests, db, out, jobs, sign_key, sign_cert, force, audit_key, unreviewed: u, council } => {
+            batch(
+                &requests,
+                &db,
+                &out,
+                jobs,
+                export::SignWith::from_flags(sign_key, sign_cert, "DISCLOSE_SIGN_PASSWORD"),
+                audit_key,
+                export::Release { force },
+                unreviewed(&u),
+                council.as_deref(),
+            )
+        }
         Command::Request(c) => disclose::cli::review::request(c),
         Command::Review(c) => disclose::cli::review::review(c),
         Command::Reviewer(c) => disclose::cli::review::reviewer(c),
@@ -266,6 +276,7 @@ fn batch(
     audit_key: Option<std::path::PathBuf>,
     rel: export::Release,
     unreviewed: Option<export::Unreviewed>,
+    council: Option<&std::path::Path>,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     let _ = open_existing(db)?;
@@ -285,7 +296,7 @@ fn batch(
         Some(b) => b.inc(1),
         None => eprintln!("built line {} ({} for {})", r.line, r.policy, r.subject),
     };
-    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress, audit_key, rel, unreviewed)?;
+    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress, audit_key, rel, unreviewed, council)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -463,6 +474,9 @@ fn demo(out: &std::path::Path) -> Result<ExitCode> {
                 .then(|| "demo: the officer weighed the recorded risk with the team manager".to_string()),
             request: None,
             release_unreviewed: None,
+            reference: Some(format!("DEMO-{name}")),
+            response_date: None,
+            council: None,
         };
         let o = export::run(&mut store, &req)?;
         println!("\n{}", export::summary(&o));

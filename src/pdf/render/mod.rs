@@ -24,6 +24,7 @@
 //! Unknown *and* duplicate anchors are errors. Characters missing from the
 //! font are drawn as '?' with a warning.
 
+mod archival;
 mod font;
 mod foreign;
 mod layout;
@@ -48,6 +49,9 @@ pub struct Doc {
     pub parts: Vec<Part>,
     /// Not approved for release: every page carries a DRAFT stamp.
     pub draft: bool,
+    /// The plain words of each reason code: the alternative text of marks ("redacted: ...") and
+    /// the notes of marks too small to carry their code.
+    pub code_words: Vec<(String, String)>,
 }
 
 /// Calendar date and time (UTC).

@@ -268,6 +268,7 @@ pub(crate) fn sample_doc() -> Doc {
             Part { label: LabelStyle::Arabic, outline: Some("Glossary".into()), content: PartContent::Flow(glossary) },
         ],
         draft: false,
+        code_words: Vec::new(),
     }
 }
 
