@@ -59,9 +59,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     db.display()
                 );
             }
-            println!("{:<24} {:<16} {:>8} {:>12}", "export", "person", "records", "attachments");
+            // The children whose files the store holds, by name, with what is on each file.
+            if !kids.is_empty() {
+                println!("children with a file in {}:", db.display());
+            }
+            let mut families: std::collections::HashMap<String, disclose::model::Family> = Default::default();
             for k in kids {
-                println!("{:<24} {:<16} {:>8} {:>12}", k.export.as_str(), k.person.as_str(), k.records, k.attachments);
+                if !families.contains_key(k.export.as_str()) {
+                    families.insert(k.export.as_str().to_string(), store.load_family(&k.export)?);
+                }
+                let name = families[k.export.as_str()].person(&k.person).map(|p| p.display_name()).unwrap_or_default();
+                let n = |n: usize, w: &str| if n == 1 { format!("1 {w}") } else { format!("{n} {w}s") };
+                println!(
+                    "{name} ({}, export {}): {}, {}",
+                    k.person.as_str(),
+                    k.export.as_str(),
+                    n(k.records, "record"),
+                    n(k.attachments, "attachment")
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -445,9 +460,24 @@ fn open_existing(db: &std::path::Path) -> Result<Store> {
 }
 
 /// Import the bundled Northbrook example into a temporary store and disclose two requests.
+/// The Northbrook example (fixtures/northbrook), compiled in for `demo`.
+const NORTHBROOK: &[(&str, &[u8])] = &[
+    ("export.json", include_bytes!("../fixtures/northbrook/export.json")),
+    ("attachments/att-gp-letter.pdf", include_bytes!("../fixtures/northbrook/attachments/att-gp-letter.pdf")),
+    ("attachments/att-icpc-minutes.pdf", include_bytes!("../fixtures/northbrook/attachments/att-icpc-minutes.pdf")),
+    ("attachments/att-letter-ryan.pdf", include_bytes!("../fixtures/northbrook/attachments/att-letter-ryan.pdf")),
+    ("attachments/att-ppn.pdf", include_bytes!("../fixtures/northbrook/attachments/att-ppn.pdf")),
+    ("attachments/att-school-report.pdf", include_bytes!("../fixtures/northbrook/attachments/att-school-report.pdf")),
+];
+
 fn demo(out: &std::path::Path) -> Result<ExitCode> {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let example = here.join("fixtures/northbrook/export.json");
+    // The example is compiled in, so that an installed binary runs the demo from any folder.
+    let src = tempfile::tempdir()?;
+    std::fs::create_dir_all(src.path().join("attachments"))?;
+    for (name, bytes) in NORTHBROOK {
+        std::fs::write(src.path().join(name), bytes)?;
+    }
+    let example = src.path().join("export.json");
     let tmp = tempfile::tempdir()?;
     let db = tmp.path().join("demo.db");
     let mut store = Store::open(&db)?;

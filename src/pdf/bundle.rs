@@ -920,9 +920,7 @@ fn schedule(
         let what: Vec<String> = g
             .codes
             .iter()
-            .map(|((held_back, code), n)| {
-                format!("{n} \u{d7} {code}{} ({})", if *held_back { " held back" } else { "" }, pol.words(*code))
-            })
+            .map(|((held_back, code), n)| format!("{n} \u{d7} {code}{}", if *held_back { " held back" } else { "" }))
             .collect();
         let mut row = vec![
             title.clone(),
@@ -939,8 +937,7 @@ fn schedule(
     let mut rest: Vec<(String, Group)> = groups.into_iter().collect();
     rest.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, g) in rest {
-        let what: Vec<String> =
-            g.codes.iter().map(|((_, code), n)| format!("{n} \u{d7} {code} ({})", pol.words(*code))).collect();
+        let what: Vec<String> = g.codes.iter().map(|((_, code), n)| format!("{n} \u{d7} {code}")).collect();
         let mut row = vec!["Other".to_string(), page_ranges(&g.pages), what.join(", "), String::new()];
         if !one_decider {
             row.push(g.deciders.into_iter().collect::<Vec<_>>().join("; "));
@@ -951,6 +948,19 @@ fn schedule(
         Block::Heading { level: 1, text: vec![t("Schedule of redactions")], anchor: None, outline: None },
         para("Record by record, where words were taken out or a part was held back, how many times, and why. The removed words are never shown. The last column is the share of the child's own account taken out of that record."),
     ];
+    // The codes once, with their plain words and the law behind them; the rows give codes only.
+    let mut used: BTreeSet<Reason> = plan.counts().keys().copied().collect();
+    if !held.is_empty() {
+        used.insert(Reason::REV);
+    }
+    if !used.is_empty() {
+        b.push(Block::Meta {
+            pairs: used
+                .iter()
+                .map(|c| (c.to_string(), vec![t(&format!("{} (the law: {})", pol.words(*c), pol.basis(*c)))]))
+                .collect(),
+        });
+    }
     if let (true, Some(by)) = (one_decider, all_deciders.iter().next()) {
         b.push(Block::Meta { pairs: vec![("Decided by".into(), vec![t(by)])] });
     }
@@ -958,24 +968,13 @@ fn schedule(
         b.push(para("Nothing was taken out."));
     } else {
         let mut header: Vec<String> =
-            vec!["Record or document".into(), "Pages".into(), "What was taken out, and why".into(), "Share".into()];
-        let mut widths = vec![0.36, 0.11, 0.45, 0.08];
+            vec!["Record or document".into(), "Pages".into(), "Taken out (codes above)".into(), "Share".into()];
+        let mut widths = vec![0.5, 0.14, 0.28, 0.08];
         if !one_decider {
             header.push("Decided by".into());
-            widths = vec![0.3, 0.1, 0.38, 0.07, 0.15];
+            widths = vec![0.38, 0.12, 0.25, 0.07, 0.18];
         }
         b.push(Block::Table { header, rows, widths });
-    }
-    let mut basis: BTreeMap<String, String> = BTreeMap::new();
-    for c in plan.counts().keys() {
-        basis.insert(c.to_string(), pol.basis(*c).to_string());
-    }
-    if !held.is_empty() {
-        basis.insert(Reason::REV.to_string(), pol.basis(Reason::REV).to_string());
-    }
-    if !basis.is_empty() {
-        b.push(Block::Heading { level: 2, text: vec![t("The law behind each code")], anchor: None, outline: None });
-        b.push(Block::Meta { pairs: basis.into_iter().map(|(k, v)| (k, vec![t(&v)])).collect() });
     }
     b.push(para(&format!(
         "Share of the child's own account taken out across the file: {:.1}%. The council keeps a list of every single mark with the rule applied (schedule.csv), and will share it on request.",

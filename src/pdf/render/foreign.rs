@@ -201,6 +201,13 @@ impl Copier {
                     }
                     s.finish();
                 }
+                Object::Dictionary(d) => match crate::pdf::fonts_embed::replacement(&doc, d) {
+                    Some(rep) => write_replacement(pdf, r, &rep, next),
+                    None => {
+                        let o = pdf.indirect(r);
+                        self.write(o, &doc, obj, next);
+                    }
+                },
                 other => {
                     let o = pdf.indirect(r);
                     self.write(o, &doc, other, next);
@@ -255,6 +262,40 @@ impl Copier {
             },
         }
     }
+}
+
+/// An attachment's unembedded font, written as the embedded Liberation font that replaces it
+/// (PDF/A: every font embedded); the content streams keep their codes.
+fn write_replacement(pdf: &mut Pdf, r: Ref, rep: &crate::pdf::fonts_embed::Replacement, next: &mut Ref) {
+    let (fd, file, tu) = (next.bump(), next.bump(), next.bump());
+    let mut f = pdf.indirect(r).dict();
+    f.pair(Name(b"Type"), Name(b"Font"));
+    f.pair(Name(b"Subtype"), Name(b"TrueType"));
+    f.pair(Name(b"BaseFont"), Name(rep.base_font.as_bytes()));
+    f.pair(Name(b"FirstChar"), rep.first_char as i32);
+    f.pair(Name(b"LastChar"), rep.first_char as i32 + rep.widths.len() as i32 - 1);
+    f.insert(Name(b"Widths")).array().items(rep.widths.iter().copied());
+    f.pair(Name(b"FontDescriptor"), fd);
+    f.pair(Name(b"ToUnicode"), tu);
+    f.finish();
+    let mut d = pdf.indirect(fd).dict();
+    d.pair(Name(b"Type"), Name(b"FontDescriptor"));
+    d.pair(Name(b"FontName"), Name(rep.base_font.as_bytes()));
+    d.pair(Name(b"Flags"), rep.flags as i32);
+    d.insert(Name(b"FontBBox")).array().items(rep.bbox);
+    d.pair(Name(b"ItalicAngle"), rep.italic_angle);
+    d.pair(Name(b"Ascent"), rep.ascent);
+    d.pair(Name(b"Descent"), rep.descent);
+    d.pair(Name(b"CapHeight"), rep.cap_height);
+    d.pair(Name(b"StemV"), rep.stem_v);
+    d.pair(Name(b"FontFile2"), file);
+    d.finish();
+    let packed = deflate(&rep.program);
+    let mut s = pdf.stream(file, &packed);
+    s.filter(Filter::FlateDecode);
+    s.pair(Name(b"Length1"), rep.program.len() as i32);
+    s.finish();
+    pdf.stream(tu, &deflate(&rep.to_unicode)).filter(Filter::FlateDecode);
 }
 
 /// What is written over (or beside) the boxes painted in a foreign page: each mark's code, and
