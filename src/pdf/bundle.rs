@@ -19,8 +19,8 @@ pub struct AttachmentPages {
     pub doc: Arc<lopdf::Document>,
     /// The pages to show, with their index in the original document.
     pub pages: Vec<(usize, lopdf::ObjectId)>,
-    /// Mark boxes painted in the pages: (page index, rect, code or label) to write over them.
-    pub boxes: Vec<(usize, [f64; 4], String)>,
+    /// Mark boxes painted in the pages, with the code or label to write over them.
+    pub boxes: Vec<super::core::MarkBox>,
 }
 
 /// A built bundle.
@@ -443,7 +443,7 @@ fn foreign(inp: &BundleInput<'_>, a: &RAttachment) -> Option<Vec<render::Foreign
                 // The first page shown carries the document's anchor (the index points at it).
                 anchor: Some(if k == 0 { att_anchor(&a.id) } else { format!("{}:p{}", att_anchor(&a.id), i) }),
                 outline: Some(format!("{title}, page {}", i + 1)),
-                overlays: ap.boxes.iter().filter(|b| b.0 == *i).map(|b| (b.1, b.2.clone())).collect(),
+                overlays: ap.boxes.iter().filter(|b| b.page == *i).map(|b| (b.rect, b.label.clone(), b.line)).collect(),
             })
             .collect(),
     )

@@ -44,6 +44,7 @@ pub fn attachment_input(r: &Result<ReadAttachment, core::PdfError>) -> Attachmen
                         core::PageStatus::Unmapped { glyphs } => {
                             Some(format!("{glyphs} characters use a font whose text cannot be read reliably"))
                         }
+                        core::PageStatus::Held(h) => Some(h.why()),
                     },
                 })
                 .collect(),

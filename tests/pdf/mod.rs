@@ -3,5 +3,6 @@
 
 mod common;
 mod corpus;
+mod hostile;
 mod northbrook;
 mod tricky;

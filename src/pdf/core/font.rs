@@ -2,6 +2,18 @@
 //! Order: ToUnicode (lenient CMap parser) first, then /Encoding (+ /Differences, glyph list),
 //! then UCS2 CMaps of CID fonts. Widths: /Widths + /FirstChar + /MissingWidth, /W + /DW,
 //! base-14 AFM tables, Type3 /Widths x /FontMatrix.
+//!
+//! ToUnicode is what a text extractor reads, the glyph is what a person sees; they can disagree
+//! (a hostile file maps the glyphs of a name to other letters). [`Font::contradicts`] checks a
+//! ToUnicode entry against what the font itself says the glyph is: the glyph name the encoding
+//! gives (Type1, CFF, Type3, TrueType with an encoding) or, for embedded TrueType/OpenType
+//! programs, the Unicode values and `post` name the program's own tables give the glyph.
+//! Only letters and digits are compared, case- and accent-blind (NFKD), so ligatures, quotes
+//! and spaces written either way agree.
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+use unicode_normalization::UnicodeNormalization;
 
 use super::font_tables as t;
 use lopdf::{Dictionary, Document, Object};
@@ -48,11 +60,13 @@ pub(crate) fn name(o: &Object) -> Option<&[u8]> {
     }
 }
 
+/// A stream's decoded bytes, bounded by [`super::limits::MAX_STREAM`] (a loaded document was
+/// checked against it already; this keeps the bound for documents built in memory).
 pub(crate) fn stream_bytes(doc: &Document, o: &Object) -> Option<Vec<u8>> {
     match deref(doc, o) {
         Object::Stream(s) => {
             if s.dict.get(b"Filter").is_ok() {
-                s.decompressed_content().ok()
+                s.decompressed_content_with_limit(super::limits::MAX_STREAM).ok()
             } else {
                 Some(s.content.clone())
             }
@@ -205,6 +219,105 @@ pub struct Font {
     /// false when advances are guessed (simple non-standard font without /Widths, CID font
     /// with a predefined non-identity CMap): removing its glyphs could move other text
     pub widths_exact: bool,
+    /// Type3: the glyph procedures (checked for text they draw)
+    pub char_procs: Vec<lopdf::ObjectId>,
+    /// what the font itself says each code draws, to check ToUnicode against
+    pub own: OwnGlyphs,
+}
+
+/// What a font's own data says its glyphs are (see [`Font::contradicts`]).
+#[derive(Debug, Clone, Default)]
+pub struct OwnGlyphs {
+    /// simple fonts: the folded text of the glyph name each code selects (None: no opinion)
+    names: Vec<Option<String>>,
+    /// an embedded TrueType/OpenType program, read on first use
+    program: Option<Rc<Program>>,
+}
+
+/// An embedded TrueType/OpenType program and how codes reach its glyphs.
+#[derive(Debug)]
+struct Program {
+    data: Vec<u8>,
+    /// CID font: CID -> glyph id (None: identity); simple font: codes go through the `cmap`
+    cid_to_gid: Option<Option<Vec<u16>>>,
+    tables: OnceCell<Option<ProgramTables>>,
+}
+
+#[derive(Debug)]
+struct ProgramTables {
+    /// simple fonts: code -> glyph id by the (3,0) or (1,0) subtable
+    code_gid: Vec<Option<u16>>,
+    /// glyph id -> folded text of every Unicode value and the `post` name that reach it
+    gid_text: HashMap<u16, Vec<String>>,
+}
+
+/// Letters and digits only, compatibility-decomposed (ligatures split, accents apart), lower case.
+pub fn fold_glyph_text(s: &str) -> String {
+    s.nfkd().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
+}
+
+impl Program {
+    fn tables(&self) -> Option<&ProgramTables> {
+        self.tables
+            .get_or_init(|| {
+                let face = ttf_parser::Face::parse(&self.data, 0).ok()?;
+                let cmap = face.tables().cmap?;
+                let mut gid_text: HashMap<u16, Vec<String>> = HashMap::new();
+                let mut add = |gid: u16, t: String| {
+                    let v = gid_text.entry(gid).or_default();
+                    if !v.contains(&t) {
+                        v.push(t);
+                    }
+                };
+                for st in cmap.subtables {
+                    if !st.is_unicode() {
+                        continue;
+                    }
+                    st.codepoints(|cp| {
+                        if let (Some(g), Some(c)) = (st.glyph_index(cp), char::from_u32(cp)) {
+                            add(g.0, fold_glyph_text(&c.to_string()));
+                        }
+                    });
+                }
+                for g in 0..face.number_of_glyphs() {
+                    if let Some(u) = face.glyph_name(ttf_parser::GlyphId(g)).and_then(glyph_to_unicode) {
+                        add(g, fold_glyph_text(&u));
+                    }
+                }
+                let mut code_gid = vec![None; 256];
+                for st in cmap.subtables {
+                    let sym = st.platform_id == ttf_parser::PlatformId::Windows && st.encoding_id == 0;
+                    let mac = st.platform_id == ttf_parser::PlatformId::Macintosh && st.encoding_id == 0;
+                    if !(sym || mac) {
+                        continue;
+                    }
+                    for (c, slot) in code_gid.iter_mut().enumerate() {
+                        if slot.is_none() {
+                            let g = if sym {
+                                st.glyph_index(0xF000 + c as u32).or_else(|| st.glyph_index(c as u32))
+                            } else {
+                                st.glyph_index(c as u32)
+                            };
+                            *slot = g.map(|g| g.0).filter(|g| *g != 0);
+                        }
+                    }
+                }
+                Some(ProgramTables { code_gid, gid_text })
+            })
+            .as_ref()
+    }
+
+    /// The folded texts the program gives the glyph a code (a CID for CID fonts) draws; None
+    /// when it has no opinion.
+    fn texts(&self, code: u32) -> Option<&[String]> {
+        let t = self.tables()?;
+        let gid = match &self.cid_to_gid {
+            Some(None) => u16::try_from(code).ok()?,
+            Some(Some(map)) => *map.get(code as usize)?,
+            None => (*t.code_gid.get(code as usize)?)?,
+        };
+        t.gid_text.get(&gid).map(|v| v.as_slice()).filter(|v| !v.is_empty())
+    }
 }
 
 impl Font {
@@ -223,7 +336,30 @@ impl Font {
             vertical: false,
             ucs2: false,
             widths_exact: false,
+            char_procs: vec![],
+            own: OwnGlyphs::default(),
         }
+    }
+
+    /// Whether the ToUnicode entry for `code` contradicts what the font says the glyph is (its
+    /// name, or the Unicode values its embedded program maps to it): `Some((read, own))`, both
+    /// folded (see [`fold_glyph_text`]). No ToUnicode entry, or no opinion from the font: `None`.
+    pub fn contradicts(&self, code: u32) -> Option<(String, String)> {
+        let tu = self.to_unicode.get(&code)?;
+        if tu.contains('\u{FFFD}') {
+            return None; // not used: the encoding decides (see `unicode`)
+        }
+        let read = fold_glyph_text(tu);
+        if let Some(Some(named)) = self.own.names.get(code as usize) {
+            return (*named != read).then(|| (read, named.clone()));
+        }
+        let p = self.own.program.as_ref()?;
+        let key = match (&self.cid_map, self.kind) {
+            (Some(m), FontKind::Type0) => *m.get(&code).unwrap_or(&code),
+            _ => code,
+        };
+        let texts = p.texts(key)?;
+        (!texts.contains(&read)).then(|| (read, texts[0].clone()))
     }
 
     #[allow(clippy::needless_range_loop)]
@@ -293,6 +429,16 @@ impl Font {
                         parse_w(doc, w, &mut f.widths);
                     }
                     descriptor = dget(doc, desc, b"FontDescriptor").and_then(as_dict);
+                    if dget(doc, desc, b"Subtype").and_then(name) == Some(b"CIDFontType2") {
+                        let map = match dget(doc, desc, b"CIDToGIDMap") {
+                            Some(o @ Object::Stream(_)) => stream_bytes(doc, o)
+                                .map(|b| Some(b.chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])).collect())),
+                            _ => Some(None),
+                        };
+                        if let Some(map) = map {
+                            f.own.program = program(doc, descriptor, Some(map));
+                        }
+                    }
                     if !f.ucs2 {
                         if let Some(csi) = dget(doc, desc, b"CIDSystemInfo").and_then(as_dict) {
                             let _ = csi;
@@ -391,8 +537,23 @@ impl Font {
                 } else {
                     owned_names
                 };
+                let explicit = !diffs.is_empty() || dget(doc, fd, b"Encoding").is_some() || !program_enc.is_empty();
                 for (c, n) in diffs {
                     glyph_names[c] = n;
+                }
+                // The glyph a code selects: by name, except in a TrueType font without an encoding
+                // (symbolic), where the program's own cmap picks it.
+                let truetype = subtype == b"TrueType";
+                if !truetype || explicit {
+                    f.own.names =
+                        glyph_names.iter().map(|n| glyph_to_unicode(n).map(|u| fold_glyph_text(&u))).collect();
+                } else {
+                    f.own.program = program(doc, descriptor, None);
+                }
+                if f.kind == FontKind::Type3 {
+                    if let Some(procs) = dget(doc, fd, b"CharProcs").and_then(as_dict) {
+                        f.char_procs = procs.iter().filter_map(|(_, v)| v.as_reference().ok()).collect();
+                    }
                 }
                 for c in 0..256 {
                     f.encoding[c] = glyph_to_unicode(&glyph_names[c]);
@@ -516,6 +677,28 @@ impl Font {
         };
         self.widths.get(&key).copied().unwrap_or(self.default_width) * self.scale
     }
+}
+
+/// The embedded TrueType (FontFile2) or OpenType (FontFile3 /OpenType) program of a descriptor.
+fn program(
+    doc: &Document,
+    descriptor: Option<&Dictionary>,
+    cid_to_gid: Option<Option<Vec<u16>>>,
+) -> Option<Rc<Program>> {
+    let d = descriptor?;
+    let o = match d.get(b"FontFile2") {
+        Ok(o) => o,
+        Err(_) => {
+            let o = d.get(b"FontFile3").ok()?;
+            let sub = as_dict(deref(doc, o)).and_then(|s| s.get(b"Subtype").ok()).and_then(name);
+            if sub != Some(b"OpenType") {
+                return None;
+            }
+            o
+        }
+    };
+    let data = stream_bytes(doc, o)?;
+    Some(Rc::new(Program { data, cid_to_gid, tables: OnceCell::new() }))
 }
 
 /// Built-in encoding of a Type 1 font program (cleartext part): `dup <code> /<name> put`.

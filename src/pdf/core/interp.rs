@@ -1,6 +1,12 @@
 //! Text-state interpreter: runs a page's content (and the Form XObjects it draws, recursively,
 //! with their /Matrix and the current CTM) and produces one glyph per shown character code,
 //! with its page-space box and its source location for the rewriter.
+//!
+//! It also notes what a viewer draws that this reader does not read as text, so that the page is
+//! held instead of passed: Form XObjects nested deeper than [`MAX_FORM_DEPTH`] or drawing
+//! themselves, text (or forms, or images) inside tiling patterns and soft masks, text or forms
+//! inside Type3 glyph procedures, the images drawn (with their size, for the picture-of-text
+//! check in `layout`), and glyphs whose ToUnicode entry contradicts the font's own glyph.
 
 use super::font::{as_dict, deref, dget, num, stream_bytes, Font};
 use super::lexer::{parse_content, Op, Operand};
@@ -8,6 +14,39 @@ use super::PdfError;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::HashMap;
 use std::rc::Rc;
+
+/// How deep Form XObjects are followed. Viewers draw deeper nesting, so a page that nests deeper
+/// is held (see [`Holds`]), never read partly.
+pub const MAX_FORM_DEPTH: usize = 25;
+
+/// What a page draws that the reader could not read as text: each makes the page held.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Holds {
+    /// Form XObjects nested deeper than [`MAX_FORM_DEPTH`].
+    pub forms_too_deep: bool,
+    /// A Form XObject that draws itself (directly or through others).
+    pub form_cycle: bool,
+    /// Text drawn where the reader does not look: "a tiling pattern", "a soft mask", "a Type3
+    /// glyph procedure".
+    pub hidden_text: Option<&'static str>,
+    /// Glyphs whose ToUnicode entry contradicts the glyph the font draws for the code.
+    pub tounicode_conflicts: usize,
+}
+
+/// One image drawn on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageUse {
+    /// page-space box
+    pub bbox: [f64; 4],
+    /// size in pixels (width, height), 0 when not given
+    pub pixels: (f64, f64),
+}
+
+/// Fonts loaded for a document, shared by its pages (a font is parsed once per document).
+#[derive(Default)]
+pub struct FontCache {
+    fonts: HashMap<ObjectId, Rc<Font>>,
+}
 
 pub type M = [f64; 6];
 pub const IDENT: M = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
@@ -68,6 +107,8 @@ pub struct Instance {
     pub parent: Option<(usize, usize)>,
     /// resolved resources used for this instance (direct clone)
     pub resources: Dictionary,
+    /// a form with resources of its own (false: it uses its parent's)
+    pub own_resources: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -98,8 +139,14 @@ pub struct PageScan {
     pub image_area: f64,
     /// page-space boxes of the images drawn
     pub image_boxes: Vec<[f64; 4]>,
+    /// the images drawn, with their pixel sizes (at most 10,000)
+    pub images: Vec<ImageUse>,
+    /// what makes the page held
+    pub holds: Holds,
     pub width: f64,
     pub height: f64,
+    /// the visible box of the page (CropBox, else MediaBox)
+    pub crop: [f64; 4],
     /// unbalanced q at the end of the page content
     pub end_q_depth: usize,
     pub end_in_text: bool,
@@ -144,6 +191,10 @@ pub(crate) fn page_content(doc: &Document, page_id: ObjectId, page_no: usize) ->
             Object::Null => continue,
             _ => return Err(PdfError::Damaged { page: Some(page_no), reason: "content is not a stream" }),
         };
+        // the same stream listed many times must not add up past the limit either
+        if out.len() + b.len() > super::limits::MAX_STREAM {
+            return Err(PdfError::Unsupported { page: page_no, what: "page content inflates past the limit" });
+        }
         out.extend_from_slice(&b);
         out.push(b'\n');
     }
@@ -157,19 +208,46 @@ struct Runner<'a> {
     glyphs: Vec<RawGlyph>,
     image_area: f64,
     image_boxes: Vec<[f64; 4]>,
-    fonts: HashMap<ObjectId, Rc<Font>>,
+    images: Vec<ImageUse>,
+    holds: Holds,
+    fonts: &'a mut FontCache,
+    /// streams already looked into (with or without images counting): whether they draw text
+    hidden: HashMap<(ObjectId, bool), bool>,
     form_stack: Vec<ObjectId>,
     budget: usize,
+    /// glyphs whose ToUnicode entry disagrees with the font: (glyph index, read, own), folded
+    suspects: Vec<(usize, String, String)>,
+    /// bytes of form content decoded for this page (a form drawn many times counts each time)
+    decoded: usize,
+}
+
+fn too_deep(page_no: usize) -> PdfError {
+    PdfError::Unsupported { page: page_no, what: "content nests arrays or dictionaries too deeply" }
+}
+
+/// Parse one content stream; too deep a nesting fails the page (and so the document).
+pub(crate) fn parse_ops(content: &[u8], page_no: usize) -> Result<Vec<Op>, PdfError> {
+    parse_content(content).map_err(|_| too_deep(page_no))
 }
 
 pub fn scan_page(doc: &Document, page_id: ObjectId, page_no: usize) -> Result<PageScan, PdfError> {
+    scan_page_with(doc, page_id, page_no, &mut FontCache::default())
+}
+
+/// As [`scan_page`], with the fonts of the document shared between its pages.
+pub fn scan_page_with(
+    doc: &Document,
+    page_id: ObjectId,
+    page_no: usize,
+    fonts: &mut FontCache,
+) -> Result<PageScan, PdfError> {
     let page =
         doc.get_dictionary(page_id).map_err(|_| PdfError::Damaged { page: Some(page_no), reason: "page object" })?;
     let media = rect(doc, inherited(doc, page, b"MediaBox")).unwrap_or([0.0, 0.0, 612.0, 792.0]);
     let crop = rect(doc, inherited(doc, page, b"CropBox")).unwrap_or(media);
     let resources = inherited(doc, page, b"Resources").and_then(as_dict).cloned().unwrap_or_default();
     let content = page_content(doc, page_id, page_no)?;
-    let ops = parse_content(&content);
+    let ops = parse_ops(&content, page_no)?;
     let mut r = Runner {
         doc,
         page_no,
@@ -177,21 +255,30 @@ pub fn scan_page(doc: &Document, page_id: ObjectId, page_no: usize) -> Result<Pa
         glyphs: vec![],
         image_area: 0.0,
         image_boxes: vec![],
-        fonts: HashMap::new(),
+        images: vec![],
+        holds: Holds::default(),
+        fonts,
+        hidden: HashMap::new(),
         form_stack: vec![],
         budget: 5_000_000,
+        suspects: vec![],
+        decoded: 0,
     };
-    r.instances.push(Instance { source: Source::Page, content, ops, parent: None, resources });
+    r.instances.push(Instance { source: Source::Page, content, ops, parent: None, resources, own_resources: true });
     let mut gs = GState { ctm: IDENT, text: TextState::default() };
     let (depth, in_text) = r.run(0, &mut gs)?;
+    r.holds.tounicode_conflicts = conflicts(&r.suspects);
     Ok(PageScan {
         page_id,
         instances: r.instances,
         glyphs: r.glyphs,
         image_area: r.image_area,
         image_boxes: r.image_boxes,
+        images: r.images,
+        holds: r.holds,
         width: crop[2] - crop[0],
         height: crop[3] - crop[1],
+        crop,
         end_q_depth: depth,
         end_in_text: in_text,
     })
@@ -202,12 +289,12 @@ impl<'a> Runner<'a> {
         let fonts = dget(self.doc, res, b"Font").and_then(as_dict)?;
         let o = fonts.get(name).ok()?;
         if let Object::Reference(id) = o {
-            if let Some(f) = self.fonts.get(id) {
+            if let Some(f) = self.fonts.fonts.get(id) {
                 return Some(f.clone());
             }
             let fd = as_dict(deref(self.doc, o))?;
             let f = Rc::new(Font::load(self.doc, fd));
-            self.fonts.insert(*id, f.clone());
+            self.fonts.fonts.insert(*id, f.clone());
             Some(f)
         } else {
             Some(Rc::new(Font::load(self.doc, as_dict(o)?)))
@@ -316,7 +403,28 @@ impl<'a> Runner<'a> {
                         }
                     }
                 }
-                b"BI" => self.image(&gs.ctm),
+                b"BI" => {
+                    let px = match op.operands.first() {
+                        Some((Operand::Dict(d), _)) => {
+                            let get = |names: &[&[u8]]| {
+                                d.iter().find(|(k, _)| names.contains(&k.as_slice())).and_then(|(_, v)| v.num())
+                            };
+                            (get(&[b"W", b"Width"]).unwrap_or(0.0), get(&[b"H", b"Height"]).unwrap_or(0.0))
+                        }
+                        _ => (0.0, 0.0),
+                    };
+                    self.image(&gs.ctm, px)
+                }
+                b"scn" | b"SCN" => {
+                    if let Some(nm) = op.name_operand() {
+                        self.pattern(&res, nm);
+                    }
+                }
+                b"gs" => {
+                    if let Some(nm) = op.name_operand() {
+                        self.soft_mask(&res, nm);
+                    }
+                }
                 _ => {}
             }
         }
@@ -342,15 +450,29 @@ impl<'a> Runner<'a> {
         let Object::Stream(s) = deref(doc, r) else { return Ok(()) };
         match s.dict.get(b"Subtype").ok().and_then(super::font::name) {
             Some(b"Image") => {
-                self.image(&gs.ctm);
+                let dim = |k: &[u8]| dget(doc, &s.dict, k).and_then(num).unwrap_or(0.0);
+                self.image(&gs.ctm, (dim(b"Width"), dim(b"Height")));
                 Ok(())
             }
             Some(b"Form") => {
-                if self.form_stack.contains(&id) || self.form_stack.len() > 24 {
-                    return Ok(()); // cycle: draw nothing more
+                // A viewer goes on drawing where this reader stops: the page is held.
+                if self.form_stack.contains(&id) {
+                    self.holds.form_cycle = true;
+                    return Ok(());
+                }
+                if self.form_stack.len() >= MAX_FORM_DEPTH {
+                    self.holds.forms_too_deep = true;
+                    return Ok(());
                 }
                 let content = stream_bytes(doc, r)
                     .ok_or(PdfError::Damaged { page: Some(self.page_no), reason: "form xobject cannot be decoded" })?;
+                self.decoded += content.len();
+                if self.decoded > super::limits::MAX_TOTAL {
+                    return Err(PdfError::Unsupported {
+                        page: self.page_no,
+                        what: "forms drawn inflate past the limit",
+                    });
+                }
                 let m = match dget(doc, &s.dict, b"Matrix") {
                     Some(Object::Array(a)) => {
                         let v: Vec<f64> = a.iter().filter_map(|x| num(deref(doc, x))).collect();
@@ -362,9 +484,10 @@ impl<'a> Runner<'a> {
                     }
                     _ => IDENT,
                 };
-                let resources =
-                    dget(doc, &s.dict, b"Resources").and_then(as_dict).cloned().unwrap_or_else(|| res.clone());
-                let ops = parse_content(&content);
+                let own = dget(doc, &s.dict, b"Resources").and_then(as_dict);
+                let own_resources = own.is_some();
+                let resources = own.cloned().unwrap_or_else(|| res.clone());
+                let ops = parse_ops(&content, self.page_no)?;
                 let child = self.instances.len();
                 if child > 100_000 {
                     return Err(PdfError::Unsupported { page: self.page_no, what: "too many form xobject uses" });
@@ -375,6 +498,7 @@ impl<'a> Runner<'a> {
                     ops,
                     parent: Some((inst, op_idx)),
                     resources,
+                    own_resources,
                 });
                 let mut g = gs.clone();
                 g.ctm = mul(&m, &gs.ctm);
@@ -387,7 +511,7 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn image(&mut self, ctm: &M) {
+    fn image(&mut self, ctm: &M, pixels: (f64, f64)) {
         self.image_area += det(ctm);
         let pts = [apply(ctm, 0.0, 0.0), apply(ctm, 1.0, 0.0), apply(ctm, 0.0, 1.0), apply(ctm, 1.0, 1.0)];
         let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
@@ -396,11 +520,57 @@ impl<'a> Runner<'a> {
         }
         if self.image_boxes.len() < 10_000 {
             self.image_boxes.push(b);
+            self.images.push(ImageUse { bbox: b, pixels });
         }
+    }
+
+    /// `scn`/`SCN` with a pattern name: a tiling pattern's cell is content a viewer draws.
+    fn pattern(&mut self, res: &Dictionary, nm: &[u8]) {
+        let doc = self.doc;
+        let Some(Object::Reference(id)) = dget(doc, res, b"Pattern").and_then(as_dict).and_then(|d| d.get(nm).ok())
+        else {
+            // a direct pattern dictionary cannot hold a stream: a tiling pattern is always a reference
+            return;
+        };
+        let Ok(Object::Stream(s)) = doc.get_object(*id) else { return };
+        if dget(doc, &s.dict, b"PatternType").and_then(num) != Some(1.0) {
+            return; // shading patterns draw no text
+        }
+        if self.hides(*id, true) {
+            self.holds.hidden_text.get_or_insert("a tiling pattern");
+        }
+    }
+
+    /// `gs` with a soft mask: the mask's group is content too, its shapes show through.
+    fn soft_mask(&mut self, res: &Dictionary, nm: &[u8]) {
+        let doc = self.doc;
+        let Some(gs) = dget(doc, res, b"ExtGState").and_then(as_dict).and_then(|d| dget(doc, d, nm)).and_then(as_dict)
+        else {
+            return;
+        };
+        let Some(mask) = dget(doc, gs, b"SMask").and_then(as_dict) else { return };
+        if let Ok(Object::Reference(id)) = mask.get(b"G") {
+            if self.hides(*id, true) {
+                self.holds.hidden_text.get_or_insert("a soft mask");
+            }
+        }
+    }
+
+    /// Whether a content stream (a pattern cell, a mask group, a glyph procedure) draws text, a
+    /// Form XObject that does, or (with `images`) any image: cached per object.
+    fn hides(&mut self, id: ObjectId, images: bool) -> bool {
+        draws_text(self.doc, id, images, &mut Vec::new(), &mut self.hidden)
     }
 
     fn show(&mut self, inst: usize, op: usize, elem: usize, s: &[u8], gs: &GState, tm: &mut M) {
         let font = gs.text.font.clone().unwrap_or_else(|| Rc::new(Font::fallback()));
+        if font.kind == super::font::FontKind::Type3 && !s.is_empty() {
+            // glyph procedures that draw text or forms (images are how bitmap fonts draw glyphs)
+            let procs: Vec<ObjectId> = font.char_procs.clone();
+            if procs.into_iter().any(|p| self.hides(p, false)) {
+                self.holds.hidden_text.get_or_insert("a Type3 glyph procedure");
+            }
+        }
         let t = &gs.text;
         let fm = [t.tfs * t.th, 0.0, 0.0, t.tfs, 0.0, t.ts];
         let em_scale =
@@ -432,6 +602,9 @@ impl<'a> Runner<'a> {
             *tm = mul(&translate(adv, 0.0), tm);
             let next = apply(&mul(&fm, &mul(tm, &gs.ctm)), 0.0, 0.0);
             let disp = if t.tfs != 0.0 { -(w0 * t.tfs + t.tc + sp) * 1000.0 / t.tfs } else { f64::NAN };
+            if let Some((read, own)) = font.contradicts(code) {
+                self.suspects.push((self.glyphs.len(), read, own));
+            }
             self.glyphs.push(RawGlyph {
                 unicode: font.unicode(code),
                 bbox: bb,
@@ -450,6 +623,109 @@ impl<'a> Runner<'a> {
             });
         }
     }
+}
+
+/// Scripts whose shaping maps one cluster of glyphs to one run of text (Hebrew, Arabic, Syriac,
+/// Thaana, N'Ko, the Indic scripts, Thai, Lao, Tibetan, Myanmar, Khmer, presentation forms).
+fn shaped(c: char) -> bool {
+    matches!(c as u32, 0x0590..=0x0DFF | 0x0E00..=0x109F | 0x1780..=0x17FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
+}
+
+/// How many glyphs really contradict their ToUnicode entries. A producer that shapes text maps
+/// the whole text of a cluster of glyphs on one of them and nothing on the others: a run of
+/// glyphs drawn one after the other whose letters are all of a shaping script, with text on fewer
+/// glyphs than it has, is accepted when it carries the same letters as its glyphs show. Every
+/// other disagreement counts (a Latin name's glyphs mapped to other letters, or to nothing).
+fn conflicts(suspects: &[(usize, String, String)]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < suspects.len() {
+        let mut j = i + 1;
+        while j < suspects.len() && suspects[j].0 == suspects[j - 1].0 + 1 {
+            j += 1;
+        }
+        let run = &suspects[i..j];
+        let letters = |pick: fn(&(usize, String, String)) -> &String| {
+            let mut v: Vec<char> = run.iter().flat_map(|s| pick(s).chars()).collect();
+            v.sort_unstable();
+            v
+        };
+        let (read, own) = (letters(|s| &s.1), letters(|s| &s.2));
+        let carriers = run.iter().filter(|s| !s.1.is_empty()).count();
+        let cluster = carriers < run.len() && !own.is_empty() && own.iter().chain(&read).all(|c| shaped(*c));
+        if !(cluster && read == own) {
+            n += run.len();
+        }
+        i = j;
+    }
+    n
+}
+
+/// Whether the content stream `id` draws text: a text-showing operator, a Form XObject (through
+/// its resources) that draws text, a tiling pattern that does, or with `images` an image. Fails
+/// closed: a stream that cannot be read, nests too deep or draws itself counts as drawing text.
+/// `memo` keeps the answers per stream, so shared forms are looked into once.
+fn draws_text(
+    doc: &Document,
+    id: ObjectId,
+    images: bool,
+    stack: &mut Vec<ObjectId>,
+    memo: &mut HashMap<(ObjectId, bool), bool>,
+) -> bool {
+    if let Some(v) = memo.get(&(id, images)) {
+        return *v;
+    }
+    if stack.len() >= MAX_FORM_DEPTH || stack.contains(&id) {
+        return true;
+    }
+    stack.push(id);
+    let v = draws_text_here(doc, id, images, stack, memo);
+    stack.pop();
+    memo.insert((id, images), v);
+    v
+}
+
+fn draws_text_here(
+    doc: &Document,
+    id: ObjectId,
+    images: bool,
+    stack: &mut Vec<ObjectId>,
+    memo: &mut HashMap<(ObjectId, bool), bool>,
+) -> bool {
+    let Ok(obj @ Object::Stream(s)) = doc.get_object(id) else { return false };
+    let Some(content) = stream_bytes(doc, obj) else { return true };
+    let Ok(ops) = parse_content(&content) else { return true };
+    let res = dget(doc, &s.dict, b"Resources").and_then(as_dict);
+    let named = |kind: &[u8], nm: &[u8]| -> Option<ObjectId> {
+        res.and_then(|r| dget(doc, r, kind)).and_then(as_dict).and_then(|d| d.get(nm).ok()).and_then(|o| match o {
+            Object::Reference(r) => Some(*r),
+            _ => None,
+        })
+    };
+    for op in &ops {
+        match op.name.as_slice() {
+            b"Tj" | b"TJ" | b"'" | b"\"" => return true,
+            b"BI" if images => return true,
+            b"Do" => {
+                let Some(x) = op.name_operand().and_then(|nm| named(b"XObject", nm)) else { continue };
+                let sub = doc.get_dictionary(x).ok().and_then(|d| d.get(b"Subtype").ok()).and_then(super::font::name);
+                match sub {
+                    Some(b"Form") if draws_text(doc, x, images, stack, memo) => return true,
+                    Some(b"Image") if images => return true,
+                    _ => {}
+                }
+            }
+            b"scn" | b"SCN" => {
+                if let Some(p) = op.name_operand().and_then(|nm| named(b"Pattern", nm)) {
+                    if draws_text(doc, p, true, stack, memo) {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn det(m: &M) -> f64 {

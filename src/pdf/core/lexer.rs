@@ -291,9 +291,21 @@ pub fn parse_number(w: &[u8]) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
-/// Parse a whole content stream into operations. Never fails: junk is skipped, dangling
-/// operands at the end are dropped.
-pub fn parse_content(data: &[u8]) -> Vec<Op> {
+/// How deep arrays and dictionaries may nest in a content stream. Real content nests one or two
+/// levels (a `TJ` array, a property list); a parser that follows a hostile stream 10,000 levels
+/// down overflows its stack, so deeper nesting fails the stream instead.
+pub const MAX_NESTING: usize = 32;
+
+/// A content stream nests arrays or dictionaries deeper than [`MAX_NESTING`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TooDeep {
+    /// Byte offset where the nesting passed the limit.
+    pub offset: usize,
+}
+
+/// Parse a whole content stream into operations. Junk is skipped, dangling operands at the end
+/// are dropped; only nesting deeper than [`MAX_NESTING`] fails.
+pub fn parse_content(data: &[u8]) -> Result<Vec<Op>, TooDeep> {
     let mut lx = Lexer::new(data);
     let mut ops = Vec::new();
     let mut operands: Vec<(Operand, Range<usize>)> = Vec::new();
@@ -315,7 +327,7 @@ pub fn parse_content(data: &[u8]) -> Vec<Op> {
                         continue;
                     }
                     b"BI" => {
-                        let (dict, end) = inline_image(&mut lx);
+                        let (dict, end) = inline_image(&mut lx)?;
                         operands.clear();
                         ops.push(Op {
                             name: k,
@@ -332,17 +344,55 @@ pub fn parse_content(data: &[u8]) -> Vec<Op> {
                 if first.is_none() {
                     first = Some(span.start);
                 }
-                let v = compound(&mut lx, other, span.clone());
+                let v = compound(&mut lx, other, span.clone(), 0)?;
                 operands.push(v);
             }
         }
     }
-    ops
+    Ok(ops)
 }
 
-/// Build an operand (recursing into arrays/dicts) from its first token.
-fn compound(lx: &mut Lexer, tok: Tok, span: Range<usize>) -> (Operand, Range<usize>) {
-    match tok {
+/// The bytes of a content stream a viewer does not show but an object reader finds: comments,
+/// and the strings of every operator that does not show text (property lists, inline image
+/// dictionaries). Token by token, without nesting, so it never fails.
+pub fn unshown_strings(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut lx = Lexer::new(data);
+    let mut out = Vec::new();
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    while let Some((tok, span)) = lx.next_tok() {
+        match tok {
+            Tok::Comment => out.push(data[span].to_vec()),
+            Tok::Str(s) => pending.push(s),
+            Tok::Keyword(k) => {
+                match k.as_slice() {
+                    b"Tj" | b"TJ" | b"'" | b"\"" => pending.clear(), // shown text, read by the reader
+                    b"true" | b"false" | b"null" => continue,
+                    b"BI" => {
+                        out.append(&mut pending);
+                        if let Ok((dict, _)) = inline_image(&mut lx) {
+                            out.extend(dict.into_iter().filter_map(|(_, v)| match v {
+                                Operand::Str(s) => Some(s),
+                                _ => None,
+                            }));
+                        }
+                    }
+                    _ => out.append(&mut pending),
+                }
+            }
+            _ => {}
+        }
+    }
+    out.append(&mut pending);
+    out
+}
+
+/// Build an operand (recursing into arrays/dicts) from its first token; `depth` is how many
+/// arrays and dictionaries enclose it.
+fn compound(lx: &mut Lexer, tok: Tok, span: Range<usize>, depth: usize) -> Result<(Operand, Range<usize>), TooDeep> {
+    if matches!(tok, Tok::ArrOpen | Tok::DictOpen) && depth >= MAX_NESTING {
+        return Err(TooDeep { offset: span.start });
+    }
+    Ok(match tok {
         Tok::Num(n) => (Operand::Num(n), span),
         Tok::Str(s) => (Operand::Str(s), span),
         Tok::Name(n) => (Operand::Name(n), span),
@@ -368,7 +418,7 @@ fn compound(lx: &mut Lexer, tok: Tok, span: Range<usize>) -> (Operand, Range<usi
                         }
                     }
                     t => {
-                        let v = compound(lx, t, sp);
+                        let v = compound(lx, t, sp, depth + 1)?;
                         end = v.1.end;
                         items.push(v);
                     }
@@ -397,7 +447,7 @@ fn compound(lx: &mut Lexer, tok: Tok, span: Range<usize>) -> (Operand, Range<usi
                         }
                     }
                     t => {
-                        let v = compound(lx, t, sp);
+                        let v = compound(lx, t, sp, depth + 1)?;
                         end = v.1.end;
                         if let Some(kk) = key.take() {
                             entries.push((kk, v.0));
@@ -408,20 +458,23 @@ fn compound(lx: &mut Lexer, tok: Tok, span: Range<usize>) -> (Operand, Range<usi
             (Operand::Dict(entries), span.start..end)
         }
         _ => (Operand::Null, span),
-    }
+    })
 }
+
+/// An inline image's dictionary: its keys and values in order.
+type InlineDict = Vec<(Vec<u8>, Operand)>;
 
 /// After `BI`: read the dictionary up to `ID`, then skip the image data up to `EI`.
 /// Returns the dictionary and the end offset (after `EI`).
-fn inline_image(lx: &mut Lexer) -> (Vec<(Vec<u8>, Operand)>, usize) {
+fn inline_image(lx: &mut Lexer) -> Result<(InlineDict, usize), TooDeep> {
     let mut dict = Vec::new();
     let mut key: Option<Vec<u8>> = None;
     let d = lx.data;
     loop {
-        let Some((t, sp)) = lx.next_tok() else { return (dict, d.len()) };
+        let Some((t, sp)) = lx.next_tok() else { return Ok((dict, d.len())) };
         match t {
             Tok::Keyword(k) if k == b"ID" => break,
-            Tok::Keyword(k) if k == b"EI" => return (dict, sp.end),
+            Tok::Keyword(k) if k == b"EI" => return Ok((dict, sp.end)),
             Tok::Name(n) if key.is_none() => key = Some(n),
             Tok::Comment | Tok::Junk => {}
             Tok::Keyword(k) => {
@@ -435,7 +488,7 @@ fn inline_image(lx: &mut Lexer) -> (Vec<(Vec<u8>, Operand)>, usize) {
                 }
             }
             t => {
-                let v = compound(lx, t, sp);
+                let v = compound(lx, t, sp, 1)?;
                 if let Some(kk) = key.take() {
                     dict.push((kk, v.0));
                 }
@@ -501,7 +554,7 @@ fn inline_image(lx: &mut Lexer) -> (Vec<(Vec<u8>, Operand)>, usize) {
         }
     });
     lx.pos = end;
-    (dict, end)
+    Ok((dict, end))
 }
 
 /// Serialize a byte string as a hex string token.
@@ -536,7 +589,7 @@ mod tests {
     fn spans_cover(data: &[u8]) {
         // every op span lies within data, spans are ordered and disjoint; rebuilding the stream from
         // the spans plus the gaps between them gives the original bytes.
-        let ops = parse_content(data);
+        let ops = parse_content(data).unwrap();
         let mut out = Vec::new();
         let mut pos = 0;
         for op in &ops {
@@ -553,7 +606,7 @@ mod tests {
     fn spans_round_trip() {
         let data = b"q 1 0 0 1 12345.6789 595.27566 cm % comment (x)\nBT /F1 12 Tf [(Gw) -20 (en) -250 (Al) 10 (dous)] TJ (J\\157hn \\(x\\)) Tj <4a6f> Tj ET\nBI /W 2 /H 1 /BPC 8 /CS /G /F /AHx ID 00ff> EI Q\nBI /W 4 /H 1 /BPC 8 /CS /G ID \x00EI\x01 EI /P <</MCID 3>> BDC EMC";
         spans_cover(data);
-        let ops = parse_content(data);
+        let ops = parse_content(data).unwrap();
         let names: Vec<String> = ops.iter().map(|o| String::from_utf8_lossy(&o.name).into_owned()).collect();
         assert_eq!(names, ["q", "cm", "BT", "Tf", "TJ", "Tj", "Tj", "ET", "BI", "Q", "BI", "BDC", "EMC"]);
         assert_eq!(&data[ops[1].span.clone()], b"1 0 0 1 12345.6789 595.27566 cm");
@@ -576,6 +629,41 @@ mod tests {
         {
             spans_cover(data);
         }
+    }
+
+    #[test]
+    fn deep_nesting_fails_the_stream_not_the_stack() {
+        // On a small stack (rayon's workers have 2 MiB): 10,000 nested arrays or dictionaries.
+        let t = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let mut arr = b"BT ".to_vec();
+                arr.extend(std::iter::repeat_n(b'[', 10_000));
+                arr.extend(std::iter::repeat_n(b']', 10_000));
+                arr.extend_from_slice(b" TJ ET");
+                let dict: Vec<u8> = b"/P "
+                    .iter()
+                    .copied()
+                    .chain(b"<< /A ".repeat(10_000))
+                    .chain(b">>".repeat(10_000))
+                    .chain(*b" BDC")
+                    .collect();
+                let image: Vec<u8> = b"BI /D ".iter().copied().chain(b"[".repeat(10_000)).chain(*b" ID x EI").collect();
+                [arr, dict, image].map(|d| parse_content(&d).map(|ops| ops.len()))
+            })
+            .unwrap();
+        for r in t.join().expect("no stack overflow") {
+            assert!(matches!(r, Err(TooDeep { .. })), "{r:?}");
+        }
+        // the limit itself is fine
+        let ok: Vec<u8> = [&b"["[..]]
+            .repeat(MAX_NESTING)
+            .concat()
+            .into_iter()
+            .chain(b"]".repeat(MAX_NESTING))
+            .chain(*b" TJ")
+            .collect();
+        assert_eq!(parse_content(&ok).unwrap().len(), 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod font_tables;
 pub mod interp;
 pub mod layout;
 pub mod lexer;
+pub mod limits;
 pub mod rewrite;
 pub mod sanitize;
 pub mod verify;
@@ -30,6 +31,8 @@ pub enum PdfError {
     Damaged { page: Option<usize>, reason: &'static str },
     #[error("document cannot be parsed: {kind}")]
     Parse { kind: String },
+    #[error("{what} (object {}.{}): the file may be built to exhaust memory; check it by hand", id.0, id.1)]
+    TooLarge { id: (u32, u16), what: &'static str },
     #[error("unsupported content on page {page}: {what}")]
     Unsupported { page: usize, what: &'static str },
     #[error("page text does not match the document (page {page}): read it again with read_text")]
@@ -115,7 +118,8 @@ fn count_eof(bytes: &[u8]) -> usize {
 /// Err(Encrypted); 0 pages or page count != /Count of the page tree root -> Err(Damaged);
 /// unparseable -> Err(Parse).
 pub fn load(bytes: &[u8]) -> Result<LoadedPdf, PdfError> {
-    let res = std::panic::catch_unwind(|| Document::load_mem(bytes));
+    let opts = || lopdf::LoadOptions { max_decompressed_size: Some(limits::MAX_STREAM), ..Default::default() };
+    let res = std::panic::catch_unwind(|| Document::load_mem_with_options(bytes, opts()));
     let doc = match res {
         Err(_) => return Err(PdfError::Parse { kind: "parser panic".into() }),
         Ok(Err(e)) => {
@@ -127,6 +131,7 @@ pub fn load(bytes: &[u8]) -> Result<LoadedPdf, PdfError> {
         }
         Ok(Ok(d)) => d,
     };
+    limits::check(&doc)?;
     let tail = &bytes[bytes.len().saturating_sub(2048)..];
     if count_eof(tail) == 0 {
         return Err(PdfError::Damaged { page: None, reason: "truncated: no end-of-file marker" });
@@ -149,8 +154,11 @@ pub struct Glyph {
     pub bbox: [f64; 4],
     pub visible: bool,
     /// byte range in PageText.text; empty when the glyph contributes no text (a line-end
-    /// hyphen removed by de-hyphenation, a repeated space)
+    /// hyphen removed by de-hyphenation, a repeated space); a glyph drawn over the same glyph
+    /// (fake bold) shares its range
     pub text_range: Range<usize>,
+    /// the line it reads in (index in reading order)
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +170,46 @@ pub enum PageStatus {
     },
     /// no text (or almost none) and images cover most of the page: a scan
     ImageOnly,
+    /// a viewer shows something on the page that this reader did not read as text
+    Held(Hold),
+}
+
+/// Why a page is held for a person's check although its text could be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hold {
+    /// a Form XObject draws itself
+    FormCycle,
+    /// Form XObjects nested deeper than the reader follows ([`interp::MAX_FORM_DEPTH`])
+    FormsTooDeep,
+    /// text drawn inside a tiling pattern, a soft mask or a Type3 glyph procedure
+    HiddenText(&'static str),
+    /// fonts whose ToUnicode map says other letters than their glyphs are
+    ToUnicodeConflict { glyphs: usize },
+    /// images large enough to hold text (see [`layout::can_hold_text`]): until scans are read,
+    /// a person looks
+    PictureOfText { images: usize },
+}
+
+impl Hold {
+    /// Plain words for the review item (counts and kinds only, never text).
+    pub fn why(&self) -> String {
+        match self {
+            Hold::FormCycle => {
+                "the page draws a part of itself inside itself, which a viewer may show more of than was read".into()
+            }
+            Hold::FormsTooDeep => format!(
+                "the page nests drawn parts more than {} deep: a viewer shows what the reader did not read",
+                interp::MAX_FORM_DEPTH
+            ),
+            Hold::HiddenText(kind) => format!("the page draws text inside {kind}, which is not read"),
+            Hold::ToUnicodeConflict { glyphs } => {
+                format!("{glyphs} characters are shown as other letters than the text they carry")
+            }
+            Hold::PictureOfText { images } => {
+                format!("{images} picture(s) on the page are large enough to hold text, which is not read yet")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -183,9 +231,10 @@ fn guard<T>(page: Option<usize>, f: impl FnOnce() -> Result<T, PdfError>) -> Res
 
 pub(crate) fn read_doc(doc: &Document, pages: &[ObjectId]) -> Result<Vec<PageText>, PdfError> {
     let mut out = Vec::with_capacity(pages.len());
+    let mut fonts = interp::FontCache::default();
     for (i, id) in pages.iter().enumerate() {
         let pt = guard(Some(i + 1), || {
-            let scan = interp::scan_page(doc, *id, i + 1)?;
+            let scan = interp::scan_page_with(doc, *id, i + 1, &mut fonts)?;
             Ok(layout::build(i, &scan))
         })?;
         out.push(pt);
@@ -226,12 +275,26 @@ pub struct PageVerdict {
     pub problems: Vec<String>,
 }
 
+/// A box painted over removed text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkBox {
+    /// page index
+    pub page: usize,
+    /// in the page's user space
+    pub rect: [f64; 4],
+    /// the mark's code or label
+    pub label: String,
+    /// For a horizontal line: the baseline's y and the font size of the text the box replaces, so
+    /// that a label is written on the line (see [`rewrite::place_label`]).
+    pub line: Option<[f64; 2]>,
+}
+
 pub struct Redacted {
     pub doc: Document,
     pub sanitized: Sanitized,
     pub verdicts: Vec<PageVerdict>,
-    /// The boxes painted: (page index, rect in the page's user space, code or label).
-    pub boxes: Vec<(usize, [f64; 4], String)>,
+    /// The boxes painted, in the pages' user space.
+    pub boxes: Vec<MarkBox>,
 }
 
 fn overlaps(a: &[f64; 4], b: &[f64; 4]) -> bool {
@@ -271,19 +334,21 @@ pub fn redact_with(
     paint_labels: bool,
 ) -> Result<Redacted, PdfError> {
     let mut doc = pdf.doc.clone();
-    let mut all_boxes: Vec<(usize, [f64; 4], String)> = Vec::new();
+    let mut all_boxes: Vec<MarkBox> = Vec::new();
     for e in edits {
         if e.index >= pdf.pages.len() {
             return Err(PdfError::PageIndex { index: e.index });
         }
     }
     let mut over_images: Vec<(usize, usize)> = Vec::new();
+    let mut fonts = interp::FontCache::default();
     for (i, id) in pdf.pages.iter().enumerate() {
         guard(Some(i + 1), || {
-            let scan = interp::scan_page(&pdf.doc, *id, i + 1)?;
+            let scan = interp::scan_page_with(&pdf.doc, *id, i + 1, &mut fonts)?;
             let marks: Vec<Mark> =
                 edits.iter().filter(|e| e.index == i).flat_map(|e| e.marks.iter().cloned()).collect();
             let mut removed = vec![None; scan.glyphs.len()];
+            let mut lines = Vec::new();
             if !marks.is_empty() {
                 let pt = pages.iter().find(|p| p.index == i).ok_or(PdfError::PageMismatch { page: i + 1 })?;
                 let fresh = layout::build(i, &scan);
@@ -296,6 +361,7 @@ pub fn redact_with(
                     }
                 }
                 removed = removed_glyphs(pt, &marks);
+                lines = fresh.glyphs.iter().map(|g| g.line).collect();
                 // invisible text over an image is an OCR layer: the words are also in the pixels
                 let n = scan
                     .glyphs
@@ -307,14 +373,28 @@ pub fn redact_with(
                     over_images.push((i, n));
                 }
             }
-            let boxes = rewrite::rewrite_page(&mut doc, &scan, &removed, &marks, i + 1, paint_labels)?;
-            all_boxes.extend(boxes.into_iter().map(|(b, l)| (i, b, l)));
+            let boxes = rewrite::rewrite_page(&mut doc, &scan, &removed, &marks, &lines, i + 1, paint_labels)?;
+            all_boxes.extend(boxes.into_iter().map(|b| MarkBox {
+                page: i,
+                rect: b.rect,
+                label: b.label,
+                line: b.line,
+            }));
             Ok(())
         })?;
     }
     let sanitized = sanitize::sanitize(&mut doc, pdf.earlier_revisions);
     doc.prune_objects();
     let mut verdicts = verify::verify(pages, &doc, edits);
+    // the removed words must be nowhere else in what the pages draw from either
+    let page_ids: Vec<ObjectId> = doc.get_pages().values().copied().collect();
+    let found = verify::objects(&doc, &page_ids, &verify::removed_words(pages, edits));
+    for (v, n) in verdicts.iter_mut().zip(found) {
+        if n > 0 {
+            v.ok = false;
+            v.problems.push(format!("removed words are still in {n} objects the page draws from"));
+        }
+    }
     for (i, n) in over_images {
         if let Some(v) = verdicts.iter_mut().find(|v| v.index == i) {
             v.ok = false;

@@ -3,6 +3,10 @@
 //! content stream is copied verbatim. Form XObjects that lose glyphs are copied per use
 //! (copy-on-write) and the `Do` of their parent points to the copy. Boxes with the mark's code
 //! (or label) are painted over the removed glyphs, one per mark per line.
+//!
+//! Every page's resources, and every drawn form's, are cut to what its content uses: a form or
+//! an image that sits in `/Resources` but is never drawn is dropped (with `prune_objects` after),
+//! so it is neither copied into the bundle nor readable in its objects.
 
 use super::font::{as_dict, deref, helvetica_width, winansi_code};
 use super::interp::{PageScan, RawGlyph, Source};
@@ -132,6 +136,63 @@ fn rebuild_op(
     Ok(out)
 }
 
+/// Resource categories whose entries are named by content operators, and cut to those named.
+const NAMED: [&[u8]; 7] = [b"Font", b"XObject", b"ExtGState", b"ColorSpace", b"Pattern", b"Shading", b"Properties"];
+
+/// The resources each operator of a content stream names: (category, name).
+fn used_names(ops: &[super::lexer::Op]) -> HashSet<(&'static [u8], Vec<u8>)> {
+    let mut used = HashSet::new();
+    for op in ops {
+        let cat: &'static [u8] = match op.name.as_slice() {
+            b"Tf" => b"Font",
+            b"Do" => b"XObject",
+            b"gs" => b"ExtGState",
+            b"cs" | b"CS" => b"ColorSpace",
+            b"scn" | b"SCN" => b"Pattern",
+            b"sh" => b"Shading",
+            b"BDC" | b"DP" => b"Properties",
+            b"BI" => {
+                if let Some((Operand::Dict(d), _)) = op.operands.first() {
+                    for (k, v) in d {
+                        if let (b"CS" | b"ColorSpace", Operand::Name(n)) = (k.as_slice(), v) {
+                            used.insert((&b"ColorSpace"[..], n.clone()));
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if let Some(n) = op.name_operand() {
+            used.insert((cat, n.to_vec()));
+        }
+    }
+    used
+}
+
+/// `res` with its named categories cut to the `used` names (the default colour spaces, which
+/// device colours use without naming them, stay).
+fn prune(doc: &Document, res: &Dictionary, used: &HashSet<(&'static [u8], Vec<u8>)>) -> Dictionary {
+    let mut out = res.clone();
+    for cat in NAMED {
+        let Some(d) = res.get(cat).ok().map(|o| deref(doc, o)).and_then(as_dict) else { continue };
+        let mut kept = Dictionary::new();
+        for (k, v) in d.iter() {
+            let default =
+                cat == b"ColorSpace" && matches!(k.as_slice(), b"DefaultGray" | b"DefaultRGB" | b"DefaultCMYK");
+            if default || used.contains(&(cat, k.clone())) {
+                kept.set(k.clone(), v.clone());
+            }
+        }
+        if kept.is_empty() {
+            out.remove(cat);
+        } else {
+            out.set(cat.to_vec(), Object::Dictionary(kept));
+        }
+    }
+    out
+}
+
 fn unique_name(d: Option<&Dictionary>, prefix: &str, n: &mut usize) -> Vec<u8> {
     loop {
         *n += 1;
@@ -185,13 +246,25 @@ fn unused_names(inst: &super::interp::Instance, replaced_ops: &[usize]) -> Vec<V
     names
 }
 
-/// Boxes for the marks: union bbox of the removed glyphs per mark per line.
-pub fn mark_boxes(glyphs: &[RawGlyph], removed: &[Option<usize>], marks: &[Mark]) -> Vec<([f64; 4], String)> {
+/// A box to paint over removed text, with its label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageBox {
+    pub rect: [f64; 4],
+    pub label: String,
+    /// for a horizontal line: the baseline's y and the font size of the removed text
+    pub line: Option<[f64; 2]>,
+}
+
+/// Boxes for the marks: the union box of a mark's removed glyphs on each line it touches (`lines`
+/// gives each glyph's line in reading order), in mark order, then line order.
+pub fn mark_boxes(glyphs: &[RawGlyph], removed: &[Option<usize>], marks: &[Mark], lines: &[usize]) -> Vec<PageBox> {
     let mut out = Vec::new();
     for (mi, m) in marks.iter().enumerate() {
         let label = m.label.clone().unwrap_or_else(|| m.code.clone());
-        let mut cur: Option<([f64; 4], (f64, f64))> = None;
-        for (g, r) in glyphs.iter().zip(removed) {
+        // per line: union box, and the first glyph's baseline and size while all are horizontal
+        let mut per_line: std::collections::BTreeMap<usize, ([f64; 4], Option<[f64; 2]>)> =
+            std::collections::BTreeMap::new();
+        for (gi, (g, r)) in glyphs.iter().zip(removed).enumerate() {
             if *r != Some(mi) {
                 continue;
             }
@@ -199,35 +272,97 @@ pub fn mark_boxes(glyphs: &[RawGlyph], removed: &[Option<usize>], marks: &[Mark]
             if !(b.iter().all(|v| v.is_finite())) || b[2] - b[0] > 5000.0 || b[3] - b[1] > 5000.0 {
                 continue;
             }
-            match &mut cur {
-                Some((u, last)) => {
-                    let d = (g.origin.0 - last.0, g.origin.1 - last.1);
-                    let perp = (d.1 * g.dir.0 - d.0 * g.dir.1).abs();
-                    let along = d.0 * g.dir.0 + d.1 * g.dir.1;
-                    if perp > 0.5 * g.em.max(0.01) || along < -g.em.max(0.01) * 1.5 {
-                        out.push((*u, label.clone()));
-                        cur = Some((b, g.next));
-                    } else {
-                        u[0] = u[0].min(b[0]);
-                        u[1] = u[1].min(b[1]);
-                        u[2] = u[2].max(b[2]);
-                        u[3] = u[3].max(b[3]);
-                        *last = g.next;
-                    }
-                }
-                None => cur = Some((b, g.next)),
+            // letter-spaced text (Tc) reads apart in poppler once a label joins its line: there
+            // the label stays centred in its box, apart from the line
+            let horizontal = g.dir.0 > 0.999 && g.dir.1.abs() < 1e-3 && g.em > 0.0;
+            let blank = g.unicode.as_deref().is_none_or(|u| u.trim().is_empty());
+            let spaced = !blank && g.next.0 - g.bbox[2] > 0.05 * g.em && g.bbox[2] > g.bbox[0];
+            let base = (horizontal && !spaced).then_some([g.origin.1, g.em]);
+            let e = per_line.entry(lines.get(gi).copied().unwrap_or(0)).or_insert((b, base));
+            let u = &mut e.0;
+            *u = [u[0].min(b[0]), u[1].min(b[1]), u[2].max(b[2]), u[3].max(b[3])];
+            if base.is_none() {
+                e.1 = None;
             }
         }
-        if let Some((u, _)) = cur {
-            out.push((u, label.clone()));
-        }
+        out.extend(per_line.into_values().map(|(rect, line)| PageBox { rect, label: label.clone(), line }));
     }
     out
 }
 
-fn box_stream(boxes: &[([f64; 4], String)], paint_labels: bool) -> Vec<u8> {
+/// Where a label goes over its box, in the box's space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelPlace {
+    /// the label's text (repeated when one is far narrower than its box)
+    pub text: String,
+    pub x: f64,
+    pub y: f64,
+    pub size: f64,
+    /// horizontal scaling (Tz / 100)
+    pub hscale: f64,
+}
+
+/// Where a mark's label goes over its box, or none when the box is too small to read it;
+/// `unit` gives a text's width at size 1.
+///
+/// Over a horizontal line whose baseline and font size are known, the label is written on that
+/// baseline at that size, stretched or squeezed (Tz) to span the box from edge to edge, so that
+/// text extractors read it as a word of the line between the kept words on either side. Centred
+/// at another size, labels left blank columns beside them, and over boxes stacked on consecutive
+/// lines poppler took those for a column gap and read the kept words around them out of order.
+/// A label is stretched at most 3 times (a shorter one is repeated to fill the box), and where it
+/// would have to be squeezed below 60% only its code ("TP" of "TP: your brother") is written,
+/// squeezed to 35% at most and then made smaller. Without a line, it is centred.
+pub fn place_label(
+    rect: &[f64; 4],
+    line: Option<[f64; 2]>,
+    label: &str,
+    unit: &dyn Fn(&str) -> f64,
+) -> Option<LabelPlace> {
+    let (w, h) = (rect[2] - rect[0], rect[3] - rect[1]);
+    if !(w > 1.0 && h > 1.0) || unit(label) <= 0.0 {
+        return None;
+    }
+    match line {
+        Some([base, size]) if size >= 2.0 && size.is_finite() && base.is_finite() => {
+            // a space's width from the kept text either side (less in a narrow box), so that the
+            // label reads as a word of its own
+            let pad = (0.25 * size).min(0.1 * w);
+            let avail = w - 2.0 * pad;
+            let fit = |t: &str| avail / (unit(t) * size);
+            let code = label.split(": ").next().unwrap_or(label);
+            let mut text = if fit(label) < 0.6 && unit(code) > 0.0 { code.to_string() } else { label.to_string() };
+            if fit(&text) > 3.0 {
+                let one = unit(&format!("{text}  ")) * size;
+                let k = (avail / (3.0 * one)).ceil().clamp(1.0, 200.0) as usize;
+                text = vec![text.as_str(); k].join("  ");
+            }
+            let mut hscale = fit(&text);
+            let mut size = size;
+            if hscale < 0.35 {
+                size = avail / (unit(&text) * 0.35);
+                hscale = 0.35;
+                if size < 2.0 {
+                    return None; // too small to be legible: box only
+                }
+            }
+            Some(LabelPlace { text, x: rect[0] + pad, y: base, size, hscale })
+        }
+        _ => {
+            let size = (h * 0.72).min((w - 1.0).max(0.0) / unit(label));
+            if size < 2.0 {
+                return None;
+            }
+            let x = rect[0] + (w - unit(label) * size) / 2.0;
+            Some(LabelPlace { text: label.to_string(), x, y: rect[1] + (h - 0.72 * size) / 2.0, size, hscale: 1.0 })
+        }
+    }
+}
+
+fn box_stream(boxes: &[PageBox], paint_labels: bool) -> Vec<u8> {
     let mut s = String::new();
-    for (b, label) in boxes {
+    for pb in boxes {
+        let b = &pb.rect;
         let (w, h) = (b[2] - b[0], b[3] - b[1]);
         if w <= 0.0 || h <= 0.0 {
             continue;
@@ -236,23 +371,15 @@ fn box_stream(boxes: &[([f64; 4], String)], paint_labels: bool) -> Vec<u8> {
         if !paint_labels {
             continue; // the caller writes the labels in its own embedded font
         }
-        let units = helvetica_width(label) / 1000.0;
-        if units <= 0.0 {
-            continue;
-        }
-        let size = (h * 0.8).min((w - 1.0).max(0.0) / units);
-        if size < 2.0 {
-            continue; // too small to be legible: box only
-        }
-        let tx = b[0] + (w - units * size) / 2.0;
-        let ty = b[1] + (h - 0.72 * size) / 2.0;
-        let bytes: Vec<u8> = label.chars().map(winansi_code).collect();
+        let Some(at) = place_label(b, pb.line, &pb.label, &|t| helvetica_width(t) / 1000.0) else { continue };
+        let bytes: Vec<u8> = at.text.chars().map(winansi_code).collect();
         s.push_str(&format!(
-            "q BT 1 g 0 Tr 0 Tc 0 Tw 100 Tz 0 Ts /{} {} Tf 1 0 0 1 {} {} Tm {} Tj ET Q\n",
+            "q BT 1 g 0 Tr 0 Tc 0 Tw {} Tz 0 Ts /{} {} Tf 1 0 0 1 {} {} Tm {} Tj ET Q\n",
+            fmt_num(at.hscale * 100.0),
             String::from_utf8_lossy(LABEL_FONT),
-            fmt_num(size),
-            fmt_num(tx),
-            fmt_num(ty),
+            fmt_num(at.size),
+            fmt_num(at.x),
+            fmt_num(at.y),
             String::from_utf8_lossy(&hex_token(&bytes))
         ));
     }
@@ -266,9 +393,10 @@ pub fn rewrite_page(
     scan: &PageScan,
     removed: &[Option<usize>],
     marks: &[Mark],
+    lines: &[usize],
     page_no: usize,
     paint_labels: bool,
-) -> Result<Vec<([f64; 4], String)>, PdfError> {
+) -> Result<Vec<PageBox>, PdfError> {
     let n = scan.instances.len();
     let removed_set: HashSet<usize> = removed.iter().enumerate().filter(|(_, r)| r.is_some()).map(|(i, _)| i).collect();
     // per instance: op -> glyph indices
@@ -285,6 +413,16 @@ pub fn rewrite_page(
                 Some((p, _)) => i = p,
                 None => break,
             }
+        }
+    }
+    // the names each resource dictionary's users draw (a form without resources of its own draws
+    // from its parent's)
+    let mut used: Vec<HashSet<(&'static [u8], Vec<u8>)>> = scan.instances.iter().map(|i| used_names(&i.ops)).collect();
+    for i in (1..n).rev() {
+        if !scan.instances[i].own_resources {
+            let (p, _) = scan.instances[i].parent.expect("form has parent");
+            let u = used[i].clone();
+            used[p].extend(u);
         }
     }
     let mut edits: Vec<Vec<(Range<usize>, Vec<u8>)>> = vec![vec![]; n];
@@ -326,10 +464,11 @@ pub fn rewrite_page(
             }
             let content = apply_edits(&inst.content, &mut edits[i]);
             let unused = unused_names(inst, &replaced[i]);
-            dict.set(
-                "Resources",
-                Object::Dictionary(extend_resources(doc, &inst.resources, &extra_x[i], &unused, None)),
-            );
+            // the copy gets resources of its own: what it draws (its forms' copies included)
+            let mut keep = used[i].clone();
+            keep.extend(extra_x[i].iter().map(|(nm, _)| (&b"XObject"[..], nm.clone())));
+            let res = extend_resources(doc, &inst.resources, &extra_x[i], &unused, None);
+            dict.set("Resources", Object::Dictionary(prune(doc, &res, &keep)));
             let new_id = doc.add_object(Object::Stream(Stream::new(dict, content)));
             let (p, do_op) = inst.parent.expect("form has parent");
             let pres = &scan.instances[p].resources;
@@ -346,22 +485,33 @@ pub fn rewrite_page(
             edits[p].push((scan.instances[p].ops[do_op].span.clone(), rep));
             replaced[p].push(do_op);
             extra_x[p].push((name, new_id));
-        } else if !edits[i].is_empty() && !stripped_in_place.contains(&orig_id) {
-            // only property-list text to strip: edit the shared form in place (all uses)
-            let content = apply_edits(&inst.content, &mut edits[i]);
+        } else if !stripped_in_place.contains(&orig_id) {
+            // a shared form: property-list text stripped and resources cut in place (its content
+            // is the same for every use)
+            let pruned = inst.own_resources.then(|| prune(doc, &inst.resources, &used[i]));
+            let content = (!edits[i].is_empty()).then(|| apply_edits(&inst.content, &mut edits[i]));
             if let Ok(Object::Stream(s)) = doc.get_object_mut(orig_id) {
-                s.dict.remove(b"Filter");
-                s.dict.remove(b"DecodeParms");
-                s.set_content(content);
+                if let Some(c) = content {
+                    s.dict.remove(b"Filter");
+                    s.dict.remove(b"DecodeParms");
+                    s.set_content(c);
+                }
+                if let Some(r) = pruned {
+                    s.dict.set("Resources", Object::Dictionary(r));
+                }
             }
             stripped_in_place.insert(orig_id);
         }
     }
-    let boxes = mark_boxes(&scan.glyphs, removed, marks);
+    let boxes = mark_boxes(&scan.glyphs, removed, marks, lines);
+    let page0 = &scan.instances[0];
     if edits[0].is_empty() && boxes.is_empty() && extra_x[0].is_empty() {
+        // nothing drawn changes: only the resources are cut to what is drawn
+        let res = prune(doc, &page0.resources, &used[0]);
+        let page = doc.get_dictionary_mut(scan.page_id).map_err(|_| PdfError::Object { id: scan.page_id })?;
+        page.set("Resources", Object::Dictionary(res));
         return Ok(boxes);
     }
-    let page0 = &scan.instances[0];
     let body = apply_edits(&page0.content, &mut edits[0]);
     let mut content = Vec::with_capacity(body.len() + 256);
     content.extend_from_slice(b"q\n");
@@ -386,6 +536,10 @@ pub fn rewrite_page(
     };
     let unused = unused_names(page0, &replaced[0]);
     let res = extend_resources(doc, &page0.resources, &extra_x[0], &unused, label_font);
+    let mut keep = std::mem::take(&mut used[0]);
+    keep.extend(extra_x[0].iter().map(|(nm, _)| (&b"XObject"[..], nm.clone())));
+    keep.insert((&b"Font"[..], LABEL_FONT.to_vec()));
+    let res = prune(doc, &res, &keep);
     let cid = doc.add_object(Object::Stream(Stream::new(Dictionary::new(), content)));
     let page = doc.get_dictionary_mut(scan.page_id).map_err(|_| PdfError::Object { id: scan.page_id })?;
     page.set("Contents", Object::Reference(cid));

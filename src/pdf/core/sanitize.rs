@@ -122,6 +122,13 @@ pub fn sanitize(doc: &mut Document, earlier_revisions: bool) -> Sanitized {
                 kinds.insert("object-metadata");
             }
         }
+        // pdfTeX records an included PDF's file name and document info on its form (PTEX.FileName,
+        // PTEX.InfoDict): a path or an author can name a person
+        let ptex: Vec<Vec<u8>> = dict.iter().map(|(k, _)| k.clone()).filter(|k| k.starts_with(b"PTEX.")).collect();
+        for k in ptex {
+            dict.remove(&k);
+            kinds.insert("object-metadata");
+        }
         if dict.get(b"Type").ok().and_then(|o| o.as_name().ok()) == Some(b"XObject") && dict.remove(b"Name").is_some() {
             kinds.insert("object-metadata");
         }

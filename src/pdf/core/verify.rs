@@ -1,8 +1,9 @@
 //! Verification: re-extract the redacted document with the same reader and compare with the
-//! original text. Problems are reported as counts and kinds only, never text.
+//! original text; then look through every object each page draws from for the removed words
+//! ([`objects`]). Problems are reported as counts and kinds only, never text.
 
 use super::{read_doc, removed_glyphs, LoadedPdf, PageEdit, PageStatus, PageText, PageVerdict};
-use lopdf::Document;
+use lopdf::{Document, Object, ObjectId};
 use std::collections::HashMap;
 
 fn alnum_lower(s: &str) -> String {
@@ -158,4 +159,163 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
 fn kind_of(e: &super::PdfError) -> String {
     let s = e.to_string();
     s.split(':').next().unwrap_or("error").to_string()
+}
+
+/// The words of removed text that the object check looks for: letters and digits, lower case, of
+/// three characters or more (shorter ones are everywhere).
+pub fn removed_words(original: &[PageText], edits: &[PageEdit]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for e in edits {
+        let Some(p) = original.iter().find(|p| p.index == e.index) else { continue };
+        for m in &e.marks {
+            let Some(t) = p.text.get(m.range.clone()) else { continue };
+            for w in t.split(|c: char| !c.is_alphanumeric()) {
+                let w: String = w.chars().flat_map(|c| c.to_lowercase()).collect();
+                if w.chars().count() >= 3 && !words.contains(&w) {
+                    words.push(w);
+                }
+            }
+        }
+    }
+    words
+}
+
+/// How an object was reached, which says how to read it.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    /// a dictionary or array: its strings are text
+    Plain,
+    /// a content stream: its comments and the strings of operators that show no text
+    Content,
+    /// a font dictionary or descriptor: names of fonts, not text (skipped, its streams followed)
+    Font,
+    /// a font program, a CMap or an image: binary, skipped
+    Binary,
+}
+
+fn role_of(key: &[u8], obj: &Object, parent: Role) -> Role {
+    let d = match obj {
+        Object::Dictionary(d) => Some(d),
+        Object::Stream(s) => Some(&s.dict),
+        _ => None,
+    };
+    let name = |k: &[u8]| d.and_then(|d| d.get(k).ok()).and_then(|o| o.as_name().ok());
+    match key {
+        b"FontFile" | b"FontFile2" | b"FontFile3" | b"ToUnicode" | b"Encoding" | b"CIDToGIDMap" | b"CIDSet" => {
+            return Role::Binary
+        }
+        b"Contents" => return Role::Content,
+        _ => {}
+    }
+    if parent == Role::Font && key == b"FontDescriptor" || matches!(name(b"Type"), Some(b"Font" | b"FontDescriptor")) {
+        return Role::Font;
+    }
+    if name(b"Subtype") == Some(b"Image")
+        || matches!(obj, Object::Stream(s) if s.dict.has(b"N") && !s.dict.has(b"Subtype"))
+    {
+        return Role::Binary; // images and ICC profiles
+    }
+    let tiling = d.and_then(|d| d.get(b"PatternType").ok()).and_then(|o| o.as_i64().ok()) == Some(1);
+    if name(b"Subtype") == Some(b"Form") || tiling || parent == Role::Font && matches!(obj, Object::Stream(_)) {
+        return Role::Content; // forms, pattern cells, Type3 glyph procedures
+    }
+    Role::Plain
+}
+
+fn folded(bytes: &[u8]) -> String {
+    let text: String = if bytes.starts_with(&[0xfe, 0xff]) {
+        let units: Vec<u16> = bytes[2..].chunks_exact(2).map(|p| u16::from_be_bytes([p[0], p[1]])).collect();
+        char::decode_utf16(units).filter_map(|r| r.ok()).collect()
+    } else {
+        bytes.iter().map(|b| *b as char).collect()
+    };
+    alnum_lower(&text)
+}
+
+/// Walk the direct values of an object: strings to `texts` (unless a font's), names of resources
+/// to `texts`, references to `next` with the role they are reached in.
+fn walk(
+    o: &Object,
+    key: &[u8],
+    role: Role,
+    depth: usize,
+    texts: &mut Vec<String>,
+    next: &mut Vec<(ObjectId, Role, Vec<u8>)>,
+) {
+    if depth > 64 {
+        return;
+    }
+    match o {
+        Object::String(s, _) if role != Role::Font => texts.push(folded(s)),
+        Object::Array(a) => a.iter().for_each(|x| walk(x, key, role, depth + 1, texts, next)),
+        Object::Dictionary(d) => {
+            // producers name resources after their sources ("/Im_<file name>"): those names count
+            let resources = key == b"Resources";
+            for (k, v) in d.iter() {
+                if k == b"Parent" {
+                    continue;
+                }
+                if resources
+                    && [&b"XObject"[..], b"Font", b"ExtGState", b"Pattern", b"Shading", b"Properties", b"ColorSpace"]
+                        .contains(&k.as_slice())
+                {
+                    if let Object::Dictionary(sub) = v {
+                        texts.extend(sub.iter().map(|(n, _)| folded(n)));
+                    }
+                }
+                walk(v, k, role, depth + 1, texts, next);
+            }
+        }
+        Object::Stream(s) => walk(&Object::Dictionary(s.dict.clone()), key, role, depth + 1, texts, next),
+        Object::Reference(id) => next.push((*id, role, key.to_vec())),
+        _ => {}
+    }
+}
+
+/// For each page, how many of the objects it draws from (its resources, content, forms, patterns,
+/// fonts' glyph procedures, and what they refer to) still hold one of the removed `words`: in a
+/// string, a resource's name, a content stream's comments or unshown strings, or the bytes of a
+/// stream that is neither content, font nor image. Objects are read once for all pages.
+pub fn objects(doc: &Document, pages: &[ObjectId], words: &[String]) -> Vec<usize> {
+    if words.is_empty() {
+        return vec![0; pages.len()];
+    }
+    let hit = |texts: &[String]| texts.iter().any(|t| words.iter().any(|w| t.contains(w.as_str())));
+    // per object: whether its own strings hold a removed word, and the objects it refers to
+    type Walked = (bool, Vec<(ObjectId, Role, Vec<u8>)>);
+    let mut cache: HashMap<ObjectId, Walked> = HashMap::new();
+    let mut out = Vec::with_capacity(pages.len());
+    for pid in pages {
+        let mut seen: std::collections::HashSet<ObjectId> = std::collections::HashSet::new();
+        let mut queue: Vec<(ObjectId, Role, Vec<u8>)> = vec![(*pid, Role::Plain, Vec::new())];
+        let mut hits = 0;
+        while let Some((id, parent, key)) = queue.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let Ok(obj) = doc.get_object(id) else { continue };
+            if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(id) {
+                let role = if id == *pid { Role::Plain } else { role_of(&key, obj, parent) };
+                let mut texts = Vec::new();
+                let mut next = Vec::new();
+                walk(obj, &key, role, 0, &mut texts, &mut next);
+                if let Object::Stream(s) = obj {
+                    let data = || super::font::stream_bytes(doc, obj).unwrap_or_else(|| s.content.clone());
+                    match role {
+                        Role::Content => texts.extend(super::lexer::unshown_strings(&data()).iter().map(|b| folded(b))),
+                        Role::Plain => texts.push(folded(&data())),
+                        Role::Font | Role::Binary => {}
+                    }
+                }
+                // a page's other pages are not its objects
+                next.retain(|(_, _, k)| k != b"Parent");
+                slot.insert((hit(&texts), next));
+            }
+            let (h, next) = &cache[&id];
+            hits += usize::from(*h);
+            queue.extend(next.iter().cloned());
+        }
+        out.push(hits);
+    }
+    out
 }

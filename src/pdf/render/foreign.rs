@@ -316,14 +316,16 @@ pub(crate) fn overlays(
     font: &Font,
     geo: &Geometry,
     page_w: f32,
-    marks: &[([f64; 4], String)],
+    marks: &[([f64; 4], String, Option<[f64; 2]>)],
     words: &HashMap<String, String>,
 ) -> Vec<Overlay> {
     let m = geo.matrix;
+    let unit = |t: &str| font.width(t, 1.0) as f64;
+    let upright = m[1] == 0.0 && m[2] == 0.0 && m[0] > 0.0 && m[3] > 0.0;
     let mut out = Vec::new();
     let mut notes: Vec<(String, Vec<usize>)> = Vec::new();
     let mut n = 0;
-    for (r, label) in marks {
+    for (r, label, line) in marks {
         let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])]
             .map(|(x, y)| (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5]));
         let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
@@ -333,29 +335,35 @@ pub(crate) fn overlays(
         if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
             continue;
         }
-        let (w, h) = (x1 - x0, y1 - y0);
+        let h = y1 - y0;
         let code = label.split(':').next().unwrap_or(label).trim().to_string();
-        // The fullest text that fits in the box at a readable size: the label, else the code.
-        let fit = |t: &str| -> Option<f32> {
-            let unit = font.width(t, 1.0);
-            if unit <= 0.0 {
-                return None;
-            }
-            let size = (h * 0.72).min((w - 2.0) / unit).min(10.0);
-            (size >= MIN_MARK_TEXT).then_some(size)
+        let rect = [x0 as f64, y0 as f64, x1 as f64, y1 as f64];
+        // On an upright page with the line known, the label is written on the line it replaces
+        // (so that text extractors read it in place); else centred. Either way at 6 pt or more:
+        // the label, else its code alone.
+        let place = |t: &str| {
+            let p = if upright {
+                let (d, f) = (m[3] as f64, m[5] as f64);
+                let line = line.map(|[y, size]| [d * y + f, d * size]);
+                crate::pdf::core::rewrite::place_label(&rect, line, t, &unit)
+                    .map(|p| crate::pdf::core::rewrite::LabelPlace { hscale: p.hscale * m[0] as f64 / d, ..p })
+            } else {
+                crate::pdf::core::rewrite::place_label(&rect, None, t, &unit)
+            };
+            p.filter(|p| p.size >= MIN_MARK_TEXT as f64)
         };
-        let inside = [label.as_str(), code.as_str()].into_iter().find_map(|t| fit(t).map(|s| (t.to_string(), s)));
+        let inside = place(label).or_else(|| place(&code));
         let mut items = Vec::new();
         match inside {
-            Some((text, size)) => {
-                let tw = font.width(&text, size);
+            Some(p) => {
                 items.push(Item::Text {
-                    x: x0 + (w - tw) / 2.0,
-                    y: y0 + (h - 0.72 * size) / 2.0,
-                    size,
+                    x: p.x as f32,
+                    y: p.y as f32,
+                    size: p.size as f32,
                     gray: 1.0,
                     bold: false,
-                    text,
+                    text: p.text,
+                    hscale: p.hscale as f32,
                 });
             }
             None => {
@@ -374,6 +382,7 @@ pub(crate) fn overlays(
                     gray: 1.0,
                     bold: false,
                     text,
+                    hscale: 1.0,
                 });
                 match notes.iter_mut().find(|(c, _)| *c == code) {
                     Some((_, v)) => v.push(n),
@@ -413,6 +422,7 @@ pub(crate) fn overlays(
                 gray: 0.15,
                 bold: false,
                 text: l.clone(),
+                hscale: 1.0,
             });
         }
         out.push(Overlay { code: None, items });

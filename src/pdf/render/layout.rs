@@ -35,6 +35,8 @@ pub(crate) enum Item {
         gray: f32,
         bold: bool,
         text: String,
+        /// horizontal scaling (1: none)
+        hscale: f32,
     },
     Rect {
         x: f32,
@@ -1075,6 +1077,7 @@ fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<(Item, Option<
                         gray: st.gray,
                         bold: *bold || st.bold,
                         text: s.clone(),
+                        hscale: 1.0,
                     },
                     None,
                 ));
@@ -1097,7 +1100,15 @@ fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<(Item, Option<
                     let tw = font.width(text, ts);
                     let tx = x0 + dx + (w - tw) / 2.0;
                     out.push((
-                        Item::Text { x: tx, y: base, size: ts, gray: 1.0, bold: false, text: text.clone() },
+                        Item::Text {
+                            x: tx,
+                            y: base,
+                            size: ts,
+                            gray: 1.0,
+                            bold: false,
+                            text: text.clone(),
+                            hscale: 1.0,
+                        },
                         tag,
                     ));
                 }

@@ -117,9 +117,11 @@ pub struct ForeignPage {
     /// Bookmark title, nested under the last level-1 heading before it (in
     /// the same part) or under the part.
     pub outline: Option<String>,
-    /// Text written (white, in the embedded font) centred in boxes already painted on the page:
-    /// the codes and labels of redaction marks. Rects are in the source page's user space.
-    pub overlays: Vec<([f64; 4], String)>,
+    /// Text written (white, in the embedded font) in boxes already painted on the page: the
+    /// codes and labels of redaction marks, each with the baseline's y and font size of the line
+    /// it replaces when known (then it is written on that line, see
+    /// `pdf::core::rewrite::place_label`). Rects are in the source page's user space.
+    pub overlays: Vec<([f64; 4], String, Option<[f64; 2]>)>,
 }
 
 #[derive(Clone, Debug)]

@@ -53,7 +53,7 @@ fn labels(doc: &Doc, lay: &Layout) -> Labels {
 }
 
 fn text(x: f32, y: f32, size: f32, gray: f32, s: String) -> Item {
-    Item::Text { x, y, size, gray, bold: false, text: s }
+    Item::Text { x, y, size, gray, bold: false, text: s, hscale: 1.0 }
 }
 
 /// The running header of flow pages: the document title, cut with an ellipsis to the width.
@@ -84,7 +84,15 @@ fn draft_stamp(page: &mut Page, font: &Font) {
     let x = (page.width - bw) / 2.0;
     let y = page.height - 26.0;
     page.items.push(Item::Rect { x, y, w: bw, h: bh, fill: Some(1.0), stroke: Some((0.35, 1.0)) });
-    page.items.push(Item::Text { x: x + 8.0, y: y + 5.5, size, gray: 0.15, bold: true, text: DRAFT_STAMP.to_string() });
+    page.items.push(Item::Text {
+        x: x + 8.0,
+        y: y + 5.5,
+        size,
+        gray: 0.15,
+        bold: true,
+        text: DRAFT_STAMP.to_string(),
+        hscale: 1.0,
+    });
 }
 
 /// The glyphs a laid-out page will draw, before its page labels are known (those are added from
@@ -526,10 +534,13 @@ fn mark_labels(lay: &Layout, labels: &Labels) -> std::collections::BTreeMap<u32,
 
 fn draw(c: &mut Content, it: &Item, font: &Font, subset: &super::font::Subset) {
     match it {
-        Item::Text { x, y, size, gray, bold, text } => {
+        Item::Text { x, y, size, gray, bold, text, hscale } => {
             c.save_state();
             c.begin_text();
             c.set_font(FONT_RES, *size);
+            if *hscale != 1.0 {
+                c.set_horizontal_scaling(hscale * 100.0);
+            }
             c.set_fill_gray(*gray);
             if *bold {
                 c.set_text_rendering_mode(TextRenderingMode::FillStroke);
