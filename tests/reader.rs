@@ -404,3 +404,39 @@ fn unembedded_standard_fonts_of_attachments_are_embedded_as_liberation() {
     let q = tool("qpdf", &["--check", pdf.to_str().unwrap()]);
     assert!(q.status.success(), "{}", stdout(&q));
 }
+
+/// Every tool the tests check outputs with, with the package that brings it (README, Install).
+/// Missing ones fail here, one line each, besides the test that needed them.
+#[test]
+fn the_tools_the_tests_use_are_installed() {
+    let tools = [
+        ("pdftotext", "poppler-utils", "text of bundles"),
+        ("pdffonts", "poppler-utils", "every font embedded"),
+        ("pdfinfo", "poppler-utils", "document information and the structure tree"),
+        ("pdfsig", "poppler-utils", "signatures"),
+        ("pdftoppm", "poppler-utils", "page images"),
+        ("pdfimages", "poppler-utils", "images of redacted scans"),
+        ("qpdf", "qpdf", "the file's structure"),
+        ("mutool", "mupdf-tools", "leakscan.py"),
+        ("tesseract", "tesseract-ocr", "OCR of scans and of rendered pages"),
+        ("openssl", "openssl", "PKCS#12 files"),
+        ("python3", "python3", "fixtures/tools"),
+        ("pyhanko", "pip install pyhanko pyhanko-cli", "signatures"),
+    ];
+    let mut missing = Vec::new();
+    for (t, pkg, what) in tools {
+        let ok = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {t}"))
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            missing.push(format!("missing `{t}` ({what}): install {pkg}"));
+        }
+    }
+    let py = std::process::Command::new("python3").args(["-c", "import pikepdf"]).output();
+    if !py.is_ok_and(|o| o.status.success()) {
+        missing.push("missing Python package pikepdf (leakscan.py, pdfcheck.py): pip install pikepdf".into());
+    }
+    assert!(missing.is_empty(), "\n{}", missing.join("\n"));
+}
