@@ -90,6 +90,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(a) => {
+            let a = *a;
             let mut store = open_existing(&a.db)?;
             store.set_audit_key(a.audit_key.clone());
             let sign = export::SignWith::from_flags(a.sign_key, a.sign_cert, &a.sign_password_env);

@@ -66,7 +66,7 @@ pub enum Command {
         export: Option<String>,
     },
     /// Disclose one child's file: write plan.json, preview.txt, schedule.csv and bundle.pdf to --out.
-    Export(ExportArgs),
+    Export(Box<ExportArgs>),
     /// Write a trial signing key and self-signed certificate (signing-key.pem, signing-cert.pem);
     /// never replaces a key already there.
     Keygen {

@@ -275,7 +275,7 @@ fn with_cmap(font: &[u8], codes: &[u8; 256]) -> Option<Vec<u8>> {
     cmap.extend_from_slice(&[0, 0, 1, 6, 0, 0]);
     cmap.extend_from_slice(codes);
     tables.push((*b"cmap", cmap));
-    tables.sort_by(|a, b| a.0.cmp(&b.0));
+    tables.sort_by_key(|t| t.0);
     let n = tables.len() as u16;
     let mut p2 = 1u16;
     let mut log = 0u16;

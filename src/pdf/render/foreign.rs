@@ -316,7 +316,7 @@ pub(crate) fn overlays(
     font: &Font,
     geo: &Geometry,
     page_w: f32,
-    marks: &[([f64; 4], String, Option<[f64; 2]>)],
+    marks: &[super::Overlay],
     words: &HashMap<String, String>,
 ) -> Vec<Overlay> {
     let m = geo.matrix;

@@ -121,8 +121,12 @@ pub struct ForeignPage {
     /// codes and labels of redaction marks, each with the baseline's y and font size of the line
     /// it replaces when known (then it is written on that line, see
     /// `pdf::core::rewrite::place_label`). Rects are in the source page's user space.
-    pub overlays: Vec<([f64; 4], String, Option<[f64; 2]>)>,
+    pub overlays: Vec<Overlay>,
 }
+
+/// A mark's box in a foreign page (source user space), its code or label, and the baseline's y
+/// and font size of the line it replaces when known.
+pub type Overlay = ([f64; 4], String, Option<[f64; 2]>);
 
 #[derive(Clone, Debug)]
 pub enum Block {
