@@ -27,7 +27,13 @@ pub fn family_path(name: &str) -> PathBuf {
 
 /// Every fixture family with scenarios.
 pub fn all_families() -> Vec<PathBuf> {
-    vec![northbrook(), family_path("ashgrove"), family_path("fernhill"), family_path("marshgate")]
+    vec![
+        northbrook(),
+        family_path("ashgrove"),
+        family_path("fernhill"),
+        family_path("marshgate"),
+        family_path("quarrybank"),
+    ]
 }
 
 /// Import the Northbrook example into a new case store at `db`.
