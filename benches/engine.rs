@@ -88,6 +88,7 @@ fn rendering(c: &mut Criterion) {
         lang: "en-GB".into(),
         parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Flow(blocks) }],
         draft: false,
+        code_words: Vec::new(),
     };
     let pages = render::render(&doc).unwrap().pages;
     let mut g = c.benchmark_group("rendering");
@@ -148,6 +149,9 @@ fn export_end_to_end(c: &mut Criterion) {
         request: None,
         // Signed bundles are released: here as one officer's decision, without review.
         release_unreviewed: Some(export::Unreviewed { reviewer: "bench".into(), why: "benchmark".into() }),
+        reference: None,
+        response_date: None,
+        council: None,
     };
     let mut g = c.benchmark_group("export");
     g.sample_size(10);

@@ -62,9 +62,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     db.display()
                 );
             }
-            println!("{:<24} {:<16} {:>8} {:>12}", "export", "person", "records", "attachments");
+            // The children whose files the store holds, by name, with what is on each file.
+            if !kids.is_empty() {
+                println!("children with a file in {}:", db.display());
+            }
+            let mut families: std::collections::HashMap<String, disclose::model::Family> = Default::default();
             for k in kids {
-                println!("{:<24} {:<16} {:>8} {:>12}", k.export.as_str(), k.person.as_str(), k.records, k.attachments);
+                if !families.contains_key(k.export.as_str()) {
+                    families.insert(k.export.as_str().to_string(), store.load_family(&k.export)?);
+                }
+                let name = families[k.export.as_str()].person(&k.person).map(|p| p.display_name()).unwrap_or_default();
+                let n = |n: usize, w: &str| if n == 1 { format!("1 {w}") } else { format!("{n} {w}s") };
+                println!(
+                    "{name} ({}, export {}): {}, {}",
+                    k.person.as_str(),
+                    k.export.as_str(),
+                    n(k.records, "record"),
+                    n(k.attachments, "attachment")
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -78,6 +93,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export(a) => {
+            let a = *a;
             let mut store = open_existing(&a.db)?;
             store.set_audit_key(a.audit_key.clone());
             let sign = export::SignWith::from_flags(a.sign_key, a.sign_cert, &a.sign_password_env);
@@ -87,6 +103,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let mut r = ExportRequest::of_request(&row, a.out.clone());
                     r.officer = a.officer.clone();
                     r.sign = sign;
+                    r.council = a.council.clone();
+                    if a.response_date.is_some() {
+                        r.response_date = a.response_date.clone();
+                    }
                     r
                 }
                 None => ExportRequest {
@@ -101,6 +121,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     sign,
                     request: None,
                     release_unreviewed: unreviewed(&a.unreviewed),
+                    reference: a.reference,
+                    response_date: a.response_date,
+                    council: a.council,
                 },
             };
             let o = export::run_with(&mut store, &req, export::Release { force: a.force })?;
@@ -141,16 +164,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { requests, db, out, jobs, sign_key, sign_cert, force, audit_key, unreviewed: u } => batch(
-            &requests,
-            &db,
-            &out,
-            jobs,
-            export::SignWith::from_flags(sign_key, sign_cert, "DISCLOSE_SIGN_PASSWORD"),
-            audit_key,
-            export::Release { force },
-            unreviewed(&u),
-        ),
+        Command::Batch { requests, db, out, jobs, sign_key, sign_cert, force, audit_key, unreviewed: u, council } => {
+            batch(
+                &requests,
+                &db,
+                &out,
+                jobs,
+                export::SignWith::from_flags(sign_key, sign_cert, "DISCLOSE_SIGN_PASSWORD"),
+                audit_key,
+                export::Release { force },
+                unreviewed(&u),
+                council.as_deref(),
+            )
+        }
         Command::Request(c) => disclose::cli::review::request(c),
         Command::Review(c) => disclose::cli::review::review(c),
         Command::Reviewer(c) => disclose::cli::review::reviewer(c),
@@ -269,6 +295,7 @@ fn batch(
     audit_key: Option<std::path::PathBuf>,
     rel: export::Release,
     unreviewed: Option<export::Unreviewed>,
+    council: Option<&std::path::Path>,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     let _ = open_existing(db)?;
@@ -288,7 +315,7 @@ fn batch(
         Some(b) => b.inc(1),
         None => eprintln!("built line {} ({} for {})", r.line, r.policy, r.subject),
     };
-    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress, audit_key, rel, unreviewed)?;
+    let results = disclose::batch::run(db, &rows, out, sign, jobs, &progress, audit_key, rel, unreviewed, council)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -437,9 +464,24 @@ fn open_existing(db: &std::path::Path) -> Result<Store> {
 }
 
 /// Import the bundled Northbrook example into a temporary store and disclose two requests.
+/// The Northbrook example (fixtures/northbrook), compiled in for `demo`.
+const NORTHBROOK: &[(&str, &[u8])] = &[
+    ("export.json", include_bytes!("../fixtures/northbrook/export.json")),
+    ("attachments/att-gp-letter.pdf", include_bytes!("../fixtures/northbrook/attachments/att-gp-letter.pdf")),
+    ("attachments/att-icpc-minutes.pdf", include_bytes!("../fixtures/northbrook/attachments/att-icpc-minutes.pdf")),
+    ("attachments/att-letter-ryan.pdf", include_bytes!("../fixtures/northbrook/attachments/att-letter-ryan.pdf")),
+    ("attachments/att-ppn.pdf", include_bytes!("../fixtures/northbrook/attachments/att-ppn.pdf")),
+    ("attachments/att-school-report.pdf", include_bytes!("../fixtures/northbrook/attachments/att-school-report.pdf")),
+];
+
 fn demo(out: &std::path::Path) -> Result<ExitCode> {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let example = here.join("fixtures/northbrook/export.json");
+    // The example is compiled in, so that an installed binary runs the demo from any folder.
+    let src = tempfile::tempdir()?;
+    std::fs::create_dir_all(src.path().join("attachments"))?;
+    for (name, bytes) in NORTHBROOK {
+        std::fs::write(src.path().join(name), bytes)?;
+    }
+    let example = src.path().join("export.json");
     let tmp = tempfile::tempdir()?;
     let db = tmp.path().join("demo.db");
     let mut store = Store::open(&db)?;
@@ -466,6 +508,9 @@ fn demo(out: &std::path::Path) -> Result<ExitCode> {
                 .then(|| "demo: the officer weighed the recorded risk with the team manager".to_string()),
             request: None,
             release_unreviewed: None,
+            reference: Some(format!("DEMO-{name}")),
+            response_date: None,
+            council: None,
         };
         let o = export::run(&mut store, &req)?;
         println!("\n{}", export::summary(&o));

@@ -602,3 +602,19 @@ fn keygen_never_replaces_a_key() {
     let left: Vec<_> = std::fs::read_dir(&e.keys).unwrap().map(|d| d.unwrap().file_name()).collect();
     assert_eq!(left.len(), 2, "nothing was written: {left:?}");
 }
+
+/// A sealed bundle's letter says what the seal is and how to check it in a PDF reader, in plain
+/// words, and sends no one to the command line; the signature still verifies (pdfsig).
+#[test]
+fn the_letter_explains_the_seal_in_plain_words() {
+    let e = env();
+    let out = e.signed("sealed");
+    let o = tool("pdftotext", &["-q", "-layout", out.join("bundle.pdf").to_str().unwrap(), "-"]);
+    let letter = fold(&stdout(&o));
+    assert!(letter.contains("how to tell this bundle is genuine"), "{letter}");
+    assert!(letter.contains("pdf reader that shows signatures"), "{letter}");
+    assert!(letter.contains("made by northbrook ig test"), "{letter}");
+    assert!(!letter.contains("disclose verify"), "{letter}");
+    let s = tool("pdfsig", &[out.join("bundle.pdf").to_str().unwrap()]);
+    assert!(stdout(&s).contains("Signature is Valid"), "{}", stdout(&s));
+}

@@ -14,6 +14,7 @@ mod import;
 mod ocr;
 mod pdf;
 mod practice;
+mod reader;
 mod requests;
 mod resolve;
 mod review;

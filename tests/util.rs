@@ -146,7 +146,7 @@ pub fn need(tool: &str) {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    assert!(ok, "the test needs `{tool}` on PATH; install it (see .ci/run)");
+    assert!(ok, "missing `{tool}`: the test needs it on PATH; install it (README, Install; .ci/run does)");
 }
 
 pub fn tool(cmd: &str, args: &[&str]) -> Output {

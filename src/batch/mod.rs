@@ -124,6 +124,7 @@ pub fn run(
     audit_key: Option<PathBuf>,
     rel: export::Release,
     unreviewed: Option<export::Unreviewed>,
+    council: Option<&Path>,
 ) -> Result<Vec<RowResult>> {
     let reqs: Vec<ExportRequest> = rows
         .iter()
@@ -139,6 +140,9 @@ pub fn run(
             override_reason: r.override_reason.clone(),
             request: None,
             release_unreviewed: unreviewed.clone(),
+            reference: None,
+            response_date: None,
+            council: council.map(Path::to_path_buf),
         })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting the worker threads")?;

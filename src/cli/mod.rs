@@ -70,7 +70,7 @@ pub enum Command {
         export: Option<String>,
     },
     /// Disclose one child's file: write plan.json, preview.txt, schedule.csv and bundle.pdf to --out.
-    Export(ExportArgs),
+    Export(Box<ExportArgs>),
     /// Write a trial signing key and self-signed certificate (signing-key.pem, signing-cert.pem);
     /// never replaces a key already there.
     Keygen {
@@ -142,6 +142,10 @@ pub enum Command {
         audit_key: Option<PathBuf>,
         #[command(flatten)]
         unreviewed: UnreviewedArgs,
+        /// The council file: who answers requests (default $DISCLOSE_COUNCIL, else the shipped
+        /// policies/council.toml).
+        #[arg(long)]
+        council: Option<PathBuf>,
     },
     /// Write a synthetic family (export.json and attachment PDFs) for load tests and benches.
     Synth {
@@ -231,6 +235,18 @@ pub struct ExportArgs {
     /// to the signing key. Defaults to $DISCLOSE_AUDIT_KEY, else DB.audit-key beside the store.
     #[arg(long)]
     pub audit_key: Option<PathBuf>,
+    /// The council file: who answers requests (default $DISCLOSE_COUNCIL, else the shipped
+    /// policies/council.toml).
+    #[arg(long)]
+    pub council: Option<PathBuf>,
+    /// The council's reference for the request, printed on the letter (a registered request
+    /// carries its own).
+    #[arg(long, conflicts_with = "request")]
+    pub reference: Option<String>,
+    /// The date of the response on the letter (YYYY-MM-DD; default: the request's date, or the
+    /// approval's for a registered request).
+    #[arg(long)]
+    pub response_date: Option<String>,
     #[command(flatten)]
     pub unreviewed: UnreviewedArgs,
 }

@@ -49,6 +49,12 @@ pub struct ExportRequest {
     pub request: Option<String>,
     /// Release a one-shot export without review, as one officer's decision (recorded as such).
     pub release_unreviewed: Option<Unreviewed>,
+    /// The letter's reference, and the date of the response (YYYY-MM-DD); a registered request
+    /// gives its own reference, and its approval's date.
+    pub reference: Option<String>,
+    pub response_date: Option<String>,
+    /// The council file (`policies/council.toml` compiled in when none is given).
+    pub council: Option<PathBuf>,
 }
 
 /// One officer's decision to release without review.
@@ -73,6 +79,9 @@ impl ExportRequest {
             override_reason: row.override_reason.clone(),
             request: Some(row.id.clone()),
             release_unreviewed: None,
+            reference: row.reference.clone(),
+            response_date: None,
+            council: None,
         }
     }
 }
@@ -279,6 +288,8 @@ pub struct Resolved {
     pub signer: Option<Signer>,
     /// The Tesseract that reads scans (`None`: scans stay held, and the run says how to enable it).
     pub tesseract: Option<Tesseract>,
+    /// Who answers the request (from the council file).
+    pub council: policy::Council,
 }
 
 /// A request resolved and proposed: the file's attachments read, and the policy's proposal.
@@ -347,8 +358,13 @@ pub fn propose(store: &Store, resolved: Resolved) -> Result<Proposed> {
 /// lets them, and the signing key.
 pub fn resolve(store: &Store, req: &ExportRequest) -> Result<Resolved> {
     let policy = Policy::load(&req.policy)?;
+    let councils = policy::Councils::load(req.council.as_deref())?;
     let export = store.export_of(&req.subject, req.export.as_ref())?;
     let family = store.load_family(&export)?;
+    let council = councils.for_authority(&family.header.local_authority)?.clone();
+    if let Some(d) = &req.response_date {
+        Date::parse(d).with_context(|| "--response-date must be YYYY-MM-DD".to_string())?;
+    }
     mark("loading the family");
     let date = match &req.date {
         Some(d) => {
@@ -404,7 +420,7 @@ pub fn resolve(store: &Store, req: &ExportRequest) -> Result<Resolved> {
     };
     // A Tesseract named with --tesseract that cannot be used is refused before any work.
     let tesseract = ocr::pages::tesseract()?;
-    Ok(Resolved { export, family, subject: req.subject.clone(), requester, policy, date, fit, signer, tesseract })
+    Ok(Resolved { export, family, subject: req.subject.clone(), requester, policy, date, fit, signer, tesseract, council })
 }
 
 /// Build every output of one request, staged in the output folder under temporary names (the
@@ -433,7 +449,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     }
     let ocr_note = proposed.ocr_note();
     let Proposed { resolved, read, scans, inputs: inputs_text, proposal } = proposed;
-    let Resolved { export, family: fam, requester, policy, date, signer, tesseract, .. } = resolved;
+    let Resolved { export, family: fam, requester, policy, date, signer, tesseract, council: answers, .. } = resolved;
     let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();
     warnings.extend(ocr_note);
     let file = CaseFile::build(&fam, &req.subject)?;
@@ -459,13 +475,18 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     drop(preview);
     drop(inputs_text);
     mark("preview and removed words");
-    let seal_line = signer.as_ref().map(|s| {
-        format!(
-            "sealed by {} with a digital signature. Check it with `disclose verify` or any PDF reader that shows signatures (certificate SHA-256 {}).",
-            s.subject_common_name(),
-            &s.cert_sha256()[..16]
-        )
-    });
+    let seal = signer
+        .as_ref()
+        .map(|s| bundle::SealInfo { signer: s.subject_common_name(), fingerprint: s.cert_sha256()[..16].to_string() });
+    // The response is dated by the approval of a registered request (or --response-date), by the
+    // request's date for a one-shot export; a draft has no response date.
+    let response = match (&req.response_date, &disclosure.status) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Status::Draft) => None,
+        (None, Status::Approved { at, .. }) => Some(at.get(0..10).unwrap_or(at).to_string()),
+        (None, Status::Unreviewed { .. }) => Some(date.clone()),
+    };
+    let letter = bundle::Letter { reference: req.reference.clone(), received: date.clone(), response };
     // Inputs that went in.
     let mut inputs = BTreeMap::new();
     inputs.insert(format!("export {export}"), store.export_source_hash(&export)?);
@@ -483,7 +504,9 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         policy: &policy,
         family: &fam,
         attachments: &atts.pages,
-        seal_line,
+        seal,
+        council: &answers,
+        letter: &letter,
     });
     // From here on the family, the file's view of it and the detector are not needed: a large
     // family's records are freed before the bundle is laid out.

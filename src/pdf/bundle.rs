@@ -6,7 +6,7 @@
 use super::render::{self, Block, Doc, LabelStyle, Part as RPart, PartContent, Run};
 use crate::file::{Location, Part};
 use crate::model::*;
-use crate::policy::{Action, Audience, Party, Policy, Reason};
+use crate::policy::{Action, Audience, Council, Party, Policy, Reason};
 use crate::redact::HeldPage;
 use crate::redact::{RAttachment, REntry, RRecord, RText, RedactedFile, Seg};
 use crate::review::Disclosure as Plan;
@@ -60,8 +60,32 @@ pub struct BundleInput<'a> {
     pub family: &'a Family,
     /// Redacted attachment pages (attachments missing here are shown by their placeholder).
     pub attachments: &'a HashMap<AttachmentId, AttachmentPages>,
-    /// A line on the cover saying who sealed the bundle and how to check it (signed bundles).
-    pub seal_line: Option<String>,
+    /// Who sealed the bundle (signed bundles): the cover explains the seal and how to check it.
+    pub seal: Option<SealInfo>,
+    /// Who answers the request: the council's information governance team and the complaints route.
+    pub council: &'a Council,
+    /// The request's reference and dates, for the letter.
+    pub letter: &'a Letter,
+}
+
+/// Who sealed a bundle.
+#[derive(Clone, Debug)]
+pub struct SealInfo {
+    /// The signing certificate's common name.
+    pub signer: String,
+    /// The start of the certificate's SHA-256, for a reader who wants to compare it.
+    pub fingerprint: String,
+}
+
+/// The request as the letter gives it.
+#[derive(Clone, Debug, Default)]
+pub struct Letter {
+    /// The council's reference for the request.
+    pub reference: Option<String>,
+    /// When the request was received (YYYY-MM-DD).
+    pub received: String,
+    /// The date of the response (YYYY-MM-DD); none while the bundle is a draft.
+    pub response: Option<String>,
 }
 
 /// Court bundle sections (FPR PD27A).
@@ -187,6 +211,7 @@ pub fn check_foreign(ap: &AttachmentPages) -> Result<(), String> {
         lang: "en-GB".into(),
         parts: vec![RPart { label: LabelStyle::Arabic, outline: None, content: PartContent::Foreign(pages) }],
         draft: false,
+        code_words: Vec::new(),
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render::render(&doc))) {
         Ok(Ok(_)) => Ok(()),
@@ -214,6 +239,7 @@ fn doc(inp: &BundleInput<'_>) -> (Doc, usize) {
     let court = inp.policy.audience == Audience::Court;
     let req = &inp.plan.request;
     let date = Date::parse(&req.date).unwrap_or(Date { year: 1970, month: 1, day: 1 });
+    let words = Words::of(inp);
     let title = match inp.policy.audience {
         Audience::SelfSubject => format!("Your records: subject access request of {}", date.uk()),
         Audience::ParentWithPr => format!("Records of {}: request of {}", inp.file.subject_name, date.uk()),
@@ -248,7 +274,7 @@ fn doc(inp: &BundleInput<'_>) -> (Doc, usize) {
         let section_title = if court {
             COURT_SECTIONS.iter().find(|(l, _)| *l == letter).map(|(l, t)| format!("{l}. {t}")).unwrap_or_default()
         } else {
-            "Your records".to_string()
+            words.records.clone()
         };
         let mut pieces: Vec<Piece> = Vec::new();
         let mut first_part = true;
@@ -322,8 +348,26 @@ fn doc(inp: &BundleInput<'_>) -> (Doc, usize) {
         lang: "en-GB".into(),
         parts,
         draft: !inp.plan.status.is_final(),
+        code_words: Reason::ALL.iter().map(|c| (c.to_string(), inp.policy.words(*c).to_string())).collect(),
     };
     (doc, schedule_at)
+}
+
+/// How the bundle speaks, by audience: to the subject about their own records, to a parent about
+/// a named child, or to a party in proceedings.
+struct Words {
+    /// The records' part: heading and bookmark.
+    records: String,
+}
+
+impl Words {
+    fn of(inp: &BundleInput<'_>) -> Words {
+        let records = match inp.policy.audience {
+            Audience::SelfSubject => "Your records".to_string(),
+            Audience::ParentWithPr | Audience::Court => format!("Records of {}", inp.file.subject_name),
+        };
+        Words { records }
+    }
 }
 
 /// Bytes written into a hash.
@@ -417,7 +461,10 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
     let plan = inp.plan;
     let pol = inp.policy;
     let fam = inp.family;
+    let ig = &inp.council.information_governance;
     let requester = plan.request.requester.person().and_then(|p| fam.person(p));
+    let subject = fam.person(&plan.request.subject);
+    let child_given = subject.map(|p| p.given_name()).unwrap_or_else(|| inp.file.subject_name.clone());
     let dear = match pol.audience {
         Audience::SelfSubject => requester.map(|p| p.given_name()).unwrap_or_default(),
         _ => requester.map(|p| p.display_name()).unwrap_or_default(),
@@ -432,53 +479,122 @@ fn cover_letter(inp: &BundleInput<'_>) -> Vec<Block> {
             REntry::Attachment(_) => 1,
         })
         .sum();
-    let (whose, file_of) = if pol.audience == Audience::SelfSubject {
-        ("you".to_string(), "your file".to_string())
-    } else {
-        (inp.file.subject_name.clone(), format!("{}'s file", inp.file.subject_name))
-    };
-    let date = Date::parse(&plan.request.date).map(|d| d.uk()).unwrap_or_default();
+    let council = &inp.file.council;
+    let self_ = pol.audience == Audience::SelfSubject;
     let mut b = draft_note(plan);
-    b.extend([
-        Block::Heading { level: 1, text: vec![t(if pol.audience == Audience::SelfSubject { "Your records" } else { "The records you asked for" })], anchor: None, outline: None },
-        Block::Meta { pairs: vec![("Date".into(), vec![t(&date)]), ("From".into(), vec![t(&inp.file.council)])] },
-        para(&format!("Dear {dear},")),
-        para(&format!(
-            "You asked to see the records {} holds about {whose}. This bundle is our answer. It holds {n_rec} records and {n_doc} documents from {file_of}, in the order things happened, with an index after this letter.",
-            inp.file.council
-        )),
-        para("Reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps; we are happy to go through them with you."),
-        para(&format!("Some words have been taken out, and a few parts held back, only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a box with a short code, and sometimes who the words were about, such as [{} brother]. Where a part was held back a grey line says what kind of thing it was and why.", pol.label_owner)),
-    ]);
+    b.push(Block::Heading {
+        level: 1,
+        text: vec![t(&if self_ {
+            "Your records".to_string()
+        } else {
+            format!("Records of {}", inp.file.subject_name)
+        })],
+        anchor: None,
+        outline: None,
+    });
+    b.push(Block::Meta { pairs: letter_head(inp) });
+    b.push(para(&format!("Dear {dear},")));
+    if self_ {
+        b.push(para(&format!(
+            "You asked to see the records {council} holds about you. This bundle is our answer. It holds {} and {} from your file, in the order things happened, with an index after this letter.",
+            plural(n_rec, "record"),
+            plural(n_doc, "document")
+        )));
+        b.push(para("Reading these records may bring back difficult memories. Take your time, and ask someone you trust to be with you if that helps; we are happy to go through them with you."));
+    } else {
+        b.push(para(&format!(
+            "You asked, as a parent with parental responsibility for {child}, to see the records {council} holds about {child}. This bundle is our answer. It is {child_given}'s file, not yours: it holds {} and {} about {child_given}, in the order things happened, with an index after this letter.",
+            plural(n_rec, "record"),
+            plural(n_doc, "document"),
+            child = inp.file.subject_name,
+        )));
+        b.push(para(&format!(
+            "These records are about {child_given}'s life and some of what they say may be upsetting to read. They belong to {child_given}: please think about whether, when and how to share them with {child_given}, and ask us if you would like help with that."
+        )));
+    }
+    let owner = if self_ { "your" } else { "the child's" };
+    b.push(para(&format!("Some words have been taken out, and a few parts held back, only where the law says we must: mostly because the words are about other people, who have a right to privacy too, or because sharing them could put someone at risk. Where words were taken out you will see a dark box with a short code, and sometimes who the words were about, such as [{owner} brother]. Where a part was held back a grey box says what kind of thing it was and why.")));
     let used: BTreeSet<Reason> = plan.counts().keys().copied().collect();
     if !used.is_empty() {
         b.push(Block::Heading { level: 2, text: vec![t("What the codes mean")], anchor: None, outline: None });
         let pairs = used.iter().map(|c| (c.to_string(), vec![t(pol.words(*c))])).collect();
         b.push(Block::Meta { pairs });
-        b.push(para("The schedule at the end lists every place where something was taken out or held back, with the page, the code and the rule we applied, never the words themselves."));
+        b.push(para("The schedule at the end lists, record by record, what was taken out or held back and why, never the words themselves."));
     }
     if !plan.review.is_empty() {
+        let n = plan.review.len();
+        let one = n == 1;
         b.push(para(&format!(
-            "{} item{} still need{} a worker to check {} before {} can be shared. They are marked REV. We will write to you again about them.",
-            plan.review.len(),
-            if plan.review.len() == 1 { "" } else { "s" },
-            if plan.review.len() == 1 { "s" } else { "" },
-            if plan.review.len() == 1 { "it" } else { "them" },
-            if plan.review.len() == 1 { "it" } else { "they" }
+            "{} still need{} a worker to check {} before {} can be shared. {} marked REV. We will write to you again about {}.",
+            plural(n, "item"),
+            if one { "s" } else { "" },
+            if one { "it" } else { "them" },
+            if one { "it" } else { "they" },
+            if one { "It is" } else { "They are" },
+            if one { "it" } else { "them" },
         )));
     }
-    b.push(Block::Heading { level: 2, text: vec![t("If you want us to look again")], anchor: None, outline: None });
-    b.push(para(&format!(
-        "If you think we have taken out something we should not have, or you want to know more about why, write to the Information Governance team at {} and tell us which page. We will look again and reply within one month.",
-        inp.file.council
-    )));
-    b.push(para("If you are still unhappy, you can complain to the Information Commissioner's Office (ICO), the independent body that upholds information rights: ico.org.uk/make-a-complaint or 0303 123 1113."));
-    if let Some(line) = &inp.seal_line {
-        b.push(Block::Spacer(6.0));
-        b.push(Block::Meta { pairs: vec![("Sealed".into(), vec![t(line)])] });
+    if let Some(seal) = &inp.seal {
+        b.push(Block::Heading {
+            level: 2,
+            text: vec![t("How to tell this bundle is genuine")],
+            anchor: None,
+            outline: None,
+        });
+        b.push(para(&format!(
+            "This bundle carries a digital seal: a signature that {council} added when it released the bundle. The seal shows that the bundle comes from us and that nothing in it has been changed since."
+        )));
+        b.push(para(&format!(
+            "To check it, open the bundle in a PDF reader that shows signatures, such as Adobe Acrobat Reader, and open its signature panel (in Acrobat, the pen icon on the left, or the blue bar at the top). It should say the signature is valid and was made by {}. If it says the document was changed after it was signed, or that the signature is not valid, please tell us. If it says only that the signer's identity is unknown, your reader does not know our certificate yet: you can ask us to confirm that its fingerprint begins {}.",
+            seal.signer, seal.fingerprint
+        )));
     }
-    b.push(para(&format!("Yours sincerely,\nInformation Governance Team, {}", inp.file.council)));
+    b.push(Block::Heading { level: 2, text: vec![t("How to contact us")], anchor: None, outline: None });
+    b.push(para(&format!(
+        "If you think we have taken out something we should not have, or you want to know more about why, contact the {} and tell us which page{}. We will look again and reply within {} days.",
+        ig.team,
+        inp.letter.reference.as_ref().map(|r| format!(" and our reference, {r}")).unwrap_or_default(),
+        ig.review_days
+    )));
+    b.push(Block::Meta {
+        pairs: vec![
+            ("Write to".into(), vec![t(&ig.address.join("\n"))]),
+            ("Email".into(), vec![t(&ig.email)]),
+            ("Phone".into(), vec![t(&ig.phone)]),
+        ],
+    });
+    let c = &inp.council.complaints;
+    b.push(para(&format!(
+        "If you are still unhappy, you can complain to {}, the independent body that upholds information rights: {} or {}.",
+        c.body, c.website, c.phone
+    )));
+    b.push(para(&format!("Yours sincerely,\n{}, {council}", ig.team)));
     b
+}
+
+/// "1 record", "3 records".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The letter's head: reference, dates and sender.
+fn letter_head(inp: &BundleInput<'_>) -> Vec<(String, Vec<Run>)> {
+    let uk = |d: &str| Date::parse(d).map(|d| d.uk()).unwrap_or_else(|| d.to_string());
+    let mut pairs = Vec::new();
+    if let Some(r) = &inp.letter.reference {
+        pairs.push(("Our reference".to_string(), vec![t(r)]));
+    }
+    pairs.push(("Request received".into(), vec![t(&uk(&inp.letter.received))]));
+    pairs.push((
+        "Date of this response".into(),
+        vec![t(&inp.letter.response.as_deref().map(uk).unwrap_or_else(|| "not yet sent (draft)".into()))],
+    ));
+    pairs.push(("From".into(), vec![t(&format!("{}, {}", inp.council.information_governance.team, inp.file.council))]));
+    pairs
 }
 
 /// On a draft, the first thing the cover says: it is not for release.
@@ -505,29 +621,42 @@ fn front_sheet(inp: &BundleInput<'_>) -> Vec<Block> {
             parties.push(("Parent with PR".into(), vec![t(&p.display_name())]));
         }
     }
+    // Served on the party who asked: never on the child (the request check refuses that too).
     let served = match &plan.request.requester {
+        Party::Person(p) if p == &plan.request.subject => None,
         Party::Person(p) => fam.person(p).map(|p| p.display_name()),
         Party::Organisation(o) => fam.organisation(o).map(|o| o.name.clone()),
     };
     if let Some(name) = served {
         parties.push(("Served on".into(), vec![t(&name)]));
     }
+    let mut head = letter_head(inp);
+    head.insert(0, ("Local authority".into(), vec![t(&inp.file.council)]));
+    head.push(("Export".into(), vec![t(plan.request.export.as_str())]));
+    let ig = &inp.council.information_governance;
     let mut b = draft_note(plan);
     b.extend([
         Block::Heading { level: 1, text: vec![t("Court bundle")], anchor: None, outline: None },
-        Block::Meta {
-            pairs: vec![
-                ("Local authority".into(), vec![t(&inp.file.council)]),
-                ("Date".into(), vec![t(&Date::parse(&plan.request.date).map(|d| d.uk()).unwrap_or_default())]),
-                ("Export".into(), vec![t(plan.request.export.as_str())]),
-            ],
-        },
+        Block::Meta { pairs: head },
         Block::Heading { level: 2, text: vec![t("Parties")], anchor: None, outline: None },
         Block::Meta { pairs: parties },
-        para("Sections follow FPR PD27A: A preliminary documents, B applications and orders, C statements, D care plans, E experts' reports, F other documents. Pages are numbered by section (A1, B1, ...). Confidential addresses and contact details are withheld under FPR 29.1; legal advice under legal professional privilege; the identity of people who gave information is withheld. The schedule at the end lists every redaction."),
+        para("Sections follow FPR PD27A: A preliminary documents, B applications and orders, C statements, D care plans, E experts' reports, F other documents. Pages are numbered by section (A1, B1, ...). Confidential addresses and contact details are withheld under FPR 29.1; legal advice under legal professional privilege; the identity of people who gave information is withheld. The schedule at the end lists every redaction, record by record."),
+        Block::Heading { level: 2, text: vec![t("Contact")], anchor: None, outline: None },
+        Block::Meta {
+            pairs: vec![
+                ("Prepared by".into(), vec![t(&format!("{}, {}", ig.team, inp.file.council))]),
+                ("Address".into(), vec![t(&ig.address.join("\n"))]),
+                ("Email".into(), vec![t(&ig.email)]),
+                ("Phone".into(), vec![t(&ig.phone)]),
+            ],
+        },
     ]);
-    if let Some(line) = &inp.seal_line {
-        b.push(Block::Meta { pairs: vec![("Sealed".into(), vec![t(line)])] });
+    if let Some(seal) = &inp.seal {
+        b.push(Block::Heading { level: 2, text: vec![t("Seal")], anchor: None, outline: None });
+        b.push(para(&format!(
+            "The bundle carries a digital signature by {} ({}), added when it was released: it shows the bundle comes from the local authority and has not been changed since. A PDF reader that shows signatures (such as Adobe Acrobat Reader, in its signature panel) reports whether it is valid; the certificate's SHA-256 fingerprint begins {}.",
+            seal.signer, inp.file.council, seal.fingerprint
+        )));
     }
     b
 }
@@ -679,6 +808,35 @@ fn attachment_blocks(a: &RAttachment, b: &mut Vec<Block>, level: u8) {
     }
 }
 
+/// A page label's sort key: its letter (court bundles) and its number.
+fn label_key(l: &str) -> (String, u64) {
+    let split = l.find(|c: char| c.is_ascii_digit()).unwrap_or(l.len());
+    (l[..split].to_string(), l[split..].parse().unwrap_or(0))
+}
+
+/// Page labels as short ranges: "3", "3-4", "3-5, 9", "C2-C3".
+fn page_ranges(labels: &BTreeSet<(String, u64)>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Option<(&str, u64, u64)> = None;
+    let show = |(p, a, b): (&str, u64, u64)| if a == b { format!("{p}{a}") } else { format!("{p}{a}-{p}{b}") };
+    for (p, n) in labels {
+        run = match run {
+            Some((rp, a, b)) if rp == p && b + 1 == *n => Some((rp, a, *n)),
+            Some(r) => {
+                out.push(show(r));
+                Some((p.as_str(), *n, *n))
+            }
+            None => Some((p.as_str(), *n, *n)),
+        };
+    }
+    if let Some(r) = run {
+        out.push(show(r));
+    }
+    out.join(", ")
+}
+
+/// The printed schedule, grouped: one row per record or document, with the pages where its marks
+/// are, and how many of each code were taken out or held back. schedule.csv keeps every mark.
 fn schedule(
     plan: &Plan,
     held: &[HeldPage],
@@ -687,14 +845,6 @@ fn schedule(
     anchors: &HashMap<String, String>,
     marks: &BTreeMap<u32, Vec<String>>,
 ) -> Vec<Block> {
-    let mut rows = Vec::new();
-    let what = |a: Action| match a {
-        Action::Redact => "words taken out",
-        Action::Withhold => "held back",
-        Action::Review => "held for a worker to check",
-        Action::Insert => "note added",
-        Action::Disclose => "",
-    };
     // Who decided each item: the reviewer who did, else the policy (and who signed it off).
     let decided = |by: Option<&str>| -> String {
         match (by, &plan.status) {
@@ -704,103 +854,132 @@ fn schedule(
             (None, crate::review::Status::Draft) => "policy (not yet reviewed)".into(),
         }
     };
-    let owner = |loc: &Location| {
-        loc.record_id()
-            .map(|r| r.to_string())
-            .or_else(|| loc.attachment_id().map(|a| a.to_string()))
-            .unwrap_or_default()
+    // What a group is: the record or the document a mark belongs to.
+    #[derive(Default)]
+    struct Group {
+        pages: BTreeSet<(String, u64)>,
+        /// (held back?, code) -> count
+        codes: BTreeMap<(bool, Reason), usize>,
+        deciders: BTreeSet<String>,
+    }
+    let key = |loc: &Location| -> String {
+        match (loc.attachment_id(), loc.record_id()) {
+            (Some(a), _) => att_anchor(a),
+            (None, Some(r)) => rec_anchor(r),
+            _ => String::new(),
+        }
+    };
+    let mut groups: HashMap<String, Group> = HashMap::new();
+    let mut all_deciders: BTreeSet<String> = BTreeSet::new();
+    let mut add = |loc: &Location, id: u32, code: Reason, held_back: bool, by: String| {
+        let g = groups.entry(key(loc)).or_default();
+        let page = pages_of(marks, anchors, id, loc);
+        if let Some(ls) = marks.get(&id) {
+            g.pages.extend(ls.iter().map(|l| label_key(l)));
+        } else if !page.is_empty() {
+            g.pages.insert(label_key(&page));
+        }
+        *g.codes.entry((held_back, code)).or_insert(0) += 1;
+        all_deciders.insert(by.clone());
+        g.deciders.insert(by);
     };
     for (i, d) in plan.scheduled() {
         let code = d.reason.unwrap_or(Reason::REV);
-        let page = pages_of(marks, anchors, i, &d.location);
-        rows.push(vec![
-            if page.is_empty() { "—".into() } else { page },
-            owner(&d.location),
-            format!("{code} ({})", what(d.action)),
-            pol.words(code).to_string(),
-            d.rule.to_string(),
-            decided(d.decided_by.as_deref()),
-        ]);
+        add(&d.location, i, code, d.action != Action::Redact, decided(d.decided_by.as_deref()));
     }
     for h in held {
-        let page = pages_of(marks, anchors, h.id, &h.location);
-        rows.push(vec![
-            if page.is_empty() { "—".into() } else { page },
-            owner(&h.location),
-            format!("REV ({})", what(Action::Review)),
-            pol.words(Reason::REV).to_string(),
-            "R3.verification".into(),
-            "check after redaction".into(),
-        ]);
+        add(&h.location, h.id, Reason::REV, true, "check after redaction".into());
+    }
+    let share: HashMap<&RecordId, f64> =
+        plan.narrative.iter().filter(|n| n.removed > 0).map(|n| (&n.record, n.percent)).collect();
+    // Groups in the order of the file: each record, then its documents; documents on their own.
+    let mut order: Vec<(String, String, Option<&RecordId>)> = Vec::new();
+    let doc_title = |a: &RAttachment| format!("Document: {}", outline_text(&a.title));
+    for e in &file.entries {
+        match e {
+            REntry::Record(r) => {
+                order.push((
+                    rec_anchor(&r.id),
+                    format!("{}, {}", outline_text(&r.title), r.date.get(0..10).unwrap_or("")),
+                    Some(&r.id),
+                ));
+                for a in &r.attachments {
+                    order.push((att_anchor(&a.id), doc_title(a), None));
+                }
+            }
+            REntry::Attachment(a) => order.push((att_anchor(&a.id), doc_title(a), None)),
+        }
+    }
+    let one_decider = all_deciders.len() <= 1;
+    let mut rows = Vec::new();
+    for (k, title, rec) in &order {
+        let pct = rec.and_then(|r| share.get(r)).copied();
+        let Some(g) = groups.remove(k) else {
+            continue;
+        };
+        let what: Vec<String> = g
+            .codes
+            .iter()
+            .map(|((held_back, code), n)| format!("{n} \u{d7} {code}{}", if *held_back { " held back" } else { "" }))
+            .collect();
+        let mut row = vec![
+            title.clone(),
+            if g.pages.is_empty() { "\u{2014}".into() } else { page_ranges(&g.pages) },
+            what.join(", "),
+            pct.map(|p| format!("{p:.0}%")).unwrap_or_default(),
+        ];
+        if !one_decider {
+            row.push(g.deciders.into_iter().collect::<Vec<_>>().join("; "));
+        }
+        rows.push(row);
+    }
+    // Marks whose record or document is not in the file's order (none are expected) still count.
+    let mut rest: Vec<(String, Group)> = groups.into_iter().collect();
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, g) in rest {
+        let what: Vec<String> = g.codes.iter().map(|((_, code), n)| format!("{n} \u{d7} {code}")).collect();
+        let mut row = vec!["Other".to_string(), page_ranges(&g.pages), what.join(", "), String::new()];
+        if !one_decider {
+            row.push(g.deciders.into_iter().collect::<Vec<_>>().join("; "));
+        }
+        rows.push(row);
     }
     let mut b = vec![
         Block::Heading { level: 1, text: vec![t("Schedule of redactions")], anchor: None, outline: None },
-        para("Every place where words were taken out or a part was held back, with the reason and the rule applied. The removed words are never shown."),
+        para("Record by record, where words were taken out or a part was held back, how many times, and why. The removed words are never shown. The last column is the share of the child's own account taken out of that record."),
     ];
+    // The codes once, with their plain words and the law behind them; the rows give codes only.
+    let mut used: BTreeSet<Reason> = plan.counts().keys().copied().collect();
+    if !held.is_empty() {
+        used.insert(Reason::REV);
+    }
+    if !used.is_empty() {
+        b.push(Block::Meta {
+            pairs: used
+                .iter()
+                .map(|c| (c.to_string(), vec![t(&format!("{} (the law: {})", pol.words(*c), pol.basis(*c)))]))
+                .collect(),
+        });
+    }
+    if let (true, Some(by)) = (one_decider, all_deciders.iter().next()) {
+        b.push(Block::Meta { pairs: vec![("Decided by".into(), vec![t(by)])] });
+    }
     if rows.is_empty() {
         b.push(para("Nothing was taken out."));
     } else {
-        b.push(Block::Table {
-            header: vec![
-                "Page".into(),
-                "Record".into(),
-                "Code".into(),
-                "Why, in plain words".into(),
-                "Rule".into(),
-                "Decided by".into(),
-            ],
-            rows,
-            widths: vec![0.08, 0.12, 0.17, 0.31, 0.16, 0.16],
-        });
-    }
-    let mut basis: BTreeMap<String, String> = BTreeMap::new();
-    for c in plan.counts().keys() {
-        basis.insert(c.to_string(), pol.basis(*c).to_string());
-    }
-    if !basis.is_empty() {
-        b.push(Block::Heading { level: 2, text: vec![t("The law behind each code")], anchor: None, outline: None });
-        b.push(Block::Meta { pairs: basis.into_iter().map(|(k, v)| (k, vec![t(&v)])).collect() });
+        let mut header: Vec<String> =
+            vec!["Record or document".into(), "Pages".into(), "Taken out (codes above)".into(), "Share".into()];
+        let mut widths = vec![0.5, 0.14, 0.28, 0.08];
+        if !one_decider {
+            header.push("Decided by".into());
+            widths = vec![0.38, 0.12, 0.25, 0.07, 0.18];
+        }
+        b.push(Block::Table { header, rows, widths });
     }
     b.push(para(&format!(
-        "Share of the child's own narrative taken out across the file: {:.1}%.",
+        "Share of the child's own account taken out across the file: {:.1}%. The council keeps a list of every single mark with the rule applied (schedule.csv), and will share it on request.",
         plan.narrative_removed_percent
     )));
-    // Per record, where anything of the child's own narrative was taken out.
-    let titles: HashMap<&RecordId, String> = file
-        .entries
-        .iter()
-        .filter_map(|e| match e {
-            REntry::Record(r) => {
-                Some((&r.id, format!("{} {}", r.date.get(0..10).unwrap_or(""), outline_text(&r.title))))
-            }
-            _ => None,
-        })
-        .collect();
-    let rows: Vec<Vec<String>> = plan
-        .narrative
-        .iter()
-        .filter(|n| n.removed > 0)
-        .map(|n| {
-            vec![
-                page_of(anchors, &Location::record(&n.record, Part::Record)),
-                titles.get(&n.record).cloned().unwrap_or_else(|| n.record.to_string()),
-                format!("{:.1}%", n.percent),
-            ]
-        })
-        .collect();
-    if !rows.is_empty() {
-        b.push(Block::Heading {
-            level: 2,
-            text: vec![t("How much of each record was taken out")],
-            anchor: None,
-            outline: None,
-        });
-        b.push(Block::Table {
-            header: vec!["Page".into(), "Record".into(), "Taken out".into()],
-            rows,
-            widths: vec![0.12, 0.7, 0.18],
-        });
-    }
     b
 }
 

@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod core;
+pub mod fonts_embed;
 pub mod image;
 pub mod render;
 

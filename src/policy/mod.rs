@@ -12,11 +12,13 @@
 //! subject's own data; R0.reviewer for what a reviewer decided.
 
 pub mod config;
+pub mod council;
 pub mod proposal;
 pub mod request;
 
 pub use crate::file::{field_text, AttachmentInput, AttachmentInputs, Location, PageInput, Part};
 pub use config::{Audience, Flag, Policy, PolicyError, Reason};
+pub use council::{Council, Councils};
 pub use proposal::*;
 pub use request::{Fit, Party, Refusal};
 

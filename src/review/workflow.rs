@@ -141,6 +141,9 @@ pub fn new_request(store: &mut Store, n: &NewRequest) -> Result<String> {
         override_reason: n.override_reason.clone(),
         request: None,
         release_unreviewed: None,
+        reference: n.reference.clone(),
+        response_date: None,
+        council: None,
     };
     let r = export::resolve(store, &probe)?;
     let row = RequestRow {

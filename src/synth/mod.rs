@@ -293,6 +293,7 @@ pub fn attachment_pdf(i: usize, pages: usize) -> Vec<u8> {
         lang: "en-GB".into(),
         parts: vec![Part { label: LabelStyle::Arabic, outline: None, content: PartContent::Flow(blocks) }],
         draft: false,
+        code_words: Vec::new(),
     };
     render::render(&doc).map(|r| r.bytes).unwrap_or_default()
 }

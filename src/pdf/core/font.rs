@@ -122,7 +122,7 @@ pub fn glyph_to_unicode(n: &str) -> Option<String> {
     None
 }
 
-fn encoding_table(n: &[u8]) -> Option<&'static [&'static str; 256]> {
+pub(crate) fn encoding_table(n: &[u8]) -> Option<&'static [&'static str; 256]> {
     Some(match n {
         b"WinAnsiEncoding" => &t::WINANSI_ENCODING,
         b"MacRomanEncoding" => &t::MACROMAN_ENCODING,

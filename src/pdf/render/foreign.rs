@@ -20,7 +20,8 @@ use std::sync::Arc;
 use lopdf::{Document, Object, ObjectId};
 use pdf_writer::{Filter, Finish, Name, Null, Obj, Pdf, Ref, Str};
 
-use super::font::deflate;
+use super::font::{deflate, Font};
+use super::layout::{Item, MARK_FILL, MIN_MARK_TEXT};
 
 /// Upper bound on decoded content of one foreign page.
 const MAX_CONTENT: usize = 256 * 1024 * 1024;
@@ -200,6 +201,13 @@ impl Copier {
                     }
                     s.finish();
                 }
+                Object::Dictionary(d) => match crate::pdf::fonts_embed::replacement(&doc, d) {
+                    Some(rep) => write_replacement(pdf, r, &rep, next),
+                    None => {
+                        let o = pdf.indirect(r);
+                        self.write(o, &doc, obj, next);
+                    }
+                },
                 other => {
                     let o = pdf.indirect(r);
                     self.write(o, &doc, other, next);
@@ -254,4 +262,170 @@ impl Copier {
             },
         }
     }
+}
+
+/// An attachment's unembedded font, written as the embedded Liberation font that replaces it
+/// (PDF/A: every font embedded); the content streams keep their codes.
+fn write_replacement(pdf: &mut Pdf, r: Ref, rep: &crate::pdf::fonts_embed::Replacement, next: &mut Ref) {
+    let (fd, file, tu) = (next.bump(), next.bump(), next.bump());
+    let mut f = pdf.indirect(r).dict();
+    f.pair(Name(b"Type"), Name(b"Font"));
+    f.pair(Name(b"Subtype"), Name(b"TrueType"));
+    f.pair(Name(b"BaseFont"), Name(rep.base_font.as_bytes()));
+    f.pair(Name(b"FirstChar"), rep.first_char as i32);
+    f.pair(Name(b"LastChar"), rep.first_char as i32 + rep.widths.len() as i32 - 1);
+    f.insert(Name(b"Widths")).array().items(rep.widths.iter().copied());
+    f.pair(Name(b"FontDescriptor"), fd);
+    f.pair(Name(b"ToUnicode"), tu);
+    f.finish();
+    let mut d = pdf.indirect(fd).dict();
+    d.pair(Name(b"Type"), Name(b"FontDescriptor"));
+    d.pair(Name(b"FontName"), Name(rep.base_font.as_bytes()));
+    d.pair(Name(b"Flags"), rep.flags as i32);
+    d.insert(Name(b"FontBBox")).array().items(rep.bbox);
+    d.pair(Name(b"ItalicAngle"), rep.italic_angle);
+    d.pair(Name(b"Ascent"), rep.ascent);
+    d.pair(Name(b"Descent"), rep.descent);
+    d.pair(Name(b"CapHeight"), rep.cap_height);
+    d.pair(Name(b"StemV"), rep.stem_v);
+    d.pair(Name(b"FontFile2"), file);
+    d.finish();
+    let packed = deflate(&rep.program);
+    let mut s = pdf.stream(file, &packed);
+    s.filter(Filter::FlateDecode);
+    s.pair(Name(b"Length1"), rep.program.len() as i32);
+    s.finish();
+    pdf.stream(tu, &deflate(&rep.to_unicode)).filter(Filter::FlateDecode);
+}
+
+/// What is written over (or beside) the boxes painted in a foreign page: each mark's code, and
+/// notes for marks whose box is too small to carry it. `code` is none for the notes.
+pub(crate) struct Overlay {
+    pub code: Option<String>,
+    pub items: Vec<Item>,
+}
+
+/// The size a mark's tag beside its box is written in, and its notes.
+const TAG_SIZE: f32 = 6.5;
+
+/// Lay out the codes of the marks on a foreign page, in the output page's space. Every mark gets
+/// its code (with its label where that fits) in white on the box, at 6 pt or more; where the box
+/// is too small, a numbered tag beside it carries the code and a note at the foot of the page
+/// says what the number stands for. Labels are `CODE` or `CODE: label`.
+pub(crate) fn overlays(
+    font: &Font,
+    geo: &Geometry,
+    page_w: f32,
+    marks: &[super::Overlay],
+    words: &HashMap<String, String>,
+) -> Vec<Overlay> {
+    let m = geo.matrix;
+    let unit = |t: &str| font.width(t, 1.0) as f64;
+    let upright = m[1] == 0.0 && m[2] == 0.0 && m[0] > 0.0 && m[3] > 0.0;
+    let mut out = Vec::new();
+    let mut notes: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut n = 0;
+    for (r, label, line) in marks {
+        let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])]
+            .map(|(x, y)| (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5]));
+        let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
+        let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max);
+        let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min);
+        let y1 = pts.iter().map(|p| p.1).fold(f32::MIN, f32::max);
+        if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
+            continue;
+        }
+        let h = y1 - y0;
+        let code = label.split(':').next().unwrap_or(label).trim().to_string();
+        let rect = [x0 as f64, y0 as f64, x1 as f64, y1 as f64];
+        // On an upright page with the line known, the label is written on the line it replaces
+        // (so that text extractors read it in place); else centred. Either way at 6 pt or more:
+        // the label, else its code alone.
+        let place = |t: &str| {
+            let p = if upright {
+                let (d, f) = (m[3] as f64, m[5] as f64);
+                let line = line.map(|[y, size]| [d * y + f, d * size]);
+                crate::pdf::core::rewrite::place_label(&rect, line, t, &unit)
+                    .map(|p| crate::pdf::core::rewrite::LabelPlace { hscale: p.hscale * m[0] as f64 / d, ..p })
+            } else {
+                crate::pdf::core::rewrite::place_label(&rect, None, t, &unit)
+            };
+            p.filter(|p| p.size >= MIN_MARK_TEXT as f64)
+        };
+        let inside = place(label).or_else(|| place(&code));
+        let mut items = Vec::new();
+        match inside {
+            Some(p) => {
+                items.push(Item::Text {
+                    x: p.x as f32,
+                    y: p.y as f32,
+                    size: p.size as f32,
+                    gray: 1.0,
+                    bold: false,
+                    text: p.text,
+                    hscale: p.hscale as f32,
+                });
+            }
+            None => {
+                n += 1;
+                let text = format!("[{n}] {code}");
+                let tw = font.width(&text, TAG_SIZE) + 3.0;
+                let th = TAG_SIZE * 1.25;
+                // Beside the box, on the right where the page has room, else on the left.
+                let x = if x1 + 1.0 + tw <= page_w - 2.0 { x1 + 1.0 } else { (x0 - 1.0 - tw).max(2.0) };
+                let y = y0 + (h - th) / 2.0;
+                items.push(Item::Rect { x, y, w: tw, h: th, fill: Some(MARK_FILL), stroke: None });
+                items.push(Item::Text {
+                    x: x + 1.5,
+                    y: y + (th - 0.72 * TAG_SIZE) / 2.0,
+                    size: TAG_SIZE,
+                    gray: 1.0,
+                    bold: false,
+                    text,
+                    hscale: 1.0,
+                });
+                match notes.iter_mut().find(|(c, _)| *c == code) {
+                    Some((_, v)) => v.push(n),
+                    None => notes.push((code.clone(), vec![n])),
+                }
+            }
+        }
+        out.push(Overlay { code: Some(code), items });
+    }
+    if !notes.is_empty() {
+        // One line per code, at the foot of the page above the page number.
+        let lines: Vec<String> = notes
+            .iter()
+            .map(|(code, ns)| {
+                let nums: Vec<String> = ns.iter().map(|k| format!("[{k}]")).collect();
+                let what = words.get(code).map(|w| format!(": {w}")).unwrap_or_default();
+                format!("{} {code}{what} (the box is too small to carry its code)", nums.join(" "))
+            })
+            .collect();
+        let lh = TAG_SIZE * 1.3;
+        let width = lines.iter().map(|l| font.width(l, TAG_SIZE)).fold(0.0f32, f32::max).min(page_w - 8.0);
+        let (bx, by) = ((page_w - width) / 2.0 - 4.0, 32.0);
+        let mut items = vec![Item::Rect {
+            x: bx,
+            y: by,
+            w: width + 8.0,
+            h: lh * lines.len() as f32 + 4.0,
+            fill: Some(1.0),
+            stroke: Some((0.6, 0.5)),
+        }];
+        let top = by + 3.0 + lh * (lines.len() - 1) as f32;
+        for (i, l) in lines.iter().enumerate() {
+            items.push(Item::Text {
+                x: bx + 4.0,
+                y: top - lh * i as f32,
+                size: TAG_SIZE,
+                gray: 0.15,
+                bold: false,
+                text: l.clone(),
+                hscale: 1.0,
+            });
+        }
+        out.push(Overlay { code: None, items });
+    }
+    out
 }

@@ -65,6 +65,32 @@ pub(crate) enum Item {
     },
 }
 
+/// An element of the structure tree (tagged PDF): its role (`H1`, `P`, `Table`, `Span`, ...),
+/// its parent (element 0, the `Document`, is the root's child) and its children in reading order.
+#[derive(Clone, Debug)]
+pub(crate) struct Elem {
+    pub role: &'static str,
+    pub parent: u32,
+    /// Alternative text (marks: "redacted: ..."; attachment pages).
+    pub alt: Option<String>,
+    pub kids: Vec<Kid>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kid {
+    Elem(u32),
+    /// A marked-content sequence of a page.
+    Mc {
+        page: usize,
+        mcid: u32,
+    },
+}
+
+/// What a run of a page's items is, from an item index on: content of a structure element (its
+/// role and the sequence's MCID) or, when none, an artifact (rules, shading, running header and
+/// footer).
+pub(crate) type TagRun = (usize, Option<(&'static str, u32)>);
+
 pub(crate) enum PageKind {
     Flow,
     Foreign { fp: ForeignPage, geo: foreign::Geometry },
@@ -78,6 +104,35 @@ pub(crate) struct Page {
     pub items: Vec<Item>,
     /// Link rectangles [x1 y1 x2 y2] to anchors.
     pub links: Vec<([f32; 4], String)>,
+    /// Runs of tagged items (see [`TagRun`]); items before the first run are artifacts.
+    pub tags: Vec<TagRun>,
+    /// Marked-content ids given out on this page.
+    pub next_mcid: u32,
+    /// A foreign page's MCID for the embedded page itself (a `Figure`).
+    pub figure: Option<u32>,
+}
+
+impl Page {
+    fn new(part: usize, kind: PageKind, width: f32, height: f32) -> Page {
+        Page {
+            part,
+            kind,
+            width,
+            height,
+            items: Vec::new(),
+            links: Vec::new(),
+            tags: Vec::new(),
+            next_mcid: 0,
+            figure: None,
+        }
+    }
+
+    /// Items pushed from here on are artifacts.
+    pub(crate) fn artifacts_from_here(&mut self) {
+        if self.tags.last().is_some_and(|t| t.1.is_some()) {
+            self.tags.push((self.items.len(), None));
+        }
+    }
 }
 
 pub(crate) struct OutlineEntry {
@@ -109,6 +164,8 @@ pub(crate) struct Layout<'s> {
     /// (mark id, page index) for every mark drawn in the body, in drawing order.
     pub mark_pages: Vec<(u32, usize)>,
     pub link_targets: Vec<String>,
+    /// The structure tree, element 0 the `Document`.
+    pub tree: Vec<Elem>,
     sink: Option<PageSink<'s>>,
     /// The first error the sink returned; layout goes on, and the error is returned at the end.
     sink_error: Option<RenderError>,
@@ -138,14 +195,63 @@ impl Layout<'_> {
     fn current(&mut self) -> &mut Page {
         self.pages.last_mut().expect("page exists")
     }
+
+    /// A new structure element under `parent`, appended to the parent's children.
+    pub(crate) fn elem(&mut self, role: &'static str, parent: u32, alt: Option<String>) -> u32 {
+        let id = self.tree.len() as u32;
+        self.tree.push(Elem { role, parent, alt, kids: Vec::new() });
+        self.tree[parent as usize].kids.push(Kid::Elem(id));
+        id
+    }
+
+    /// Push an item on the current page as content of `tag` (an element), or as an artifact.
+    fn push_tagged(&mut self, item: Item, tag: Option<u32>) {
+        let page_idx = self.page_count - 1;
+        let role = tag.map(|e| self.tree[e as usize].role);
+        let page = self.pages.last_mut().expect("page exists");
+        let cur = page.tags.last().and_then(|t| t.1);
+        let same = match (cur, tag) {
+            (None, None) => true,
+            (Some((r, m)), Some(e)) => {
+                Some(r) == role
+                    && self.tree[e as usize]
+                        .kids
+                        .last()
+                        .is_some_and(|k| matches!(k, Kid::Mc { page, mcid } if *page == page_idx && *mcid == m))
+            }
+            _ => false,
+        };
+        if !same {
+            match tag {
+                None => page.tags.push((page.items.len(), None)),
+                Some(e) => {
+                    let m = page.next_mcid;
+                    page.next_mcid += 1;
+                    page.tags.push((page.items.len(), Some((role.unwrap_or("Span"), m))));
+                    self.tree[e as usize].kids.push(Kid::Mc { page: page_idx, mcid: m });
+                }
+            }
+        }
+        page.items.push(item);
+    }
 }
 
 // ---------------------------------------------------------------- inline model
 
 #[derive(Clone, Debug)]
 enum Seg {
-    Text { s: String, bold: bool, w: f32 },
-    Mark { text: String, light: bool, w: f32, id: Option<u32> },
+    Text {
+        s: String,
+        bold: bool,
+        w: f32,
+    },
+    /// `code` is the mark's reason code (for its alternative text); `text` what the box shows.
+    Mark {
+        text: String,
+        code: String,
+        w: f32,
+        id: Option<u32>,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -176,6 +282,8 @@ pub(crate) struct Style {
 
 struct Ctx<'a> {
     font: &'a Font,
+    /// Plain words of each reason code, for the alternative text of marks.
+    words: &'a HashMap<String, String>,
     missing: Vec<char>,
     warnings: Vec<String>,
 }
@@ -192,12 +300,12 @@ impl Ctx<'_> {
     fn mark_seg(&mut self, code: &str, label: &Option<String>, width_of: &str, size: f32, id: Option<u32>) -> Seg {
         // width_of is measured only; it is never stored in an item.
         let natural = self.font.width(width_of, size);
-        let (text, light) = match label {
-            Some(l) => (self.clean(l), true),
-            None => (self.clean(code), false),
+        let text = match label {
+            Some(l) => self.clean(l),
+            None => self.clean(code),
         };
         let inner = self.w(&text, mark_text_size(size)) + size * 0.9;
-        Seg::Mark { text, light, w: natural.max(inner), id }
+        Seg::Mark { text, code: code.to_string(), w: natural.max(inner), id }
     }
 
     fn tokenize(&mut self, runs: &[Run], size: f32, bold_all: bool) -> Vec<Tok> {
@@ -312,7 +420,7 @@ impl Ctx<'_> {
     fn split_word(&mut self, word: &Word, max: f32, size: f32, cur: &mut Line, lines: &mut Vec<Line>) {
         for seg in &word.segs {
             match seg {
-                Seg::Mark { text, light, w, id } => {
+                Seg::Mark { text, code, w, id } => {
                     if *w > max + 0.01 {
                         self.warnings
                             .push(format!("a redaction mark ({text}) is wider than the line and was shortened to fit"));
@@ -321,7 +429,7 @@ impl Ctx<'_> {
                     if !cur.segs.is_empty() && cur.width + w > max + 0.01 {
                         lines.push(std::mem::take(cur));
                     }
-                    cur.segs.push((cur.width, Seg::Mark { text: text.clone(), light: *light, w, id: *id }));
+                    cur.segs.push((cur.width, Seg::Mark { text: text.clone(), code: code.clone(), w, id: *id }));
                     cur.width += w;
                 }
                 Seg::Text { s, bold, .. } => {
@@ -388,6 +496,19 @@ fn append_word(line: &mut Line, word: &Word, space: Option<f32>) {
     }
 }
 
+/// The alternative text of a mark: what a screen reader says instead of its box.
+pub(crate) fn mark_alt(words: &HashMap<String, String>, code: &str) -> String {
+    match words.get(code) {
+        Some(w) if !w.trim().is_empty() => format!("redacted: {w} ({code})"),
+        _ => format!("redacted ({code})"),
+    }
+}
+
+/// The grey of a mark's box (record pages; attachment pages are painted the same by `pdf::core`).
+pub(crate) const MARK_FILL: f32 = 0.1;
+/// The smallest type a mark's code is written in.
+pub(crate) const MIN_MARK_TEXT: f32 = 6.0;
+
 pub(crate) fn mark_text_size(size: f32) -> f32 {
     (size * 0.78).max(6.5)
 }
@@ -401,18 +522,15 @@ struct Flow<'a, 'b, 's> {
     y: f32,
     /// Nothing placed on the current page yet.
     fresh: bool,
+    /// The structure element the text being drawn belongs to (none: an artifact).
+    tag: Option<u32>,
+    /// The index table being filled (consecutive index entries are rows of one table).
+    index_table: Option<u32>,
 }
 
 impl Flow<'_, '_, '_> {
     fn new_page(&mut self) {
-        self.out.push_page(Page {
-            part: self.part,
-            kind: PageKind::Flow,
-            width: PAGE_W,
-            height: PAGE_H,
-            items: Vec::new(),
-            links: Vec::new(),
-        });
+        self.out.push_page(Page::new(self.part, PageKind::Flow, PAGE_W, PAGE_H));
         self.y = BODY_TOP;
         self.fresh = true;
     }
@@ -443,9 +561,43 @@ impl Flow<'_, '_, '_> {
         }
     }
 
+    /// Push an item: text is content of the current element, rules and shading are artifacts.
     fn push(&mut self, item: Item) {
         self.fresh = false;
-        self.page().items.push(item);
+        let tag = match item {
+            Item::Text { .. } | Item::Label { .. } => self.tag,
+            _ => None,
+        };
+        self.out.push_tagged(item, tag);
+    }
+
+    /// A new structure element under the current one (or the document).
+    fn elem(&mut self, role: &'static str) -> u32 {
+        let parent = self.tag.unwrap_or(0);
+        self.out.elem(role, parent, None)
+    }
+
+    /// Push a line's items: each mark becomes a `Span` with alternative text, under the current
+    /// element.
+    fn push_line(&mut self, items: Vec<(Item, Option<(usize, String)>)>) {
+        let mut span: Option<(usize, u32)> = None;
+        for (it, m) in items {
+            let Some((k, code)) = m else {
+                self.push(it);
+                continue;
+            };
+            let e = match span {
+                Some((kk, e)) if kk == k => e,
+                _ => {
+                    let alt = mark_alt(self.ctx.words, &code);
+                    let e = self.out.elem("Span", self.tag.unwrap_or(0), Some(alt));
+                    span = Some((k, e));
+                    e
+                }
+            };
+            self.fresh = false;
+            self.out.push_tagged(it, Some(e));
+        }
     }
 
     fn content_width(&self) -> f32 {
@@ -467,9 +619,7 @@ impl Flow<'_, '_, '_> {
         self.note_marks(line);
         let base = baseline(self.y, lh, style.size);
         let items = line_items(line, x0, base, style);
-        for it in items {
-            self.push(it);
-        }
+        self.push_line(items);
         self.fresh = false;
         self.y -= lh;
     }
@@ -505,6 +655,31 @@ impl Flow<'_, '_, '_> {
     }
 
     fn block(&mut self, b: &Block, next: Option<&Block>) -> Result<(), RenderError> {
+        // Each block is one structure element (a table, its rows and cells); consecutive index
+        // entries are the rows of one table.
+        self.tag = None;
+        if !matches!(b, Block::IndexEntry { .. }) {
+            self.index_table = None;
+        }
+        let role = match b {
+            Block::Heading { level, .. } => match (*level).clamp(1, 3) {
+                1 => Some("H1"),
+                2 => Some("H2"),
+                _ => Some("H3"),
+            },
+            Block::Para { .. } | Block::Placeholder { .. } => Some("P"),
+            _ => None,
+        };
+        if let Some(r) = role {
+            let e = self.elem(r);
+            self.tag = Some(e);
+        }
+        let r = self.block_inner(b, next);
+        self.tag = None;
+        r
+    }
+
+    fn block_inner(&mut self, b: &Block, next: Option<&Block>) -> Result<(), RenderError> {
         let cw = self.content_width();
         match b {
             Block::Heading { level, text, anchor, outline } => {
@@ -572,6 +747,9 @@ impl Flow<'_, '_, '_> {
                 let key_w = pairs.iter().map(|(k, _)| self.ctx.w(k, size)).fold(0.0f32, f32::max).min(120.0) + 12.0;
                 self.gap(1.0);
                 for (k, v) in pairs {
+                    self.tag = None;
+                    let p = self.elem("P");
+                    self.tag = Some(p);
                     let key = self.ctx.clean(k);
                     let vlines = self.lines_for(v, size, false, cw - key_w);
                     let kl = self.lines_for(&[Run::Text(key)], size, false, key_w - 6.0);
@@ -581,16 +759,12 @@ impl Flow<'_, '_, '_> {
                         if i == 0 {
                             let st = Style { size, gray: 0.45, bold: false };
                             if let Some(k0) = kl.first() {
-                                for it in line_items(k0, MARGIN_X, base, &st) {
-                                    self.push(it);
-                                }
+                                self.push_line(line_items(k0, MARGIN_X, base, &st));
                             }
                         }
                         let st = Style { size, gray: 0.25, bold: false };
                         self.note_marks(l);
-                        for it in line_items(l, MARGIN_X + key_w, base, &st) {
-                            self.push(it);
-                        }
+                        self.push_line(line_items(l, MARGIN_X + key_w, base, &st));
                         self.y -= lh;
                     }
                 }
@@ -631,23 +805,33 @@ impl Flow<'_, '_, '_> {
                 let size = 10.0;
                 let lh = size * 1.55;
                 self.ensure(lh);
+                let table = match self.index_table {
+                    Some(t) => t,
+                    None => {
+                        let t = self.elem("Table");
+                        self.index_table = Some(t);
+                        t
+                    }
+                };
+                let tr = self.out.elem("TR", table, None);
+                let td_date = self.out.elem("TD", tr, None);
+                let td_title = self.out.elem("TD", tr, None);
+                let td_page = self.out.elem("TD", tr, None);
                 let top = self.y;
                 let base = baseline(top, lh, size);
                 let date = self.ctx.clean(date);
                 let st = Style { size, gray: 0.4, bold: false };
                 let dl = Line { segs: vec![(0.0, Seg::Text { s: date, bold: false, w: 0.0 })], width: 0.0 };
-                for it in line_items(&dl, MARGIN_X, base, &st) {
-                    self.push(it);
-                }
+                self.tag = Some(td_date);
+                self.push_line(line_items(&dl, MARGIN_X, base, &st));
                 let title_x = MARGIN_X + DATE_COL;
                 let label_right = PAGE_W - MARGIN_X;
                 let avail = label_right - LABEL_COL - 10.0 - title_x;
                 let toks = self.ctx.tokenize(runs, size, false);
                 let line = self.truncate(&toks, avail, size);
                 let st = Style { size, gray: INK, bold: false };
-                for it in line_items(&line, title_x, base, &st) {
-                    self.push(it);
-                }
+                self.tag = Some(td_title);
+                self.push_line(line_items(&line, title_x, base, &st));
                 let lx1 = title_x + line.width + 5.0;
                 let lx2 = label_right - LABEL_COL + 2.0;
                 if lx2 > lx1 {
@@ -661,6 +845,7 @@ impl Flow<'_, '_, '_> {
                         dotted: true,
                     });
                 }
+                self.tag = Some(td_page);
                 self.push(Item::Label { x_right: label_right, y: base, size, gray: INK, anchor: target.clone() });
                 let rect = [MARGIN_X - 2.0, top - lh, label_right + 2.0, top];
                 self.page().links.push((rect, target.clone()));
@@ -794,35 +979,37 @@ impl Flow<'_, '_, '_> {
         let head = cell_lines(self, header, true);
         let head_h = head.iter().map(|l| l.len()).max().unwrap_or(1) as f32 * lh + 2.0 * pad;
 
-        let draw_row = |fl: &mut Self, cells: &[Vec<Line>], h: f32, bold: bool, shade: Option<f32>| {
-            let top = fl.y;
-            if let Some(g) = shade {
-                fl.push(Item::Rect { x: MARGIN_X, y: top - h, w: cw, h, fill: Some(g), stroke: None });
-            }
-            let mut x = MARGIN_X;
-            let st = Style { size, gray: if bold { 0.15 } else { INK }, bold };
-            for (i, lines) in cells.iter().enumerate() {
-                let mut y = top - pad;
-                for l in lines {
-                    let base = baseline(y, lh, size);
-                    for it in line_items(l, x + pad, base, &st) {
-                        fl.push(it);
-                    }
-                    y -= lh;
+        // `tags`: the structure element of each cell (none for a header repeated after a break).
+        let draw_row =
+            |fl: &mut Self, cells: &[Vec<Line>], h: f32, bold: bool, shade: Option<f32>, tags: &[Option<u32>]| {
+                let top = fl.y;
+                if let Some(g) = shade {
+                    fl.push(Item::Rect { x: MARGIN_X, y: top - h, w: cw, h, fill: Some(g), stroke: None });
                 }
-                x += cols[i];
-            }
-            fl.push(Item::Line {
-                x1: MARGIN_X,
-                y1: top - h,
-                x2: MARGIN_X + cw,
-                y2: top - h,
-                gray: if bold { 0.55 } else { 0.85 },
-                width: if bold { 0.8 } else { 0.4 },
-                dotted: false,
-            });
-            fl.y = top - h;
-        };
+                let mut x = MARGIN_X;
+                let st = Style { size, gray: if bold { 0.15 } else { INK }, bold };
+                for (i, lines) in cells.iter().enumerate() {
+                    fl.tag = tags.get(i).copied().flatten();
+                    let mut y = top - pad;
+                    for l in lines {
+                        let base = baseline(y, lh, size);
+                        fl.push_line(line_items(l, x + pad, base, &st));
+                        y -= lh;
+                    }
+                    x += cols[i];
+                }
+                fl.tag = None;
+                fl.push(Item::Line {
+                    x1: MARGIN_X,
+                    y1: top - h,
+                    x2: MARGIN_X + cw,
+                    y2: top - h,
+                    gray: if bold { 0.55 } else { 0.85 },
+                    width: if bold { 0.8 } else { 0.4 },
+                    dotted: false,
+                });
+                fl.y = top - h;
+            };
 
         self.gap(4.0);
         let first_h = rows
@@ -830,13 +1017,20 @@ impl Flow<'_, '_, '_> {
             .map(|r| cell_lines(self, r, false).iter().map(|l| l.len()).max().unwrap_or(1) as f32 * lh + 2.0 * pad)
             .unwrap_or(0.0);
         self.ensure(head_h + first_h);
-        draw_row(self, &head, head_h, true, Some(0.9));
+        let table = self.elem("Table");
+        let row_tags = |fl: &mut Self, cell: &'static str| -> Vec<Option<u32>> {
+            let tr = fl.out.elem("TR", table, None);
+            (0..n).map(|_| Some(fl.out.elem(cell, tr, None))).collect()
+        };
+        let head_tags = row_tags(self, "TH");
+        draw_row(self, &head, head_h, true, Some(0.9), &head_tags);
+        let repeated: Vec<Option<u32>> = vec![None; n];
         for (ri, r) in rows.iter().enumerate() {
             let cells = cell_lines(self, r, false);
             let h = cells.iter().map(|l| l.len()).max().unwrap_or(1) as f32 * lh + 2.0 * pad;
             if !self.fits(h) {
                 self.new_page();
-                draw_row(self, &head, head_h, true, Some(0.9));
+                draw_row(self, &head, head_h, true, Some(0.9), &repeated);
                 if !self.fits(h) {
                     self.ctx
                         .warnings
@@ -844,7 +1038,8 @@ impl Flow<'_, '_, '_> {
                 }
             }
             let shade = if ri % 2 == 1 { Some(0.965) } else { None };
-            draw_row(self, &cells, h, false, shade);
+            let tags = row_tags(self, "TD");
+            draw_row(self, &cells, h, false, shade, &tags);
         }
         self.y -= 10.0;
     }
@@ -864,45 +1059,58 @@ pub(crate) fn baseline(top: f32, lh: f32, size: f32) -> f32 {
     top - lh / 2.0 - size * 0.36
 }
 
-fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<Item> {
+/// The items of a line; a mark's box and text carry the mark's code (and its place on the line),
+/// so that each mark becomes its own tagged span.
+fn line_items(line: &Line, x0: f32, base: f32, st: &Style) -> Vec<(Item, Option<(usize, String)>)> {
     let mut out = Vec::new();
-    for (dx, seg) in &line.segs {
+    for (k, (dx, seg)) in line.segs.iter().enumerate() {
         match seg {
             Seg::Text { s, bold, .. } => {
                 if s.trim().is_empty() {
                     continue;
                 }
-                out.push(Item::Text {
-                    x: x0 + dx,
-                    y: base,
-                    size: st.size,
-                    gray: st.gray,
-                    bold: *bold || st.bold,
-                    text: s.clone(),
-                    hscale: 1.0,
-                });
+                out.push((
+                    Item::Text {
+                        x: x0 + dx,
+                        y: base,
+                        size: st.size,
+                        gray: st.gray,
+                        bold: *bold || st.bold,
+                        text: s.clone(),
+                        hscale: 1.0,
+                    },
+                    None,
+                ));
             }
-            Seg::Mark { text, light, w, .. } => {
+            Seg::Mark { text, code, w, .. } => {
                 let size = st.size;
                 let h = size * 1.22;
                 let ts = mark_text_size(size);
                 // the label sits on the line's baseline (so text extraction
                 // keeps it in reading order); the box is centred on it
                 let mid = base + ts * 0.36 + 0.6;
-                let (fill, ink) = if *light { (0.86, 0.1) } else { (0.13, 1.0) };
-                out.push(Item::Rect { x: x0 + dx, y: mid - h / 2.0, w: *w, h, fill: Some(fill), stroke: None });
+                // One visual language for every mark, on record and attachment pages alike: a
+                // dark box with its code (and label) in white.
+                let tag = Some((k, code.clone()));
+                out.push((
+                    Item::Rect { x: x0 + dx, y: mid - h / 2.0, w: *w, h, fill: Some(MARK_FILL), stroke: None },
+                    tag.clone(),
+                ));
                 if let Ok(font) = Font::get() {
                     let tw = font.width(text, ts);
                     let tx = x0 + dx + (w - tw) / 2.0;
-                    out.push(Item::Text {
-                        x: tx,
-                        y: base,
-                        size: ts,
-                        gray: ink,
-                        bold: false,
-                        text: text.clone(),
-                        hscale: 1.0,
-                    });
+                    out.push((
+                        Item::Text {
+                            x: tx,
+                            y: base,
+                            size: ts,
+                            gray: 1.0,
+                            bold: false,
+                            text: text.clone(),
+                            hscale: 1.0,
+                        },
+                        tag,
+                    ));
                 }
             }
         }
@@ -945,9 +1153,11 @@ fn layout_into<'s>(
         anchor_order: Vec::new(),
         mark_pages: Vec::new(),
         link_targets: Vec::new(),
+        tree: vec![Elem { role: "Document", parent: 0, alt: None, kids: Vec::new() }],
         sink,
         sink_error: None,
     };
+    let words: HashMap<String, String> = doc.code_words.iter().cloned().collect();
     let mut missing = Vec::new();
     for (pi, part) in doc.parts.iter().enumerate() {
         let first_page = out.page_count;
@@ -964,11 +1174,13 @@ fn layout_into<'s>(
         match &part.content {
             PartContent::Flow(_) | PartContent::Chunks(_) => {
                 let mut fl = Flow {
-                    ctx: Ctx { font, missing: std::mem::take(&mut missing), warnings: Vec::new() },
+                    ctx: Ctx { font, words: &words, missing: std::mem::take(&mut missing), warnings: Vec::new() },
                     out: &mut out,
                     part: pi,
                     y: BODY_TOP,
                     fresh: true,
+                    tag: None,
+                    index_table: None,
                 };
                 fl.new_page();
                 if let PartContent::Flow(blocks) = &part.content {
@@ -1022,14 +1234,35 @@ fn layout_into<'s>(
                             part_start: false,
                         });
                     }
-                    out.push_page(Page {
-                        part: pi,
-                        width: geo.width,
-                        height: geo.height,
-                        kind: PageKind::Foreign { fp: fp.clone(), geo },
-                        items: Vec::new(),
-                        links: Vec::new(),
-                    });
+                    let (w, h) = (geo.width, geo.height);
+                    let overlays = foreign::overlays(font, &geo, w, &fp.overlays, &words);
+                    out.push_page(Page::new(pi, PageKind::Foreign { fp: fp.clone(), geo }, w, h));
+                    // The embedded page is a figure (its own text is not tagged: it came from
+                    // another producer), with the page's title as its alternative text; each mark
+                    // on it is a span with its own.
+                    let fig = out.elem(
+                        "Figure",
+                        0,
+                        Some(match &fp.outline {
+                            Some(t) => format!("A page of a document as it was received: {t}"),
+                            None => "A page of a document as it was received".into(),
+                        }),
+                    );
+                    out.tree[fig as usize].kids.push(Kid::Mc { page: idx, mcid: 0 });
+                    let page = out.current();
+                    page.figure = Some(0);
+                    page.next_mcid = 1;
+                    let mut notes: Option<u32> = None;
+                    for o in overlays {
+                        let e = match &o.code {
+                            Some(code) => out.elem("Span", fig, Some(mark_alt(&words, code))),
+                            None => *notes.get_or_insert_with(|| out.elem("P", fig, None)),
+                        };
+                        for it in o.items {
+                            let tag = matches!(it, Item::Text { .. }).then_some(e);
+                            out.push_tagged(it, tag);
+                        }
+                    }
                 }
             }
         }
@@ -1077,6 +1310,7 @@ fn layout_into<'s>(
         anchor_order: out.anchor_order,
         mark_pages: out.mark_pages,
         link_targets: out.link_targets,
+        tree: out.tree,
         sink: None,
         sink_error: None,
     })

@@ -24,6 +24,7 @@
 //! Unknown *and* duplicate anchors are errors. Characters missing from the
 //! font are drawn as '?' with a warning.
 
+mod archival;
 mod font;
 mod foreign;
 mod layout;
@@ -48,6 +49,9 @@ pub struct Doc {
     pub parts: Vec<Part>,
     /// Not approved for release: every page carries a DRAFT stamp.
     pub draft: bool,
+    /// The plain words of each reason code: the alternative text of marks ("redacted: ...") and
+    /// the notes of marks too small to carry their code.
+    pub code_words: Vec<(String, String)>,
 }
 
 /// Calendar date and time (UTC).
@@ -117,8 +121,12 @@ pub struct ForeignPage {
     /// codes and labels of redaction marks, each with the baseline's y and font size of the line
     /// it replaces when known (then it is written on that line, see
     /// `pdf::core::rewrite::place_label`). Rects are in the source page's user space.
-    pub overlays: Vec<([f64; 4], String, Option<[f64; 2]>)>,
+    pub overlays: Vec<Overlay>,
 }
+
+/// A mark's box in a foreign page (source user space), its code or label, and the baseline's y
+/// and font size of the line it replaces when known.
+pub type Overlay = ([f64; 4], String, Option<[f64; 2]>);
 
 #[derive(Clone, Debug)]
 pub enum Block {

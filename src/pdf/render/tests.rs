@@ -268,6 +268,7 @@ pub(crate) fn sample_doc() -> Doc {
             Part { label: LabelStyle::Arabic, outline: Some("Glossary".into()), content: PartContent::Flow(glossary) },
         ],
         draft: false,
+        code_words: Vec::new(),
     }
 }
 
@@ -887,7 +888,11 @@ fn foreign_inheritance_multi_stream_and_stripping() {
     let qdf = out_dir().join("synthetic-qdf.pdf");
     tool_ok("qpdf", &["--qdf", "--object-streams=disable", p, qdf.to_str().unwrap()]);
     let raw = std::fs::read(&qdf).unwrap();
-    for s in ["SECRET-XMP-AUTHOR", "SECRET-NOTE", "/Metadata", "/Annots"] {
+    for s in ["SECRET-XMP-AUTHOR", "SECRET-NOTE", "/Annots"] {
         assert!(!contains(&raw, s.as_bytes()), "{s} copied into the output");
     }
+    // The one /Metadata is the bundle's own XMP (PDF/A), in the catalog; the page's is dropped.
+    let n = raw.windows(b"/Metadata".len()).filter(|w| *w == b"/Metadata").count();
+    assert_eq!(n, 1, "/Metadata copied into the output");
+    assert!(contains(&raw, b"<pdfaid:part>2</pdfaid:part>"));
 }

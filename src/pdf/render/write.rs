@@ -6,13 +6,13 @@
 
 use std::collections::HashMap;
 
-use pdf_writer::types::{AnnotationFlags, AnnotationType, LineCapStyle, PageMode, TextRenderingMode};
+use pdf_writer::types::{AnnotationFlags, AnnotationType, LineCapStyle, PageMode, TabOrder, TextRenderingMode};
 use pdf_writer::{Content, Filter, Finish, Name, Null, Pdf, Rect, Ref, Str, TextStr};
 use sha2::{Digest, Sha256};
 
 use super::font::{deflate, write_font, Font, Subset, Usage, FONT_RES};
 use super::foreign::{page_data, Copier};
-use super::layout::{layout_streamed, Item, Layout, OutlineEntry, Page, PageKind, MARGIN_X};
+use super::layout::{layout_streamed, Elem, Item, Kid, Layout, OutlineEntry, Page, PageKind, MARGIN_X};
 use super::{Doc, LabelStyle, RenderError, Rendered};
 
 const XOBJ_RES: Name<'static> = Name(b"X1");
@@ -73,36 +73,6 @@ fn header_title(font: &Font, title: &str, page_width: f32) -> Option<String> {
     Some(t)
 }
 
-/// Where the label of a redaction mark goes over a box painted in a foreign page, in the bundle
-/// page's space, or none when the box is too small to read. On a page shown upright and unscaled
-/// across, with the line's baseline known, the label is written on that line (see
-/// `pdf::core::rewrite::place_label`); otherwise it is centred in the box.
-fn overlay_place(
-    font: &Font,
-    m: [f32; 6],
-    r: &[f64; 4],
-    label: &str,
-    line: Option<[f64; 2]>,
-) -> Option<crate::pdf::core::rewrite::LabelPlace> {
-    let unit = |t: &str| font.width(t, 1.0) as f64;
-    let upright = m[1] == 0.0 && m[2] == 0.0 && m[0] > 0.0 && m[3] > 0.0;
-    let (a, d, e, f) = (m[0] as f64, m[3] as f64, m[4] as f64, m[5] as f64);
-    if upright {
-        let rect = [a * r[0] + e, d * r[1] + f, a * r[2] + e, d * r[3] + f];
-        let line = line.map(|[y, size]| [d * y + f, d * size]);
-        return crate::pdf::core::rewrite::place_label(&rect, line, label, &unit)
-            .map(|p| crate::pdf::core::rewrite::LabelPlace { hscale: p.hscale * a / d, ..p });
-    }
-    let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])]
-        .map(|(x, y)| (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5]));
-    let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
-    let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max);
-    let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min);
-    let y1 = pts.iter().map(|p| p.1).fold(f32::MIN, f32::max);
-    let rect = [x0 as f64, y0 as f64, x1 as f64, y1 as f64];
-    crate::pdf::core::rewrite::place_label(&rect, None, label, &unit)
-}
-
 /// The stamp on every page of a draft.
 pub(crate) const DRAFT_STAMP: &str = "DRAFT \u{2013} not for release";
 
@@ -134,18 +104,9 @@ fn page_usage(usage: &mut Usage, font: &Font, page: &Page, title: &str) {
             usage.add_str(font, text);
         }
     }
-    match &page.kind {
-        PageKind::Flow => {
-            if let Some(t) = header_title(font, title, page.width) {
-                usage.add_str(font, &t);
-            }
-        }
-        PageKind::Foreign { fp, geo } => {
-            for (r, label, line) in &fp.overlays {
-                if let Some(p) = overlay_place(font, geo.matrix, r, label, *line) {
-                    usage.add_str(font, &p.text);
-                }
-            }
+    if let PageKind::Flow = &page.kind {
+        if let Some(t) = header_title(font, title, page.width) {
+            usage.add_str(font, &t);
         }
     }
 }
@@ -169,6 +130,8 @@ fn finish_page(
             *it = text(*x_right - w, *y, *size, *gray, s);
         }
     }
+    // Running header, footer and stamps are artifacts.
+    page.artifacts_from_here();
     let footer = labels.footer[i].clone();
     let fs = 8.0;
     let fw = font.width(&footer, fs);
@@ -189,23 +152,7 @@ fn finish_page(
             }
             page.items.push(text(cx - fw / 2.0, 34.0, fs, 0.42, footer));
         }
-        PageKind::Foreign { fp, geo } => {
-            // Mark labels over the boxes painted in the source page.
-            let mut over = Vec::new();
-            for (r, label, line) in &fp.overlays {
-                if let Some(p) = overlay_place(font, geo.matrix, r, label, *line) {
-                    over.push(Item::Text {
-                        x: p.x as f32,
-                        y: p.y as f32,
-                        size: p.size as f32,
-                        gray: 1.0,
-                        bold: false,
-                        text: p.text,
-                        hscale: p.hscale as f32,
-                    });
-                }
-            }
-            page.items.extend(over);
+        PageKind::Foreign { .. } => {
             // white-backed stamp on top of the embedded page
             let (bw, bh) = (fw + 14.0, fs + 8.0);
             let y0 = 12.0;
@@ -234,6 +181,8 @@ struct Refs {
     font: Ref,
     outline_root: Ref,
     pages: Vec<Ref>,
+    /// Marked-content ids given out on each page (written so far).
+    mcids: Vec<u32>,
     next: Ref,
 }
 
@@ -242,13 +191,56 @@ struct Refs {
 fn page_content(page: &Page, font: &Font, subset: &Subset) -> Vec<u8> {
     let mut content = Content::new();
     if let PageKind::Foreign { geo, .. } = &page.kind {
+        // The embedded page is one figure: all of its content is inside this sequence.
+        match page.figure {
+            Some(m) => {
+                content
+                    .begin_marked_content_with_properties(Name(b"Figure"))
+                    .properties()
+                    .pair(Name(b"MCID"), m as i32);
+            }
+            None => {
+                content.begin_marked_content(Name(b"Artifact"));
+            }
+        }
         content.save_state();
         content.transform(geo.matrix);
         content.x_object(XOBJ_RES);
         content.restore_state();
+        content.end_marked_content();
     }
-    for it in &page.items {
+    // Every item inside marked content: a structure element's, or an artifact.
+    let mut runs = page.tags.iter().peekable();
+    let mut open = false;
+    for (k, it) in page.items.iter().enumerate() {
+        let mut start = None;
+        while let Some(r) = runs.next_if(|r| r.0 <= k) {
+            start = Some(r.1);
+        }
+        if let Some(tag) = start {
+            if open {
+                content.end_marked_content();
+            }
+            match tag {
+                Some((role, m)) => {
+                    content
+                        .begin_marked_content_with_properties(Name(role.as_bytes()))
+                        .properties()
+                        .pair(Name(b"MCID"), m as i32);
+                }
+                None => {
+                    content.begin_marked_content(Name(b"Artifact"));
+                }
+            }
+            open = true;
+        } else if !open {
+            content.begin_marked_content(Name(b"Artifact"));
+            open = true;
+        }
         draw(&mut content, it, font, subset);
+    }
+    if open {
+        content.end_marked_content();
     }
     deflate(&content.finish())
 }
@@ -334,10 +326,19 @@ fn write_page(
         a.finish();
     }
 
+    if refs.mcids.len() <= i {
+        refs.mcids.resize(i + 1, 0);
+    }
+    refs.mcids[i] = page.next_mcid;
     let mut p = pdf.page(refs.pages[i]);
     p.parent(refs.tree);
     p.media_box(Rect::new(0.0, 0.0, page.width, page.height));
     p.contents(content_ref);
+    if page.next_mcid > 0 {
+        p.struct_parents(i as i32);
+    }
+    // Annotations (links) in the order of the structure.
+    p.tab_order(TabOrder::StructureOrder);
     {
         let mut res = p.resources();
         res.fonts().pair(FONT_RES, refs.font);
@@ -383,6 +384,7 @@ pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
         font: Ref::new(4),
         outline_root: Ref::new(5),
         pages: Vec::new(),
+        mcids: Vec::new(),
         next: Ref::new(6),
     };
     refs.pages = (0..lay.page_count).map(|_| refs.next.bump()).collect();
@@ -392,7 +394,7 @@ pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
     // ---- pass 2: lay out again and write each page as it is finished
     let mut copier = Copier::new();
     let mut batch: Vec<(usize, Page)> = Vec::with_capacity(PAGE_BATCH);
-    let again = layout_streamed(doc, font, &mut Vec::new(), &mut |i, page| {
+    let mut again = layout_streamed(doc, font, &mut Vec::new(), &mut |i, page| {
         batch.push((i, page));
         if batch.len() < PAGE_BATCH {
             return Ok(());
@@ -417,8 +419,12 @@ pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
             again.page_count, lay.page_count
         )));
     }
+    let tree = std::mem::take(&mut again.tree);
     drop(again);
     drop(copier);
+    let struct_root = write_structure(&mut pdf, &tree, &refs.pages, &refs.mcids, &mut refs.next);
+    drop(tree);
+    let archival = super::archival::write(&mut pdf, doc, &mut refs.next);
     pdf.pages(refs.tree).kids(refs.pages.iter().copied()).count(refs.pages.len() as i32);
 
     // ---- outline
@@ -438,6 +444,12 @@ pub(crate) fn render(doc: &Doc, font: &Font) -> Result<Rendered, RenderError> {
         cat.lang(TextStr(&doc.lang));
     }
     cat.viewer_preferences().display_doc_title(true);
+    // Tagged (PDF/UA-style): the structure tree, marked content, and the language above.
+    cat.pair(Name(b"StructTreeRoot"), struct_root);
+    cat.mark_info().marked(true);
+    // Archival (PDF/A-2b): XMP metadata and the sRGB output intent.
+    cat.metadata(archival.metadata);
+    archival.output_intent(&mut cat);
     {
         let mut pl = cat.insert(Name(b"PageLabels")).dict();
         let mut nums = pl.insert(Name(b"Nums")).array();
@@ -642,4 +654,85 @@ fn write_outline(pdf: &mut Pdf, entries: &[OutlineEntry], root: Ref, page_refs: 
         item.dest().page(page_refs[e.page]).xyz(0.0, e.top, None);
         item.finish();
     }
+}
+
+/// Write the structure tree: the root, every element (children in reading order, marked content
+/// by page and MCID) and the parent tree (for each page, the element of each MCID). Gives the
+/// root's reference.
+fn write_structure(pdf: &mut Pdf, tree: &[Elem], pages: &[Ref], mcids: &[u32], next: &mut Ref) -> Ref {
+    let root = next.bump();
+    let elems: Vec<Ref> = (0..tree.len()).map(|_| next.bump()).collect();
+    // page -> (mcid -> element)
+    let mut owner: Vec<Vec<Option<u32>>> = mcids.iter().map(|n| vec![None; *n as usize]).collect();
+    for (i, e) in tree.iter().enumerate() {
+        for k in &e.kids {
+            if let Kid::Mc { page, mcid } = k {
+                if let Some(slot) = owner.get_mut(*page).and_then(|v| v.get_mut(*mcid as usize)) {
+                    *slot = Some(i as u32);
+                }
+            }
+        }
+    }
+    for (i, e) in tree.iter().enumerate() {
+        let mut se = pdf.struct_element(elems[i]);
+        se.custom_kind(Name(e.role.as_bytes()));
+        se.parent(if i == 0 { root } else { elems[e.parent as usize] });
+        if let Some(a) = &e.alt {
+            se.alt(TextStr(a));
+        }
+        // Marked content all on one page: the page once, plain MCIDs.
+        let mut on: Option<usize> = None;
+        let mut one_page = true;
+        for k in &e.kids {
+            if let Kid::Mc { page, .. } = k {
+                match on {
+                    None => on = Some(*page),
+                    Some(p) if p != *page => one_page = false,
+                    _ => {}
+                }
+            }
+        }
+        if let (Some(p), true) = (on, one_page) {
+            se.page(pages[p]);
+        }
+        if !e.kids.is_empty() {
+            let mut kids = se.children();
+            for k in &e.kids {
+                match k {
+                    Kid::Elem(c) => {
+                        kids.struct_element(elems[*c as usize]);
+                    }
+                    Kid::Mc { mcid, .. } if one_page => {
+                        kids.marked_content_id(*mcid as i32);
+                    }
+                    Kid::Mc { page, mcid } => {
+                        kids.marked_content_ref().page(pages[*page]).marked_content_id(*mcid as i32);
+                    }
+                }
+            }
+        }
+    }
+    let arrays: Vec<(usize, Ref)> =
+        owner.iter().enumerate().filter(|(_, v)| !v.is_empty()).map(|(i, _)| (i, next.bump())).collect();
+    for (i, r) in &arrays {
+        let mut a = pdf.indirect(*r).array();
+        for o in &owner[*i] {
+            match o {
+                Some(e) => a.item(elems[*e as usize]),
+                None => a.item(Null),
+            };
+        }
+    }
+    let mut sr = pdf.indirect(root).start::<pdf_writer::writers::StructTreeRoot>();
+    sr.child(elems[0]);
+    {
+        let mut pt = sr.parent_tree();
+        let mut nums = pt.nums();
+        for (i, r) in &arrays {
+            nums.insert(*i as i32, *r);
+        }
+    }
+    sr.parent_tree_next_key(pages.len() as i32);
+    sr.finish();
+    root
 }
