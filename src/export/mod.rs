@@ -397,7 +397,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     if proposed.resolved.signer.is_some() && !status.is_final() {
         bail!("the request's approval no longer holds (its proposal or decisions changed since), so the bundle is a draft and cannot be signed; approve it again. Nothing was written");
     }
-    let Proposed { resolved, read, inputs: inputs_text, proposal } = proposed;
+    let Proposed { resolved, read, inputs: mut inputs_text, proposal } = proposed;
     let Resolved { export, family: fam, requester, policy, date, signer, .. } = resolved;
     let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();
     let file = CaseFile::build(&fam, &req.subject)?;
@@ -409,6 +409,8 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     mark("redacting attachments");
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
     atts.withhold_unplaceable();
+    // what reviewers' regions took out of a page is out of its text too
+    atts.blank_regions(&mut inputs_text);
     let held = held_pages(&disclosure, &atts);
     drop(read); // the glyph lists of every attachment page are no longer needed
     mark("dropping the read attachments");

@@ -65,6 +65,27 @@ pub struct RedactedAttachments {
     pub pages: HashMap<AttachmentId, bundle::AttachmentPages>,
     pub sanitized: Vec<(AttachmentId, Vec<String>)>,
     pub failed: Vec<FailedPage>,
+    /// The text that reviewers' regions took out of each page: (attachment, page, byte ranges of
+    /// the page's text), so that the text views of the page (the preview) lose it too.
+    pub region_text: Vec<(AttachmentId, usize, Vec<std::ops::Range<usize>>)>,
+}
+
+impl RedactedAttachments {
+    /// Blank (with spaces, byte for byte, so that every other span stays valid) the text the
+    /// regions took out of the attachment pages' texts.
+    pub fn blank_regions(&self, inputs: &mut crate::file::AttachmentInputs) {
+        for (a, page, runs) in &self.region_text {
+            let Some(AttachmentInput::Pages(pages)) = inputs.get_mut(a) else { continue };
+            let Some(p) = pages.get_mut(*page) else { continue };
+            let mut bytes = std::mem::take(&mut p.text).into_bytes();
+            for r in runs {
+                let end = r.end.min(bytes.len());
+                bytes.get_mut(r.start.min(end)..end).into_iter().flatten().for_each(|b| *b = b' ');
+            }
+            // whole characters were blanked (runs follow glyphs' text ranges), so this is UTF-8
+            p.text = String::from_utf8(bytes).unwrap_or_default();
+        }
+    }
 }
 
 impl RedactedAttachments {
@@ -107,8 +128,40 @@ pub fn redact_attachments(
         out.pages.extend(r.pages);
         out.sanitized.extend(r.sanitized);
         out.failed.extend(r.failed);
+        out.region_text.extend(r.region_text);
     }
     out
+}
+
+/// The pixels of every image under a reviewer's region are painted over (the stream replaced, so
+/// the original pixels are gone from the file); a page with an image that cannot be painted (an
+/// inline image, a format that cannot be written again) fails, and so is held.
+fn paint_regions(red: &mut core::Redacted, edits: &[core::PageEdit]) {
+    let page_ids: Vec<lopdf::ObjectId> = red.doc.get_pages().values().copied().collect();
+    for e in edits {
+        let regions: Vec<[f64; 4]> = e.marks.iter().filter_map(|m| m.region).collect();
+        let Some(pid) = page_ids.get(e.index) else { continue };
+        if regions.is_empty() {
+            continue;
+        }
+        let under = |b: &[f64; 4]| regions.iter().any(|r| r[0] < b[2] && b[0] < r[2] && r[1] < b[3] && b[1] < r[3]);
+        let problem = match crate::ocr::images::page_images(&red.doc, *pid, e.index) {
+            Err(_) => Some("the images under a marked region cannot be listed".to_string()),
+            Ok(images) => {
+                let mut bad = 0;
+                for im in images.iter().filter(|im| under(&im.bbox)) {
+                    let painted =
+                        crate::ocr::redact::redact_image(&mut red.doc, im, &regions, image::Paint::House, 0.0);
+                    bad += usize::from(painted.is_err());
+                }
+                (bad > 0).then(|| format!("{bad} images under a marked region cannot be painted over"))
+            }
+        };
+        if let (Some(p), Some(v)) = (problem, red.verdicts.iter_mut().find(|v| v.index == e.index)) {
+            v.ok = false;
+            v.problems.push(p);
+        }
+    }
 }
 
 fn redact_one(
@@ -134,19 +187,29 @@ fn redact_one(
             .iter()
             .filter(|d| d.action == Action::Redact)
             .filter_map(|d| {
-                let s = d.span?;
                 let code = d.reason.map(|r| r.to_string()).unwrap_or_default();
+                if let Some(rect) = d.region {
+                    return Some(core::Mark::region(rect, code, None));
+                }
+                let s = d.span?;
                 // Every box carries its code; the label too where the box is wide enough to read it.
                 let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
-                Some(core::Mark { range: s.start()..s.end(), code, label })
+                Some(core::Mark::text(s.start()..s.end(), code, label))
             })
             .collect();
         if !marks.is_empty() {
+            if let Some(pt) = r.pages.get(i) {
+                let runs = core::region_runs(pt, &marks);
+                if !runs.is_empty() {
+                    out.region_text.push((a.clone(), i, runs));
+                }
+            }
             edits.push(core::PageEdit { index: i, marks });
         }
     }
     match core::redact_with(&r.loaded, &r.pages, &edits, false) {
-        Ok(red) => {
+        Ok(mut red) => {
+            paint_regions(&mut red, &edits);
             let mut failed_here: Vec<usize> = Vec::new();
             // Pages already held (scans, unreadable fonts) are withheld anyway; only pages meant for
             // release count as verification failures.

@@ -2,7 +2,7 @@
 //! original text; then look through every object each page draws from for the removed words
 //! ([`objects`]). Problems are reported as counts and kinds only, never text.
 
-use super::{read_doc, removed_glyphs, LoadedPdf, PageEdit, PageStatus, PageText, PageVerdict};
+use super::{read_doc, removed_glyphs, removed_spans, LoadedPdf, PageEdit, PageStatus, PageText, PageVerdict};
 use lopdf::{Document, Object, ObjectId};
 use std::collections::HashMap;
 
@@ -69,25 +69,26 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
             .map(|l| l.chars().map(|c| if super::font::winansi_code(c) == b'?' { '?' } else { c }).collect())
             .collect();
         // 1. removed text must not be extractable any more (beyond what is left outside marks)
+        let spans = removed_spans(orig, &marks);
         let mut cut = String::with_capacity(orig.text.len());
         let mut pos = 0;
-        let mut sorted: Vec<&super::Mark> = marks.iter().collect();
-        sorted.sort_by_key(|m| m.range.start);
+        let mut sorted: Vec<&std::ops::Range<usize>> = spans.iter().collect();
+        sorted.sort_by_key(|m| m.start);
         for m in &sorted {
-            let s = m.range.start.max(pos).min(orig.text.len());
+            let s = m.start.max(pos).min(orig.text.len());
             if orig.text.is_char_boundary(s) && orig.text.is_char_boundary(pos) && s >= pos {
                 cut.push_str(&orig.text[pos..s]);
             }
             cut.push('\u{0}');
-            pos = m.range.end.max(pos).min(orig.text.len());
+            pos = m.end.max(pos).min(orig.text.len());
         }
         if orig.text.is_char_boundary(pos) {
             cut.push_str(&orig.text[pos..]);
         }
         let red_alnum = alnum_lower(&red.text);
         let mut leaked = 0;
-        for m in &marks {
-            let Some(t) = orig.text.get(m.range.clone()) else {
+        for m in &spans {
+            let Some(t) = orig.text.get(m.clone()) else {
                 problems.push("mark range invalid".into());
                 continue;
             };
@@ -167,8 +168,8 @@ pub fn removed_words(original: &[PageText], edits: &[PageEdit]) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     for e in edits {
         let Some(p) = original.iter().find(|p| p.index == e.index) else { continue };
-        for m in &e.marks {
-            let Some(t) = p.text.get(m.range.clone()) else { continue };
+        for m in removed_spans(p, &e.marks) {
+            let Some(t) = p.text.get(m) else { continue };
             for w in t.split(|c: char| !c.is_alphanumeric()) {
                 let w: String = w.chars().flat_map(|c| c.to_lowercase()).collect();
                 if w.chars().count() >= 3 && !words.contains(&w) {
