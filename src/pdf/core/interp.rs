@@ -660,7 +660,8 @@ impl<'a> Runner<'a> {
         let em_scale =
             if font.kind == super::font::FontKind::Type3 { (font.ascent - font.descent).clamp(0.1, 10.0) } else { 1.0 };
         for (code, off, len) in font.codes(s) {
-            let w0 = font.width(code);
+            let dec = font.decoded(code);
+            let w0 = dec.width;
             let sp = if len == 1 && code == 32 { t.tw } else { 0.0 };
             let trm = mul(&fm, &mul(tm, &gs.ctm));
             let corners = [
@@ -686,11 +687,11 @@ impl<'a> Runner<'a> {
             *tm = mul(&translate(adv, 0.0), tm);
             let next = apply(&mul(&fm, &mul(tm, &gs.ctm)), 0.0, 0.0);
             let disp = if t.tfs != 0.0 { -(w0 * t.tfs + t.tc + sp) * 1000.0 / t.tfs } else { f64::NAN };
-            if let Some((read, own)) = font.contradicts(code) {
+            if let Some((read, own)) = dec.contradiction {
                 self.suspects.push((self.glyphs.len(), read, own));
             }
             self.glyphs.push(RawGlyph {
-                unicode: font.unicode(code),
+                unicode: dec.unicode,
                 bbox: bb,
                 visible: !matches!(t.tr, 3 | 7),
                 inst,

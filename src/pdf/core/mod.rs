@@ -71,6 +71,13 @@ fn lopdf_kind(e: &lopdf::Error) -> String {
 }
 
 fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
+    let pages = page_list(&doc)?;
+    Ok(LoadedPdf { doc, pages, earlier_revisions: earlier })
+}
+
+/// The pages of a document, checked as [`load`] checks them (not encrypted, the page tree's
+/// count, every page and content stream present).
+pub(crate) fn page_list(doc: &Document) -> Result<Vec<ObjectId>, PdfError> {
     if doc.is_encrypted() {
         return Err(PdfError::Encrypted);
     }
@@ -82,10 +89,10 @@ fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
         .catalog()
         .ok()
         .and_then(|c| c.get(b"Pages").ok())
-        .map(|p| font::deref(&doc, p))
+        .map(|p| font::deref(doc, p))
         .and_then(font::as_dict)
         .and_then(|d| d.get(b"Count").ok())
-        .map(|c| font::deref(&doc, c))
+        .map(|c| font::deref(doc, c))
         .and_then(font::num);
     match count {
         Some(c) if c as usize == pages.len() => {}
@@ -107,7 +114,7 @@ fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
             return Err(PdfError::Damaged { page: Some(i + 1), reason: "content stream missing" });
         }
     }
-    Ok(LoadedPdf { doc, pages, earlier_revisions: earlier })
+    Ok(pages)
 }
 
 fn count_eof(bytes: &[u8]) -> usize {
@@ -229,17 +236,31 @@ fn guard<T>(page: Option<usize>, f: impl FnOnce() -> Result<T, PdfError>) -> Res
     }
 }
 
+/// Read every page, pages in parallel (each worker thread keeps the fonts it has loaded for the
+/// document, so a font is parsed at most once per thread); the first failing page, in page
+/// order, fails the read, as a read page by page would.
 pub(crate) fn read_doc(doc: &Document, pages: &[ObjectId]) -> Result<Vec<PageText>, PdfError> {
-    let mut out = Vec::with_capacity(pages.len());
-    let mut fonts = interp::FontCache::default();
-    for (i, id) in pages.iter().enumerate() {
-        let pt = guard(Some(i + 1), || {
-            let scan = interp::scan_page_with(doc, *id, i + 1, &mut fonts)?;
-            Ok(layout::build(i, &scan))
-        })?;
-        out.push(pt);
-    }
-    Ok(out)
+    scan_pages(doc, pages, false, |i, scan| layout::build(i, &scan)).into_iter().collect()
+}
+
+/// Scan every page in parallel and map each scan (with its page index) by `f`, in page order.
+/// With `alone`, each page is numbered as a document of its own (page 1, index 0), as the
+/// verification has always named the page it reads again.
+pub(crate) fn scan_pages<T: Send>(
+    doc: &Document,
+    pages: &[ObjectId],
+    alone: bool,
+    f: impl Fn(usize, interp::PageScan) -> T + Sync + Send,
+) -> Vec<Result<T, PdfError>> {
+    use rayon::prelude::*;
+    pages
+        .par_iter()
+        .enumerate()
+        .map_init(interp::FontCache::default, |fonts, (i, id)| {
+            let (i, no) = if alone { (0, 1) } else { (i, i + 1) };
+            guard(Some(no), || Ok(f(i, interp::scan_page_with(doc, *id, no, fonts)?)))
+        })
+        .collect()
 }
 
 pub fn read_text(pdf: &LoadedPdf) -> Result<Vec<PageText>, PdfError> {
@@ -400,10 +421,11 @@ pub fn redact_with(
     let mut over_images: Vec<(usize, usize)> = Vec::new();
     // pages where a drawing crosses the edge of a reviewer's region (with how many)
     let mut crossings: Vec<(usize, usize)> = Vec::new();
-    let mut fonts = interp::FontCache::default();
-    for (i, id) in pdf.pages.iter().enumerate() {
+    // pages are read in parallel; the document is rewritten page by page, in page order
+    let scans = scan_pages(&pdf.doc, &pdf.pages, false, |_, scan| scan);
+    for (i, scan) in scans.into_iter().enumerate() {
+        let scan = scan?;
         guard(Some(i + 1), || {
-            let scan = interp::scan_page_with(&pdf.doc, *id, i + 1, &mut fonts)?;
             let marks: Vec<Mark> =
                 edits.iter().filter(|e| e.index == i).flat_map(|e| e.marks.iter().cloned()).collect();
             let mut removed = vec![None; scan.glyphs.len()];

@@ -2,7 +2,7 @@
 //! original text; then look through every object each page draws from for the removed words
 //! ([`objects`]). Problems are reported as counts and kinds only, never text.
 
-use super::{read_doc, removed_glyphs, removed_spans, LoadedPdf, PageEdit, PageStatus, PageText, PageVerdict};
+use super::{removed_glyphs, removed_spans, PageEdit, PageStatus, PageText, PageVerdict};
 use lopdf::{Document, Object, ObjectId};
 use std::collections::HashMap;
 
@@ -26,8 +26,8 @@ fn words(s: &str) -> HashMap<String, usize> {
 }
 
 pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) -> Vec<PageVerdict> {
-    let loaded = match LoadedPdf::from_document(redacted.clone()) {
-        Ok(l) => l,
+    let pages = match super::page_list(redacted) {
+        Ok(p) => p,
         Err(e) => {
             return original
                 .iter()
@@ -39,17 +39,23 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
                 .collect()
         }
     };
+    // the redacted pages, read in parallel (fonts loaded once per thread for the document)
+    let mut reads: Vec<Option<Result<super::PageText, super::PdfError>>> =
+        super::scan_pages(redacted, &pages, true, |i, scan| super::layout::build(i, &scan))
+            .into_iter()
+            .map(Some)
+            .collect();
     let mut out = Vec::new();
     for orig in original {
         let mut problems = Vec::new();
         let marks: Vec<super::Mark> =
             edits.iter().filter(|e| e.index == orig.index).flat_map(|e| e.marks.iter().cloned()).collect();
-        let Some(pid) = loaded.pages.get(orig.index) else {
+        let Some(read) = reads.get_mut(orig.index).and_then(|r| r.take()) else {
             out.push(PageVerdict { index: orig.index, ok: false, problems: vec!["page missing".into()] });
             continue;
         };
-        let red = match read_doc(&loaded.doc, std::slice::from_ref(pid)) {
-            Ok(mut v) => v.remove(0),
+        let red = match read {
+            Ok(v) => v,
             Err(e) => {
                 out.push(PageVerdict {
                     index: orig.index,
