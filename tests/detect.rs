@@ -4,13 +4,10 @@
 //! characters, and what `show` prints.
 
 use crate::util::*;
-use disclose::detect::Detector;
-use disclose::file::CaseFile;
 use disclose::file::{AttachmentInput, PageInput, Part};
 use disclose::model::*;
-use disclose::policy::{self, Action, Policy};
-use disclose::redact;
-use disclose::review::{self, Disclosure};
+use disclose::policy::Action;
+use disclose::review::Disclosure;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -50,9 +47,6 @@ fn disclose_with_pages(
     policy_name: &str,
     pages: &[(&str, &[&str])],
 ) -> (Disclosure, String) {
-    let file = CaseFile::build(fam, &PersonId(subject.into())).unwrap();
-    let det = Detector::new(fam);
-    let pol = Policy::load(policy_name).unwrap();
     let inputs: HashMap<AttachmentId, AttachmentInput> = pages
         .iter()
         .map(|(a, texts)| {
@@ -60,14 +54,7 @@ fn disclose_with_pages(
             (AttachmentId(a.to_string()), AttachmentInput::Pages(pages))
         })
         .collect();
-    let findings = disclose::detect::find(&file, &det, &inputs);
-    let requester = policy::Party::Person(PersonId(requester.into()));
-    let asked = policy::Asked { requester: &requester, date: "2024-04-19", fit: &policy::Fit::default() };
-    let proposal = policy::propose(&file, &findings, &pol, &asked, &inputs);
-    let plan = review::apply(&proposal, &review::Decisions::default(), review::Status::Draft);
-    let rf = redact::redact(&file, &plan, &pol, &inputs, &[]);
-    let pv = redact::preview(&rf, &plan);
-    (plan, pv)
+    disclose_with(fam, subject, requester, policy_name, &inputs)
 }
 
 /// The text an attachment page's redactions leave (removed spans cut out, in order).
@@ -139,6 +126,20 @@ fn a_confidential_town_on_an_attachment_page_is_redacted() {
 }
 
 #[test]
+fn a_street_whose_house_number_lost_its_space_is_still_found() {
+    // Text read from a PDF can join a house number to its street ("3Millbeck Lane"): a digit
+    // next to a letter is a word boundary for names, streets and towns.
+    let fam = family_of(&family_path("ashgrove"));
+    let page = "Chloe's carers\nThe Old Forge\n3Millbeck Lane\nThornwick2 is not a place.";
+    let (plan, _) = disclose_with_pages(&fam, "p-chloe", "p-dean", "sar-parent", &[("att-pep-chloe", &[page])]);
+    let left = page_left(&plan, "att-pep-chloe", 0, page);
+    assert!(!left.contains("Millbeck"), "{left}");
+    assert!(!left.contains("3[X]"), "the house number goes with its street: {left}");
+    assert!(!left.contains("Thornwick"), "{left}");
+    assert!(left.contains("Chloe's carers"), "{left}");
+}
+
+#[test]
 fn an_ordinary_town_alone_is_kept_and_a_refuges_name_goes_at_a_sentence_start() {
     // Northbrook: the refuge is in Northbrook, the council's own town; Nanna lives in Ashby Vale.
     let fam = northbrook_with(|v| {
@@ -166,4 +167,52 @@ fn a_town_shared_by_a_confidential_address_and_an_ordinary_one_is_redacted_alone
     assert!(!has(&pv, "Ashby Vale"), "{pv}");
     assert!(has(&pv, "They stayed in [CONF: a place withheld]"), "{pv}");
     assert!(has(&pv, "walked round Northbrook"), "{pv}");
+}
+
+// ---- Issue 11 class 3: a surname shared by people the rules treat differently ----
+
+/// Northbrook with an adult third party who shares a family name with the children (no
+/// relationship to anyone: a third party on every file), and a section mentioning the name.
+fn northbrook_with_namesake(given: &str, family: &str, body: &str) -> Family {
+    northbrook_with(|v| {
+        v["persons"].as_array_mut().unwrap().push(json!({
+            "id": "p-namesake", "kind": "adult", "sex": "M",
+            "names": [{"use": "official", "given": [given], "family": family}]
+        }));
+        add_section(v, "rec-001", "s-namesake", "Visit", body);
+    })
+}
+
+#[test]
+fn a_title_narrows_a_shared_surname_and_the_ambiguous_mention_is_redacted_and_listed() {
+    let fam = northbrook_with_namesake(
+        "Keith",
+        "Marwick",
+        "Mr Marwick shouted in the street. Mrs Marwick was at work. Later Marwick came back.",
+    );
+    let (plan, pv) = disclose_with_pages(&fam, "p-leah", "p-leah", "sar-self", &[]);
+    // "Mr" can only be the man, who is a third party: out.
+    assert!(!has(&pv, "Mr Marwick"), "{pv}");
+    // "Mrs" can only be Leah's mother, whose name Leah's own file keeps.
+    assert!(has(&pv, "Mrs Marwick was at work"), "the title narrows to the mother: {pv}");
+    // The bare surname could be Leah, her mother or the man: the most protected, and listed.
+    assert!(!has(&pv, "Later Marwick came"), "{pv}");
+    let ambiguous: Vec<_> = plan
+        .marks
+        .iter()
+        .filter(|m| m.location.section().is_some_and(|s| s.as_str() == "s-namesake"))
+        .filter(|m| m.attention.is_some())
+        .collect();
+    assert_eq!(ambiguous.len(), 1, "one mention is ambiguous between kept and protected people");
+    assert!(ambiguous[0].attention.as_deref().unwrap().contains("p-namesake"));
+}
+
+#[test]
+fn a_titled_name_starting_inside_another_match_is_still_found() {
+    // "Mr Okafor" holds "r okafor" (Ryan's initial and family name), which starts inside "Mr":
+    // that failed match must not hide the name after the title.
+    let fam = northbrook_with_namesake("Samuel", "Okafor", "Mr Okafor called the school about Maisie.");
+    let (_, pv) = disclose_with_pages(&fam, "p-maisie", "p-ryan", "sar-parent", &[]);
+    assert!(!has(&pv, "Mr Okafor called"), "{pv}");
+    assert!(has(&pv, "called the school about Maisie"), "{pv}");
 }

@@ -498,3 +498,18 @@ fn ids_in_the_model_are_typed() {
     let p = PersonId("x".into());
     assert_eq!(r.as_str(), p.as_str());
 }
+
+#[test]
+fn an_export_named_by_its_bare_file_name_imports_from_the_current_folder() {
+    // `disclose import export.json` run inside the export's folder: the folder is ".".
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("case.db");
+    let o = std::process::Command::new(bin())
+        .current_dir(northbrook().parent().unwrap())
+        .args(["import", "export.json", "--db", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["files", "--db", db.to_str().unwrap()]);
+    assert!(stdout(&o).contains("p-leah"), "{}", stdout(&o));
+}

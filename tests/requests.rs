@@ -226,13 +226,19 @@ fn a_council_may_tighten_the_rules_in_its_own_policy_file() {
     assert!(!out.exists());
 }
 
-/// The held-out family written from the rules alone (fixtures/families/marshgate) lists requests
-/// that must be refused; every one is, with nothing written.
+/// The held-out families written from the rules alone (fixtures/families/marshgate, quarrybank)
+/// list requests that must be refused; every one is, with nothing written.
 #[test]
-fn every_refusal_of_the_held_out_family_is_refused() {
+fn every_refusal_of_the_held_out_families_is_refused() {
+    for name in ["marshgate", "quarrybank"] {
+        refusals_of(name);
+    }
+}
+
+fn refusals_of(name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("case.db");
-    let fam = family_path("marshgate");
+    let fam = family_path(name);
     let o = run(&["import", fam.to_str().unwrap(), "--db", db.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let list = read_json(&fam.with_file_name("refusals.json"));

@@ -27,7 +27,13 @@ pub fn family_path(name: &str) -> PathBuf {
 
 /// Every fixture family with scenarios.
 pub fn all_families() -> Vec<PathBuf> {
-    vec![northbrook(), family_path("ashgrove"), family_path("fernhill")]
+    vec![
+        northbrook(),
+        family_path("ashgrove"),
+        family_path("fernhill"),
+        family_path("marshgate"),
+        family_path("quarrybank"),
+    ]
 }
 
 /// Import the Northbrook example into a new case store at `db`.
@@ -92,16 +98,26 @@ pub fn record_mut<'a>(v: &'a mut Value, id: &str) -> &'a mut Value {
 /// Detect, propose, apply no decisions and redact (no attachment text), returning the
 /// disclosure and the preview.
 pub fn disclose(fam: &Family, subject: &str, requester: &str, policy: &str) -> (Disclosure, String) {
+    disclose_with(fam, subject, requester, policy, &HashMap::new())
+}
+
+/// [`disclose`] with attachment text given.
+pub fn disclose_with(
+    fam: &Family,
+    subject: &str,
+    requester: &str,
+    policy: &str,
+    inputs: &disclose::file::AttachmentInputs,
+) -> (Disclosure, String) {
     let file = CaseFile::build(fam, &PersonId(subject.into())).unwrap();
     let det = Detector::new(fam);
     let pol = Policy::load(policy).unwrap();
-    let inputs = HashMap::new();
-    let findings = disclose::detect::find(&file, &det, &inputs);
+    let findings = disclose::detect::find(&file, &det, inputs);
     let requester = policy::Party::Person(PersonId(requester.into()));
     let asked = policy::Asked { requester: &requester, date: "2024-04-19", fit: &policy::Fit::default() };
-    let proposal = policy::propose(&file, &findings, &pol, &asked, &inputs);
+    let proposal = policy::propose(&file, &findings, &pol, &asked, inputs);
     let d = review::apply(&proposal, &review::Decisions::default(), review::Status::Draft);
-    let rf = redact::redact(&file, &d, &pol, &inputs, &[]);
+    let rf = redact::redact(&file, &d, &pol, inputs, &[]);
     let pv = redact::preview(&rf, &d);
     (d, pv)
 }

@@ -553,9 +553,13 @@ impl Recognizer for Literals {
         for m in self.ac.find_overlapping_iter(&n.text) {
             let (s, e) = (m.start(), m.end());
             // Word boundaries on the normalised text.
+            // A letter next to a digit is a boundary: text read from a PDF can lose the space
+            // between a house number and its street ("4Orchard Rise").
             let before = n.text[..s].chars().next_back();
             let after = n.text[e..].chars().next();
-            if before.is_some_and(|c| c.is_alphanumeric()) || after.is_some_and(|c| c.is_alphanumeric()) {
+            let first = n.text[s..e].chars().next();
+            let last = n.text[s..e].chars().next_back();
+            if joined(before, first) || joined(last, after) {
                 continue;
             }
             // "Mr. R" style: an apostrophe directly before means a contraction, not a name start.
@@ -580,8 +584,11 @@ impl Recognizer for Literals {
             if kept.is_empty() {
                 continue;
             }
-            let start = title.unwrap_or(os);
             let kind = kept[0].kind.clone();
+            // A house number joined to its street ("27Tolgus Terrace", a PDF's lost space) goes
+            // with the street.
+            let os = if kind == Kind::AddressLine { os - joined_number(&src[..os]) } else { os };
+            let start = title.unwrap_or(os);
             let mut targets: Vec<Target> = kept.iter().filter(|l| l.kind == kind).map(|l| l.target.clone()).collect();
             // A title narrows a name's candidates by sex and age ("Mr Marwick" is not the
             // children nor their mother). A title that fits nobody narrows nothing: fewer
@@ -654,6 +661,26 @@ fn title_at(src: &str, pos: usize) -> Option<(usize, String)> {
     let lower = word.to_lowercase();
     (words::TITLES.contains(&lower.as_str()) && word.chars().next().is_some_and(|c| c.is_uppercase()))
         .then_some((wstart, lower))
+}
+
+/// The length in bytes of a house number ("27", "27a" is not: its letter would join the street)
+/// that ends `head` and is not itself the end of a longer word ("B27" is kept whole).
+fn joined_number(head: &str) -> usize {
+    let digits = head.len() - head.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let before = head[..head.len() - digits].chars().next_back();
+    if digits == 0 || before.is_some_and(|c| c.is_alphanumeric()) {
+        return 0;
+    }
+    digits
+}
+
+/// Whether two neighbouring characters belong to one word: letters with letters, digits with
+/// digits.
+fn joined(a: Option<char>, b: Option<char>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a.is_alphabetic() && b.is_alphabetic()) || (a.is_numeric() && b.is_numeric()),
+        _ => false,
+    }
 }
 
 /// For a word that is also an ordinary word: is it used as a name here?

@@ -14,7 +14,7 @@ use crate::model::*;
 use crate::store::{ImportBatch, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 /// The most problems listed in one refusal.
 pub const MAX_PROBLEMS: usize = 50;
@@ -194,7 +194,11 @@ pub fn parse_and_validate_with(path: &Path, opts: &ImportOptions) -> Result<Vali
         };
         warnings.push(format!("{at}: an unknown field"));
     }
-    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    // A bare file name has an empty parent: the folder is the current one.
+    let base = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let mut problems = validate::validate(&export);
     let blobs = read_attachments(&export, &base, opts.max_attachment_bytes, &mut problems);
     let mut section_text = Vec::new();
@@ -314,9 +318,10 @@ fn read_attachment_file(folder: Option<&Path>, full: &Path, cap: u64) -> Result<
     let real = full.canonicalize().map_err(cannot)?;
     match folder {
         Some(f) if real.starts_with(f) => {}
-        _ => {
+        Some(_) => {
             return Err("file leads out of the export folder (through a link); put the file itself in the folder".into())
         }
+        None => return Err("the export's folder cannot be opened; check its permissions".into()),
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
