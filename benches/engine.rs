@@ -108,7 +108,12 @@ fn attachment_redaction(c: &mut Criterion) {
             marks: p
                 .text
                 .match_indices("07700 900")
-                .map(|(i, _)| disclose::pdf::core::Mark { range: i..i + 12, code: "TP".into(), label: None })
+                .map(|(i, _)| disclose::pdf::core::Mark {
+                    range: i..i + 12,
+                    code: "TP".into(),
+                    label: None,
+                    region: None,
+                })
                 .collect(),
         })
         .collect();

@@ -429,3 +429,89 @@ fn one_shot_exports_are_drafts_and_release_unreviewed_is_recorded_or_refused_by_
     ]);
     assert!(!o.status.success() && stderr(&o).contains("review.required") && !out2.exists(), "{}", stderr(&o));
 }
+
+/// A reviewer's region on a born-digital attachment page (the letter to the father, page 1):
+/// every glyph under the box is taken out of the page (not covered), the box shows the code, and
+/// the words are in no text view of the bundle (pdftotext, mutool) nor in the preview; the words
+/// beside the box stay.
+#[test]
+fn a_reviewers_region_on_an_attachment_page_takes_out_what_is_drawn_under_it() {
+    need("mutool");
+    let e = env();
+    let id = e.ok(&[
+        "request",
+        "new",
+        "--subject",
+        "p-leah",
+        "--requester",
+        "p-leah",
+        "--policy",
+        "sar-self",
+        "--received",
+        "2024-03-31",
+        "--reference",
+        "SAR-2024-018",
+    ]);
+    let id = id.trim().to_string();
+    let draft = e.dir.path().join("draft");
+    e.ok(&["export", "--request", &id, "--out", draft.to_str().unwrap()]);
+    let before = e.text(&draft);
+    // The second line of the letter's second paragraph: "Family Centre on Saturdays from 10:00 to
+    // 11:30. Leah has said she does not"; the box spans "Saturdays" to "11:30." (points, origin
+    // bottom left, inside the line's height only).
+    assert!(before.contains("family centre on saturdays from 10:00 to 11:30"), "the draft shows the line");
+    e.ok(&[
+        "review",
+        "add",
+        "--request",
+        &id,
+        "--attachment",
+        "att-letter-ryan",
+        "--page",
+        "1",
+        "--rect",
+        "198,533,350,539",
+        "--code",
+        "TP",
+        "--reviewer",
+        "alice",
+        "--why",
+        "the contact arrangements identify the centre's sessions",
+    ]);
+    for held in e.items(&id).iter().filter(|i| i.kind == "held") {
+        e.ok(&["review", "decide", "--request", &id, "--mark", &held.mark, "--reviewer", "alice", "--accept"]);
+    }
+    e.ok(&["review", "approve", "--request", &id, "--reviewer", "bob"]);
+    let out = e.dir.path().join("final");
+    e.ok(&["export", "--request", &id, "--out", out.to_str().unwrap(), "--officer", "bob"]);
+    let bundle = out.join("bundle.pdf");
+    let after = e.text(&out);
+    let mutool = fold(&stdout(&tool("mutool", &["draw", "-q", "-F", "txt", "-o", "-", bundle.to_str().unwrap()])));
+    for (name, text) in [("pdftotext", &after), ("mutool", &mutool)] {
+        assert!(!text.contains("11:30") && !text.contains("10:00 to"), "{name}: the words under the box are gone");
+        // (the record of the letter says "Family Centre on Saturdays. Please contact": the page's
+        // own words around the box are looked for)
+        assert!(text.contains("family centre on leah has said"), "{name}: the words beside the box stay");
+    }
+    let preview = std::fs::read_to_string(out.join("preview.txt")).unwrap();
+    assert!(!preview.contains("11:30") && preview.contains("Family Centre on"), "the preview loses the words too");
+    // The glyphs are out of the page's content, not under a box: no content stream of the bundle
+    // shows them (leakscan reads every stream and every channel).
+    let terms = e.dir.path().join("forbid.txt");
+    std::fs::write(&terms, "11:30\n").unwrap();
+    let o = std::process::Command::new("python3")
+        .arg(root().join("fixtures/tools/leakscan.py"))
+        .arg(&bundle)
+        .arg("--forbid")
+        .arg(&terms)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "leakscan: {}", stdout(&o));
+    // The box carries its code on the letter's page.
+    let raw = stdout(&tool("pdftotext", &["-q", bundle.to_str().unwrap(), "-"]));
+    let page = raw.split('\u{c}').map(fold).find(|p| p.contains("leah has said she does not")).unwrap_or_default();
+    assert!(page.split(' ').any(|w| w == "tp"), "the box shows its code: {page:.600}");
+    // The schedule lists the added region mark, decided by alice.
+    let sched = std::fs::read_to_string(out.join("schedule.csv")).unwrap();
+    assert!(sched.lines().any(|l| l.contains("att-letter-ryan") && l.contains(",alice")), "{sched:.600}");
+}

@@ -420,7 +420,18 @@ pub fn resolve(store: &Store, req: &ExportRequest) -> Result<Resolved> {
     };
     // A Tesseract named with --tesseract that cannot be used is refused before any work.
     let tesseract = ocr::pages::tesseract()?;
-    Ok(Resolved { export, family, subject: req.subject.clone(), requester, policy, date, fit, signer, tesseract, council })
+    Ok(Resolved {
+        export,
+        family,
+        subject: req.subject.clone(),
+        requester,
+        policy,
+        date,
+        fit,
+        signer,
+        tesseract,
+        council,
+    })
 }
 
 /// Build every output of one request, staged in the output folder under temporary names (the
@@ -448,7 +459,7 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
         bail!("the request's approval no longer holds (its proposal or decisions changed since), so the bundle is a draft and cannot be signed; approve it again. Nothing was written");
     }
     let ocr_note = proposed.ocr_note();
-    let Proposed { resolved, read, scans, inputs: inputs_text, proposal } = proposed;
+    let Proposed { resolved, read, scans, inputs: mut inputs_text, proposal } = proposed;
     let Resolved { export, family: fam, requester, policy, date, signer, tesseract, council: answers, .. } = resolved;
     let mut warnings: Vec<String> = signer.as_ref().map(|s| s.warnings().to_vec()).unwrap_or_default();
     warnings.extend(ocr_note);
@@ -461,6 +472,8 @@ pub fn build(store: &Store, req: &ExportRequest) -> Result<Outputs> {
     mark("redacting attachments");
     // A document whose pages cannot be placed in the bundle is withheld, not the whole export.
     atts.withhold_unplaceable();
+    // what reviewers' regions took out of a page is out of its text too
+    atts.blank_regions(&mut inputs_text);
     let held = held_pages(&disclosure, &atts);
     drop(read); // the glyph lists of every attachment page are no longer needed
     drop(scans);

@@ -272,7 +272,9 @@ pub fn hold_weak_words(p: &mut Proposal, scans: &Scans, reason: Reason) {
 pub enum PixelMark {
     /// A byte range of the page's OCR text ([`OcrPage::text`]); the words it touches go.
     Words { range: Range<usize>, label: String },
-    /// A rectangle in the page's default user space; every image under it is painted.
+    /// A rectangle in the page's default user space; every image under it is painted and the OCR
+    /// words under it go. Its box is drawn by the text redaction, which also takes out the glyphs
+    /// and paths under it (`crate::pdf::core::Mark::region`).
     Region { rect: [f64; 4], label: String },
 }
 
@@ -390,6 +392,10 @@ pub fn redact_pages(
         let mut page_boxes: Vec<([f64; 4], String)> = Vec::new();
         if let Some((page, _)) = read {
             let (gone, boxes) = removed_words(page, here);
+            // A region's own box is drawn by the text redaction (crate::pdf::core), which took out
+            // the glyphs and paths under it; here its pixels are painted, and only words' boxes drawn.
+            let words: Vec<PixelMark> = here.iter().filter(|m| matches!(m, PixelMark::Words { .. })).cloned().collect();
+            let drawn = if words.len() == here.len() { boxes.clone() } else { removed_words(page, &words).1 };
             for (ii, img) in page.images.iter().enumerate() {
                 let Some(id) = img.object else { continue };
                 let rects: Vec<PixelRect> = boxes
@@ -419,18 +425,13 @@ pub fn redact_pages(
                 removed_of.insert(i, gone.iter().map(|&w| page.words[w].text.clone()).collect());
                 out.removed.insert(i, gone.len());
             }
-            page_boxes.extend(boxes);
+            page_boxes.extend(drawn);
         }
         // Regions also paint the images no OCR read (a logo, a signature, a photograph).
         let regions: Vec<[f64; 4]> = here
             .iter()
             .filter_map(|m| match m {
-                PixelMark::Region { rect, label } => {
-                    if read.is_none() {
-                        page_boxes.push((*rect, label.clone()));
-                    }
-                    Some(*rect)
-                }
+                PixelMark::Region { rect, .. } => Some(*rect),
                 _ => None,
             })
             .collect();

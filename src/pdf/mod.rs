@@ -67,6 +67,27 @@ pub struct RedactedAttachments {
     pub pages: HashMap<AttachmentId, bundle::AttachmentPages>,
     pub sanitized: Vec<(AttachmentId, Vec<String>)>,
     pub failed: Vec<FailedPage>,
+    /// The text that reviewers' regions took out of each page: (attachment, page, byte ranges of
+    /// the page's text), so that the text views of the page (the preview) lose it too.
+    pub region_text: Vec<(AttachmentId, usize, Vec<std::ops::Range<usize>>)>,
+}
+
+impl RedactedAttachments {
+    /// Blank (with spaces, byte for byte, so that every other span stays valid) the text the
+    /// regions took out of the attachment pages' texts.
+    pub fn blank_regions(&self, inputs: &mut crate::file::AttachmentInputs) {
+        for (a, page, runs) in &self.region_text {
+            let Some(AttachmentInput::Pages(pages)) = inputs.get_mut(a) else { continue };
+            let Some(p) = pages.get_mut(*page) else { continue };
+            let mut bytes = std::mem::take(&mut p.text).into_bytes();
+            for r in runs {
+                let end = r.end.min(bytes.len());
+                bytes.get_mut(r.start.min(end)..end).into_iter().flatten().for_each(|b| *b = b' ');
+            }
+            // whole characters were blanked (runs follow glyphs' text ranges), so this is UTF-8
+            p.text = String::from_utf8(bytes).unwrap_or_default();
+        }
+    }
 }
 
 impl RedactedAttachments {
@@ -116,6 +137,7 @@ pub fn redact_attachments(
         out.pages.extend(r.pages);
         out.sanitized.extend(r.sanitized);
         out.failed.extend(r.failed);
+        out.region_text.extend(r.region_text);
     }
     out
 }
@@ -154,11 +176,7 @@ fn redact_one(
             let label = d.label.as_ref().map(|l| format!("{code}: {l}")).filter(|l| l.len() <= d.removed_chars * 2);
             if let Some(s) = d.span {
                 if s.start() < own {
-                    marks.push(core::Mark {
-                        range: s.start()..s.end().min(own),
-                        code: code.clone(),
-                        label: label.clone(),
-                    });
+                    marks.push(core::Mark::text(s.start()..s.end().min(own), code.clone(), label.clone()));
                 }
                 if let Some((_, off)) = ocr {
                     if s.end() > off {
@@ -170,29 +188,29 @@ fn redact_one(
                     }
                 }
             } else if let Some(rect) = d.region {
-                // A region a reviewer drew: the glyphs under it go, and the pixels of every image.
-                let mut run: Option<std::ops::Range<usize>> = None;
-                for g in pt.glyphs.iter().filter(|g| !g.text_range.is_empty()) {
-                    let b = g.bbox;
-                    let under = b[0] < rect[2] && rect[0] < b[2] && b[1] < rect[3] && rect[1] < b[3];
-                    match (&mut run, under) {
-                        (Some(r), true) if g.text_range.start <= r.end + 1 => r.end = r.end.max(g.text_range.end),
-                        (_, true) => {
-                            if let Some(r) = run.take() {
-                                marks.push(core::Mark { range: r, code: code.clone(), label: None });
-                            }
-                            run = Some(g.text_range.clone());
-                        }
-                        (_, false) => {}
-                    }
-                }
-                if let Some(r) = run {
-                    marks.push(core::Mark { range: r, code: code.clone(), label: None });
-                }
+                // A region a reviewer drew: the glyphs and paths under it go (the text redaction),
+                // and the pixels of every image under it.
+                marks.push(core::Mark::region(rect, code.clone(), None));
                 pixel_marks.entry(i).or_default().push(PixelMark::Region { rect, label: code });
             }
         }
         if !marks.is_empty() {
+            if let Some(pt) = r.pages.get(i) {
+                let mut runs = core::region_runs(pt, &marks);
+                // and the words OCR read under a region, in the page's text after its own
+                if let Some((page, off)) = ocr {
+                    let rects: Vec<[f64; 4]> = marks.iter().filter_map(|m| m.region).collect();
+                    for w in &page.words {
+                        let b = w.bbox;
+                        if rects.iter().any(|r| r[0] < b[2] && b[0] < r[2] && r[1] < b[3] && b[1] < r[3]) {
+                            runs.push(w.range.start + off..w.range.end + off);
+                        }
+                    }
+                }
+                if !runs.is_empty() {
+                    out.region_text.push((a.clone(), i, runs));
+                }
+            }
             edits.push(core::PageEdit { index: i, marks });
         }
     }
@@ -212,7 +230,12 @@ fn redact_one(
                 failed_here.push(i);
                 out.failed.push(FailedPage { attachment: a.clone(), page: i, problems });
             }
-            red.boxes.extend(px.boxes);
+            red.boxes.extend(px.boxes.into_iter().map(|(page, rect, label)| core::MarkBox {
+                page,
+                rect,
+                label,
+                line: None,
+            }));
             out.sanitized.push((a.clone(), red.sanitized.kinds.clone()));
             let page_ids: Vec<lopdf::ObjectId> = red.doc.get_pages().values().copied().collect();
             let keep: Vec<(usize, lopdf::ObjectId)> = page_ids

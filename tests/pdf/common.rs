@@ -138,7 +138,7 @@ pub fn marks_for(pages: &[PageText], needle: &str) -> Vec<PageEdit> {
                 .text
                 .to_ascii_lowercase()
                 .match_indices(&n)
-                .map(|(i, w)| Mark { range: i..i + w.len(), code: "TP".into(), label: None })
+                .map(|(i, w)| Mark { range: i..i + w.len(), code: "TP".into(), label: None, region: None })
                 .collect(),
         })
         .filter(|e| !e.marks.is_empty())

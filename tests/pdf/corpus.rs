@@ -69,7 +69,7 @@ fn process(bytes: &[u8], out_path: &Path) -> Outcome {
             words.push((p.index, p.text[r.clone()].to_string()));
             edits.push(PageEdit {
                 index: p.index,
-                marks: vec![Mark { range: r, code: "TP".into(), label: Some("[x]".into()) }],
+                marks: vec![Mark { range: r, code: "TP".into(), label: Some("[x]".into()), region: None }],
             });
         }
     }

@@ -536,7 +536,10 @@ fn names_split_across_lines_keep_their_line_break_and_go_on_both_lines() {
     assert!(t.contains("Mrs Okafor-\nMarwick, was"), "{t:?}");
     // a mark over the split name removes it on both lines, with a box on each
     let s = t.find("ALD-\nOUS").unwrap();
-    let edits = vec![PageEdit { index: 0, marks: vec![Mark { range: s..s + 8, code: "REF".into(), label: None }] }];
+    let edits = vec![PageEdit {
+        index: 0,
+        marks: vec![Mark { range: s..s + 8, code: "REF".into(), label: None, region: None }],
+    }];
     let mut r = redact(&pdf, &pages, &edits).unwrap();
     assert!(r.verdicts[0].ok, "{:?}", r.verdicts);
     assert_eq!(r.boxes.len(), 2, "one box per line");
@@ -588,11 +591,16 @@ fn kept_text_reads_in_order_around_stacked_boxes() {
         i..i + s.len()
     };
     let marks = vec![
-        Mark { range: span("14/08/1992"), code: "TP".into(), label: None },
-        Mark { range: span("07700 and"), code: "CONF".into(), label: None },
-        Mark { range: span("900417"), code: "CONF".into(), label: None },
-        Mark { range: span("Ryan Chukwudi OKAFOR"), code: "TP".into(), label: Some("TP: your father".into()) },
-        Mark { range: span("19/05/2016"), code: "SIB".into(), label: None },
+        Mark { range: span("14/08/1992"), code: "TP".into(), label: None, region: None },
+        Mark { range: span("07700 and"), code: "CONF".into(), label: None, region: None },
+        Mark { range: span("900417"), code: "CONF".into(), label: None, region: None },
+        Mark {
+            range: span("Ryan Chukwudi OKAFOR"),
+            code: "TP".into(),
+            label: Some("TP: your father".into()),
+            region: None,
+        },
+        Mark { range: span("19/05/2016"), code: "SIB".into(), label: None, region: None },
     ];
     let mut kept_text = t.clone();
     for m in marks.iter().rev() {

@@ -82,7 +82,12 @@ fn form_used_twice_is_copied_per_use() {
     let first = t.find("Gwen Aldous").unwrap();
     let edits = vec![PageEdit {
         index: 1,
-        marks: vec![Mark { range: first..first + 11, code: "TP".into(), label: Some("[a child – Łódź]".into()) }],
+        marks: vec![Mark {
+            range: first..first + 11,
+            code: "TP".into(),
+            label: Some("[a child – Łódź]".into()),
+            region: None,
+        }],
     }];
     let mut r = redact(&pdf, &pages, &edits).unwrap();
     assert!(r.verdicts.iter().all(|v| v.ok), "{:?}", r.verdicts);
@@ -118,8 +123,10 @@ fn inline_image_bytes_survive_rewrite() {
     let t = &pages[0].text;
     let w = t.split_whitespace().find(|w| w.len() >= 4).unwrap();
     let s = t.find(w).unwrap();
-    let edits =
-        vec![PageEdit { index: 0, marks: vec![Mark { range: s..s + w.len(), code: "TP".into(), label: None }] }];
+    let edits = vec![PageEdit {
+        index: 0,
+        marks: vec![Mark { range: s..s + w.len(), code: "TP".into(), label: None, region: None }],
+    }];
     let r = redact(&pdf, &pages, &edits).unwrap();
     assert!(r.verdicts.iter().all(|v| v.ok));
     let newc = r.doc.get_page_content(r.doc.get_pages()[&1]);

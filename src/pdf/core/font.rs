@@ -177,18 +177,27 @@ pub fn helvetica_width(s: &str) -> f64 {
         .sum()
 }
 
-/// Encode a char in WinAnsiEncoding ('?' when not representable).
+/// Encode a char in WinAnsiEncoding ('?' when not representable). The table from characters to
+/// codes is built once from the encoding's glyph names (the first code for a character wins, as
+/// a scan of the encoding in code order would give).
 pub fn winansi_code(c: char) -> u8 {
-    for (i, n) in t::WINANSI_ENCODING.iter().enumerate() {
-        if !n.is_empty() {
+    static TABLE: std::sync::OnceLock<HashMap<char, u8>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut m = HashMap::new();
+        for (i, n) in t::WINANSI_ENCODING.iter().enumerate() {
+            if n.is_empty() {
+                continue;
+            }
             if let Some(u) = glyph_to_unicode(n) {
-                if u.chars().count() == 1 && u.starts_with(c) {
-                    return i as u8;
+                let mut cs = u.chars();
+                if let (Some(ch), None) = (cs.next(), cs.next()) {
+                    m.entry(ch).or_insert(i as u8);
                 }
             }
         }
-    }
-    b'?'
+        m
+    });
+    table.get(&c).copied().unwrap_or(b'?')
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -223,6 +232,26 @@ pub struct Font {
     pub char_procs: Vec<lopdf::ObjectId>,
     /// what the font itself says each code draws, to check ToUnicode against
     pub own: OwnGlyphs,
+    /// each code's decoding, worked out on its first use (see [`Font::decoded`]): 256 slots for
+    /// a simple font, a map for a CID font
+    memo: Memo,
+}
+
+/// What one code of a font gives: its text, its advance and a ToUnicode contradiction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub unicode: Option<String>,
+    /// as [`Font::width`]
+    pub width: f64,
+    /// as [`Font::contradicts`]
+    pub contradiction: Option<(String, String)>,
+}
+
+/// The decodings of a font's codes, made once each (a font is read by one thread).
+#[derive(Debug, Clone, Default)]
+struct Memo {
+    simple: Vec<OnceCell<Decoded>>,
+    cid: std::cell::RefCell<HashMap<u32, Decoded>>,
 }
 
 /// What a font's own data says its glyphs are (see [`Font::contradicts`]).
@@ -338,7 +367,28 @@ impl Font {
             widths_exact: false,
             char_procs: vec![],
             own: OwnGlyphs::default(),
+            memo: Memo::default(),
         }
+    }
+
+    /// The text, advance and ToUnicode contradiction of a code, looked up in a table made on the
+    /// code's first use: glyph names, maps and embedded programs are consulted once per code, not
+    /// once per glyph shown.
+    pub fn decoded(&self, code: u32) -> Decoded {
+        let make =
+            || Decoded { unicode: self.unicode(code), width: self.width(code), contradiction: self.contradicts(code) };
+        if self.kind != FontKind::Type0 && code < 256 {
+            if self.memo.simple.len() == 256 {
+                return self.memo.simple[code as usize].get_or_init(make).clone();
+            }
+            return make();
+        }
+        if let Some(d) = self.memo.cid.borrow().get(&code) {
+            return d.clone();
+        }
+        let d = make();
+        self.memo.cid.borrow_mut().insert(code, d.clone());
+        d
     }
 
     /// Whether the ToUnicode entry for `code` contradicts what the font says the glyph is (its
@@ -362,8 +412,16 @@ impl Font {
         (!texts.contains(&read)).then(|| (read, texts[0].clone()))
     }
 
-    #[allow(clippy::needless_range_loop)]
     pub fn load(doc: &Document, fd: &Dictionary) -> Font {
+        let mut f = Font::load_tables(doc, fd);
+        if f.kind != FontKind::Type0 {
+            f.memo.simple = vec![OnceCell::new(); 256];
+        }
+        f
+    }
+
+    #[allow(clippy::needless_range_loop)]
+    fn load_tables(doc: &Document, fd: &Dictionary) -> Font {
         let mut f = Font::fallback();
         let subtype = fd.get(b"Subtype").ok().and_then(name).unwrap_or(b"");
         let base_font = fd

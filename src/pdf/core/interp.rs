@@ -42,6 +42,33 @@ pub struct ImageUse {
     pub pixels: (f64, f64),
 }
 
+/// One path the page builds: painted, or used as a clip. A reviewer's region removes the paths
+/// inside it and holds the page when a drawing crosses its edge (see `core::redact_with`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathUse {
+    /// the instance (page or form use) whose content holds it
+    pub inst: usize,
+    /// its construction ops, the clip op (`W`, `W*`) if any, and the op that ends it, in order
+    pub ops: Vec<usize>,
+    /// page-space box of the points that build it (control points included)
+    pub bbox: [f64; 4],
+    /// built by one `re` alone: its part inside any box is a plain rectangle, which draws no shape
+    pub single_rect: bool,
+    /// painted (false: ended with `n`)
+    pub painted: bool,
+    /// a clip path (`W` or `W*`)
+    pub clip: bool,
+}
+
+/// A path being built.
+struct PathAcc {
+    ops: Vec<usize>,
+    bbox: [f64; 4],
+    rects: usize,
+    others: usize,
+    clip: bool,
+}
+
 /// Fonts loaded for a document, shared by its pages (a font is parsed once per document).
 #[derive(Default)]
 pub struct FontCache {
@@ -143,6 +170,10 @@ pub struct PageScan {
     pub images: Vec<ImageUse>,
     /// what makes the page held
     pub holds: Holds,
+    /// the paths built, in drawing order
+    pub paths: Vec<PathUse>,
+    /// shadings painted with `sh` (they fill the clip, whatever it is)
+    pub shadings: usize,
     pub width: f64,
     pub height: f64,
     /// the visible box of the page (CropBox, else MediaBox)
@@ -219,6 +250,8 @@ struct Runner<'a> {
     suspects: Vec<(usize, String, String)>,
     /// bytes of form content decoded for this page (a form drawn many times counts each time)
     decoded: usize,
+    paths: Vec<PathUse>,
+    shadings: usize,
 }
 
 fn too_deep(page_no: usize) -> PdfError {
@@ -263,6 +296,8 @@ pub fn scan_page_with(
         budget: 5_000_000,
         suspects: vec![],
         decoded: 0,
+        paths: vec![],
+        shadings: 0,
     };
     r.instances.push(Instance { source: Source::Page, content, ops, parent: None, resources, own_resources: true });
     let mut gs = GState { ctm: IDENT, text: TextState::default() };
@@ -276,6 +311,8 @@ pub fn scan_page_with(
         image_boxes: r.image_boxes,
         images: r.images,
         holds: r.holds,
+        paths: r.paths,
+        shadings: r.shadings,
         width: crop[2] - crop[0],
         height: crop[3] - crop[1],
         crop,
@@ -309,6 +346,7 @@ impl<'a> Runner<'a> {
         let mut tm = IDENT;
         let mut tlm = IDENT;
         let mut in_text = false;
+        let mut path: Option<PathAcc> = None;
         let mut result = Ok(());
         for (i, op) in ops.iter().enumerate() {
             if self.budget == 0 {
@@ -425,6 +463,52 @@ impl<'a> Runner<'a> {
                         self.soft_mask(&res, nm);
                     }
                 }
+                b"m" | b"l" | b"c" | b"v" | b"y" | b"h" | b"re" => {
+                    let acc = path.get_or_insert_with(|| PathAcc {
+                        ops: vec![],
+                        bbox: [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+                        rects: 0,
+                        others: 0,
+                        clip: false,
+                    });
+                    acc.ops.push(i);
+                    let v = op.nums();
+                    let pts: Vec<(f64, f64)> = if n == b"re" {
+                        acc.rects += 1;
+                        match v[..] {
+                            [x, y, w, h] => vec![(x, y), (x + w, y), (x, y + h), (x + w, y + h)],
+                            _ => vec![],
+                        }
+                    } else {
+                        acc.others += usize::from(n != b"h");
+                        v.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+                    };
+                    for (x, y) in pts {
+                        let (x, y) = apply(&gs.ctm, x, y);
+                        let b = &mut acc.bbox;
+                        *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+                    }
+                }
+                b"W" | b"W*" => {
+                    if let Some(acc) = path.as_mut() {
+                        acc.ops.push(i);
+                        acc.clip = true;
+                    }
+                }
+                b"S" | b"s" | b"f" | b"F" | b"f*" | b"B" | b"B*" | b"b" | b"b*" | b"n" => {
+                    if let Some(mut acc) = path.take() {
+                        acc.ops.push(i);
+                        self.paths.push(PathUse {
+                            inst,
+                            ops: acc.ops,
+                            bbox: acc.bbox,
+                            single_rect: acc.rects == 1 && acc.others == 0,
+                            painted: n != b"n",
+                            clip: acc.clip,
+                        });
+                    }
+                }
+                b"sh" => self.shadings += 1,
                 _ => {}
             }
         }
@@ -576,7 +660,8 @@ impl<'a> Runner<'a> {
         let em_scale =
             if font.kind == super::font::FontKind::Type3 { (font.ascent - font.descent).clamp(0.1, 10.0) } else { 1.0 };
         for (code, off, len) in font.codes(s) {
-            let w0 = font.width(code);
+            let dec = font.decoded(code);
+            let w0 = dec.width;
             let sp = if len == 1 && code == 32 { t.tw } else { 0.0 };
             let trm = mul(&fm, &mul(tm, &gs.ctm));
             let corners = [
@@ -602,11 +687,11 @@ impl<'a> Runner<'a> {
             *tm = mul(&translate(adv, 0.0), tm);
             let next = apply(&mul(&fm, &mul(tm, &gs.ctm)), 0.0, 0.0);
             let disp = if t.tfs != 0.0 { -(w0 * t.tfs + t.tc + sp) * 1000.0 / t.tfs } else { f64::NAN };
-            if let Some((read, own)) = font.contradicts(code) {
+            if let Some((read, own)) = dec.contradiction {
                 self.suspects.push((self.glyphs.len(), read, own));
             }
             self.glyphs.push(RawGlyph {
-                unicode: font.unicode(code),
+                unicode: dec.unicode,
                 bbox: bb,
                 visible: !matches!(t.tr, 3 | 7),
                 inst,
@@ -753,6 +838,37 @@ mod tests {
         let cat = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
         doc.trailer.set("Root", cat);
         (doc, page)
+    }
+
+    /// A reviewer's region: the glyphs whose boxes touch it and the drawing inside it leave the
+    /// content; a background rectangle crossing it stays; a curve crossing its edge holds the page.
+    #[test]
+    fn a_region_takes_out_glyphs_and_drawings_inside_it_and_holds_a_crossing_curve() {
+        use crate::pdf::core::{read_text, redact, LoadedPdf, Mark, PageEdit};
+        let run = |extra: &str| {
+            let c = format!(
+                "1 1 1 rg 0 0 612 792 re f 0 g BT /F1 12 Tf 72 700 Td (Kept words) Tj 0 -20 Td (Secret place) Tj ET \
+                 150 670 m 160 690 l 170 670 l S {extra}"
+            );
+            let (doc, _) = one_page_doc(c.as_bytes());
+            let pdf = LoadedPdf::from_document(doc).unwrap();
+            let pages = read_text(&pdf).unwrap();
+            let edits = vec![PageEdit { index: 0, marks: vec![Mark::region([70.0, 665.0, 200.0, 692.0], "TP", None)] }];
+            let red = redact(&pdf, &pages, &edits).unwrap();
+            let mut doc = red.doc.clone();
+            let content =
+                String::from_utf8_lossy(&doc.get_page_content(*doc.get_pages().values().next().unwrap())).to_string();
+            let text = read_text(&LoadedPdf::from_document(std::mem::take(&mut doc)).unwrap()).unwrap()[0].text.clone();
+            (red.verdicts[0].clone(), content, text)
+        };
+        let (v, content, text) = run("");
+        assert!(v.ok, "{:?}", v.problems);
+        assert!(text.contains("Kept words") && !text.contains("Secret") && !text.contains("place"), "{text}");
+        assert!(!content.contains("160 690 l"), "the drawing inside the region is out of the content");
+        assert!(content.contains("0 0 612 792 re"), "the background rectangle stays");
+        assert!(content.contains("70 665 130 27 re f"), "one box covers the region: {content}");
+        let (v, _, _) = run("100 600 m 150 700 200 700 300 600 c S");
+        assert!(!v.ok && v.problems.iter().any(|p| p.contains("cross the edge")), "{:?}", v.problems);
     }
 
     #[test]

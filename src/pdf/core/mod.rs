@@ -71,6 +71,13 @@ fn lopdf_kind(e: &lopdf::Error) -> String {
 }
 
 fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
+    let pages = page_list(&doc)?;
+    Ok(LoadedPdf { doc, pages, earlier_revisions: earlier })
+}
+
+/// The pages of a document, checked as [`load`] checks them (not encrypted, the page tree's
+/// count, every page and content stream present).
+pub(crate) fn page_list(doc: &Document) -> Result<Vec<ObjectId>, PdfError> {
     if doc.is_encrypted() {
         return Err(PdfError::Encrypted);
     }
@@ -82,10 +89,10 @@ fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
         .catalog()
         .ok()
         .and_then(|c| c.get(b"Pages").ok())
-        .map(|p| font::deref(&doc, p))
+        .map(|p| font::deref(doc, p))
         .and_then(font::as_dict)
         .and_then(|d| d.get(b"Count").ok())
-        .map(|c| font::deref(&doc, c))
+        .map(|c| font::deref(doc, c))
         .and_then(font::num);
     match count {
         Some(c) if c as usize == pages.len() => {}
@@ -107,7 +114,7 @@ fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
             return Err(PdfError::Damaged { page: Some(i + 1), reason: "content stream missing" });
         }
     }
-    Ok(LoadedPdf { doc, pages, earlier_revisions: earlier })
+    Ok(pages)
 }
 
 fn count_eof(bytes: &[u8]) -> usize {
@@ -229,17 +236,31 @@ fn guard<T>(page: Option<usize>, f: impl FnOnce() -> Result<T, PdfError>) -> Res
     }
 }
 
+/// Read every page, pages in parallel (each worker thread keeps the fonts it has loaded for the
+/// document, so a font is parsed at most once per thread); the first failing page, in page
+/// order, fails the read, as a read page by page would.
 pub(crate) fn read_doc(doc: &Document, pages: &[ObjectId]) -> Result<Vec<PageText>, PdfError> {
-    let mut out = Vec::with_capacity(pages.len());
-    let mut fonts = interp::FontCache::default();
-    for (i, id) in pages.iter().enumerate() {
-        let pt = guard(Some(i + 1), || {
-            let scan = interp::scan_page_with(doc, *id, i + 1, &mut fonts)?;
-            Ok(layout::build(i, &scan))
-        })?;
-        out.push(pt);
-    }
-    Ok(out)
+    scan_pages(doc, pages, false, |i, scan| layout::build(i, &scan)).into_iter().collect()
+}
+
+/// Scan every page in parallel and map each scan (with its page index) by `f`, in page order.
+/// With `alone`, each page is numbered as a document of its own (page 1, index 0), as the
+/// verification has always named the page it reads again.
+pub(crate) fn scan_pages<T: Send>(
+    doc: &Document,
+    pages: &[ObjectId],
+    alone: bool,
+    f: impl Fn(usize, interp::PageScan) -> T + Sync + Send,
+) -> Vec<Result<T, PdfError>> {
+    use rayon::prelude::*;
+    pages
+        .par_iter()
+        .enumerate()
+        .map_init(interp::FontCache::default, |fonts, (i, id)| {
+            let (i, no) = if alone { (0, 1) } else { (i, i + 1) };
+            guard(Some(no), || Ok(f(i, interp::scan_page_with(doc, *id, no, fonts)?)))
+        })
+        .collect()
 }
 
 pub fn read_text(pdf: &LoadedPdf) -> Result<Vec<PageText>, PdfError> {
@@ -254,6 +275,22 @@ pub struct Mark {
     pub code: String,
     /// e.g. "[your brother]"
     pub label: Option<String>,
+    /// A reviewer's region [x1, y1, x2, y2] of the page (user space): everything drawn inside it
+    /// goes (glyphs whose boxes touch it, paths inside it, image pixels under it) and one box
+    /// covers it; `range` is then empty.
+    pub region: Option<[f64; 4]>,
+}
+
+impl Mark {
+    /// A mark on a range of the page's text.
+    pub fn text(range: Range<usize>, code: impl Into<String>, label: Option<String>) -> Mark {
+        Mark { range, code: code.into(), label, region: None }
+    }
+
+    /// A mark on a region of the page.
+    pub fn region(rect: [f64; 4], code: impl Into<String>, label: Option<String>) -> Mark {
+        Mark { range: 0..0, code: code.into(), label, region: Some(rect) }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -301,13 +338,21 @@ fn overlaps(a: &[f64; 4], b: &[f64; 4]) -> bool {
     a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }
 
+fn inside(a: &[f64; 4], b: &[f64; 4]) -> bool {
+    a[0] >= b[0] && a[1] >= b[1] && a[2] <= b[2] && a[3] <= b[3]
+}
+
 /// Which glyphs of a page a set of marks removes: every glyph whose text_range intersects a
-/// mark, plus glyphs with an empty range strictly inside one (joined line-end hyphens).
+/// mark, plus glyphs with an empty range strictly inside one (joined line-end hyphens), and every
+/// glyph whose box touches a region mark.
 pub(crate) fn removed_glyphs(pt: &PageText, marks: &[Mark]) -> Vec<Option<usize>> {
     pt.glyphs
         .iter()
         .map(|g| {
             marks.iter().position(|m| {
+                if let Some(rect) = &m.region {
+                    return overlaps(rect, &g.bbox);
+                }
                 let r = &g.text_range;
                 if r.is_empty() {
                     m.range.start < r.start && r.start < m.range.end
@@ -317,6 +362,39 @@ pub(crate) fn removed_glyphs(pt: &PageText, marks: &[Mark]) -> Vec<Option<usize>
             })
         })
         .collect()
+}
+
+/// The byte ranges of a page's text that its marks remove: each text mark's range, then for the
+/// region marks each run of text their removed glyphs carry.
+pub(crate) fn removed_spans(pt: &PageText, marks: &[Mark]) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = marks.iter().filter(|m| m.region.is_none()).map(|m| m.range.clone()).collect();
+    out.extend(region_runs(pt, marks));
+    out
+}
+
+/// The runs of a page's text (byte ranges, in order, apart) that its region marks remove: the
+/// text of the glyphs whose boxes touch a region.
+pub fn region_runs(pt: &PageText, marks: &[Mark]) -> Vec<Range<usize>> {
+    if marks.iter().all(|m| m.region.is_none()) {
+        return Vec::new();
+    }
+    let removed = removed_glyphs(pt, marks);
+    let mut runs: Vec<Range<usize>> = pt
+        .glyphs
+        .iter()
+        .zip(&removed)
+        .filter(|(g, r)| r.is_some_and(|k| marks[k].region.is_some()) && !g.text_range.is_empty())
+        .map(|(g, _)| g.text_range.clone())
+        .collect();
+    runs.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for r in runs {
+        match merged.last_mut() {
+            Some(m) if r.start <= m.end => m.end = m.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 /// Remove every glyph whose text_range intersects a mark's range, paint boxes with the code
@@ -341,14 +419,18 @@ pub fn redact_with(
         }
     }
     let mut over_images: Vec<(usize, usize)> = Vec::new();
-    let mut fonts = interp::FontCache::default();
-    for (i, id) in pdf.pages.iter().enumerate() {
+    // pages where a drawing crosses the edge of a reviewer's region (with how many)
+    let mut crossings: Vec<(usize, usize)> = Vec::new();
+    // pages are read in parallel; the document is rewritten page by page, in page order
+    let scans = scan_pages(&pdf.doc, &pdf.pages, false, |_, scan| scan);
+    for (i, scan) in scans.into_iter().enumerate() {
+        let scan = scan?;
         guard(Some(i + 1), || {
-            let scan = interp::scan_page_with(&pdf.doc, *id, i + 1, &mut fonts)?;
             let marks: Vec<Mark> =
                 edits.iter().filter(|e| e.index == i).flat_map(|e| e.marks.iter().cloned()).collect();
             let mut removed = vec![None; scan.glyphs.len()];
             let mut lines = Vec::new();
+            let mut drop_paths: Vec<&interp::PathUse> = Vec::new();
             if !marks.is_empty() {
                 let pt = pages.iter().find(|p| p.index == i).ok_or(PdfError::PageMismatch { page: i + 1 })?;
                 let fresh = layout::build(i, &scan);
@@ -372,8 +454,27 @@ pub fn redact_with(
                 if n > 0 {
                     over_images.push((i, n));
                 }
+                // A region takes out the paths inside it. A drawing that crosses its edge would
+                // keep its part under the box (a signature, say), and a shading fills a clip
+                // this reader does not measure: the page is held. A lone rectangle crossing the
+                // edge (a background, a table cell) draws no shape inside it and stays.
+                let regions: Vec<[f64; 4]> = marks.iter().filter_map(|m| m.region).collect();
+                if !regions.is_empty() {
+                    let mut crossing = scan.shadings;
+                    for p in &scan.paths {
+                        if regions.iter().any(|r| inside(&p.bbox, r)) {
+                            drop_paths.push(p);
+                        } else if regions.iter().any(|r| overlaps(r, &p.bbox)) && p.painted && !p.single_rect {
+                            crossing += 1;
+                        }
+                    }
+                    if crossing > 0 {
+                        crossings.push((i, crossing));
+                    }
+                }
             }
-            let boxes = rewrite::rewrite_page(&mut doc, &scan, &removed, &marks, &lines, i + 1, paint_labels)?;
+            let boxes =
+                rewrite::rewrite_page(&mut doc, &scan, &removed, &marks, &lines, &drop_paths, i + 1, paint_labels)?;
             all_boxes.extend(boxes.into_iter().map(|b| MarkBox {
                 page: i,
                 rect: b.rect,
@@ -393,6 +494,14 @@ pub fn redact_with(
         if n > 0 {
             v.ok = false;
             v.problems.push(format!("removed words are still in {n} objects the page draws from"));
+        }
+    }
+    for (i, n) in crossings {
+        if let Some(v) = verdicts.iter_mut().find(|v| v.index == i) {
+            v.ok = false;
+            v.problems.push(format!(
+                "{n} drawings cross the edge of a marked region: what they draw under the box cannot be taken out alone"
+            ));
         }
     }
     for (i, n) in over_images {

@@ -261,6 +261,11 @@ pub fn mark_boxes(glyphs: &[RawGlyph], removed: &[Option<usize>], marks: &[Mark]
     let mut out = Vec::new();
     for (mi, m) in marks.iter().enumerate() {
         let label = m.label.clone().unwrap_or_else(|| m.code.clone());
+        if let Some(rect) = m.region {
+            // a reviewer's region: one box over all of it, whatever was drawn there
+            out.push(PageBox { rect, label, line: None });
+            continue;
+        }
         // per line: union box, and the first glyph's baseline and size while all are horizontal
         let mut per_line: std::collections::BTreeMap<usize, ([f64; 4], Option<[f64; 2]>)> =
             std::collections::BTreeMap::new();
@@ -388,12 +393,15 @@ fn box_stream(boxes: &[PageBox], paint_labels: bool) -> Vec<u8> {
 
 /// Rewrite one page of `doc` (a clone of the scanned document).
 /// Returns the boxes painted (source user space) with their labels.
+// one call per page from `redact_with`, whose page state these are
+#[allow(clippy::too_many_arguments)]
 pub fn rewrite_page(
     doc: &mut Document,
     scan: &PageScan,
     removed: &[Option<usize>],
     marks: &[Mark],
     lines: &[usize],
+    drop_paths: &[&super::interp::PathUse],
     page_no: usize,
     paint_labels: bool,
 ) -> Result<Vec<PageBox>, PdfError> {
@@ -405,8 +413,9 @@ pub fn rewrite_page(
         by_op[g.inst].entry(g.op).or_default().push(gi);
     }
     let mut dirty = vec![false; n];
-    for gi in &removed_set {
-        let mut i = scan.glyphs[*gi].inst;
+    let changed = removed_set.iter().map(|gi| scan.glyphs[*gi].inst).chain(drop_paths.iter().map(|p| p.inst));
+    for start in changed {
+        let mut i = start;
         loop {
             dirty[i] = true;
             match scan.instances[i].parent {
@@ -426,6 +435,23 @@ pub fn rewrite_page(
         }
     }
     let mut edits: Vec<Vec<(Range<usize>, Vec<u8>)>> = vec![vec![]; n];
+    // paths inside a reviewer's region go with their construction; a clip stays a clip (it draws
+    // nothing), only its painting goes
+    for p in drop_paths {
+        let ops = &scan.instances[p.inst].ops;
+        let Some((last, build)) = p.ops.split_last() else { continue };
+        if p.clip {
+            if p.painted {
+                edits[p.inst].push((ops[*last].span.clone(), b"n".to_vec()));
+            }
+        } else {
+            for oi in build.iter().chain([last]) {
+                if !ops[*oi].is("W") && !ops[*oi].is("W*") {
+                    edits[p.inst].push((ops[*oi].span.clone(), b" ".to_vec()));
+                }
+            }
+        }
+    }
     let mut extra_x: Vec<Vec<(Vec<u8>, ObjectId)>> = vec![vec![]; n];
     for (i, inst) in scan.instances.iter().enumerate() {
         for (oi, op) in inst.ops.iter().enumerate() {

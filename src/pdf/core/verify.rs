@@ -2,7 +2,7 @@
 //! original text; then look through every object each page draws from for the removed words
 //! ([`objects`]). Problems are reported as counts and kinds only, never text.
 
-use super::{read_doc, removed_glyphs, LoadedPdf, PageEdit, PageStatus, PageText, PageVerdict};
+use super::{removed_glyphs, removed_spans, PageEdit, PageStatus, PageText, PageVerdict};
 use lopdf::{Document, Object, ObjectId};
 use std::collections::HashMap;
 
@@ -26,8 +26,8 @@ fn words(s: &str) -> HashMap<String, usize> {
 }
 
 pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) -> Vec<PageVerdict> {
-    let loaded = match LoadedPdf::from_document(redacted.clone()) {
-        Ok(l) => l,
+    let pages = match super::page_list(redacted) {
+        Ok(p) => p,
         Err(e) => {
             return original
                 .iter()
@@ -39,17 +39,23 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
                 .collect()
         }
     };
+    // the redacted pages, read in parallel (fonts loaded once per thread for the document)
+    let mut reads: Vec<Option<Result<super::PageText, super::PdfError>>> =
+        super::scan_pages(redacted, &pages, true, |i, scan| super::layout::build(i, &scan))
+            .into_iter()
+            .map(Some)
+            .collect();
     let mut out = Vec::new();
     for orig in original {
         let mut problems = Vec::new();
         let marks: Vec<super::Mark> =
             edits.iter().filter(|e| e.index == orig.index).flat_map(|e| e.marks.iter().cloned()).collect();
-        let Some(pid) = loaded.pages.get(orig.index) else {
+        let Some(read) = reads.get_mut(orig.index).and_then(|r| r.take()) else {
             out.push(PageVerdict { index: orig.index, ok: false, problems: vec!["page missing".into()] });
             continue;
         };
-        let red = match read_doc(&loaded.doc, std::slice::from_ref(pid)) {
-            Ok(mut v) => v.remove(0),
+        let red = match read {
+            Ok(v) => v,
             Err(e) => {
                 out.push(PageVerdict {
                     index: orig.index,
@@ -69,25 +75,26 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
             .map(|l| l.chars().map(|c| if super::font::winansi_code(c) == b'?' { '?' } else { c }).collect())
             .collect();
         // 1. removed text must not be extractable any more (beyond what is left outside marks)
+        let spans = removed_spans(orig, &marks);
         let mut cut = String::with_capacity(orig.text.len());
         let mut pos = 0;
-        let mut sorted: Vec<&super::Mark> = marks.iter().collect();
-        sorted.sort_by_key(|m| m.range.start);
+        let mut sorted: Vec<&std::ops::Range<usize>> = spans.iter().collect();
+        sorted.sort_by_key(|m| m.start);
         for m in &sorted {
-            let s = m.range.start.max(pos).min(orig.text.len());
+            let s = m.start.max(pos).min(orig.text.len());
             if orig.text.is_char_boundary(s) && orig.text.is_char_boundary(pos) && s >= pos {
                 cut.push_str(&orig.text[pos..s]);
             }
             cut.push('\u{0}');
-            pos = m.range.end.max(pos).min(orig.text.len());
+            pos = m.end.max(pos).min(orig.text.len());
         }
         if orig.text.is_char_boundary(pos) {
             cut.push_str(&orig.text[pos..]);
         }
         let red_alnum = alnum_lower(&red.text);
         let mut leaked = 0;
-        for m in &marks {
-            let Some(t) = orig.text.get(m.range.clone()) else {
+        for m in &spans {
+            let Some(t) = orig.text.get(m.clone()) else {
                 problems.push("mark range invalid".into());
                 continue;
             };
@@ -167,8 +174,8 @@ pub fn removed_words(original: &[PageText], edits: &[PageEdit]) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     for e in edits {
         let Some(p) = original.iter().find(|p| p.index == e.index) else { continue };
-        for m in &e.marks {
-            let Some(t) = p.text.get(m.range.clone()) else { continue };
+        for m in removed_spans(p, &e.marks) {
+            let Some(t) = p.text.get(m) else { continue };
             for w in t.split(|c: char| !c.is_alphanumeric()) {
                 let w: String = w.chars().flat_map(|c| c.to_lowercase()).collect();
                 if w.chars().count() >= 3 && !words.contains(&w) {
