@@ -92,7 +92,7 @@ fn a_signed_bundle_is_valid_for_pdfsig_and_pyhanko_and_our_verify() {
     assert!(stdout(&v).contains("none of the"), "{}", stdout(&v));
     // The cover page says who sealed it and how to check it.
     let t = tool("pdftotext", &["-l", "2", pdf.to_str().unwrap(), "-"]);
-    assert!(fold(&stdout(&t)).contains("sealed by northbrook ig test"), "{}", stdout(&t));
+    assert!(fold(&stdout(&t)).contains("was made by northbrook ig test"), "{}", stdout(&t));
     // The manifest lists the inputs and outputs.
     let m = read_json(&out.join("manifest.json"));
     let inputs = m["core"]["inputs"].as_object().unwrap();

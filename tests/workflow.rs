@@ -491,7 +491,9 @@ fn a_reviewers_region_on_an_attachment_page_takes_out_what_is_drawn_under_it() {
         assert!(!text.contains("11:30") && !text.contains("10:00 to"), "{name}: the words under the box are gone");
         // (the record of the letter says "Family Centre on Saturdays. Please contact": the page's
         // own words around the box are looked for)
-        assert!(text.contains("family centre on leah has said"), "{name}: the words beside the box stay");
+        let at: Vec<&str> =
+            text.match_indices("family centre on").map(|(i, _)| &text[i..(i + 60).min(text.len())]).collect();
+        assert!(text.contains("family centre on leah has said"), "{name}: the words beside the box stay: {at:?}");
     }
     let preview = std::fs::read_to_string(out.join("preview.txt")).unwrap();
     assert!(!preview.contains("11:30") && preview.contains("Family Centre on"), "the preview loses the words too");

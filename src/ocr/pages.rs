@@ -287,6 +287,9 @@ pub struct ScanRedaction {
     pub failed: Vec<(usize, Vec<String>)>,
     /// Words removed from the pixels, per page.
     pub removed: BTreeMap<usize, usize>,
+    /// Per page read: the boxes of the images read and of the words kept in them (page space),
+    /// so that what is written over the page (a mark's tag, a note) goes where it hides no word.
+    pub read: BTreeMap<usize, (Vec<[f64; 4]>, Vec<[f64; 4]>)>,
 }
 
 /// An image to paint: its size, the pixel rectangles, and the pages that draw it.
@@ -417,6 +420,13 @@ pub fn redact_pages(
                     e.2.insert(i);
                 }
             }
+            out.read.insert(
+                i,
+                (
+                    page.images.iter().map(|m| m.bbox).collect(),
+                    page.words.iter().enumerate().filter(|(k, _)| !gone.contains(k)).map(|(_, w)| w.bbox).collect(),
+                ),
+            );
             kept_of.insert(
                 i,
                 page.words.iter().enumerate().filter(|(k, _)| !gone.contains(k)).map(|(_, w)| w.clone()).collect(),

@@ -21,6 +21,9 @@ pub struct AttachmentPages {
     pub pages: Vec<(usize, lopdf::ObjectId)>,
     /// Mark boxes painted in the pages, with the code or label to write over them.
     pub boxes: Vec<super::core::MarkBox>,
+    /// What each page (by its index in the original document) still draws: a tag or note written
+    /// over the page goes where it hides none of it.
+    pub ink: Vec<super::core::PageInk>,
 }
 
 /// A built bundle.
@@ -197,6 +200,7 @@ pub fn check_foreign(ap: &AttachmentPages) -> Result<(), String> {
             anchor: None,
             outline: None,
             overlays: Vec::new(),
+            ink: Default::default(),
         })
         .collect();
     if pages.is_empty() {
@@ -444,6 +448,7 @@ fn foreign(inp: &BundleInput<'_>, a: &RAttachment) -> Option<Vec<render::Foreign
                 anchor: Some(if k == 0 { att_anchor(&a.id) } else { format!("{}:p{}", att_anchor(&a.id), i) }),
                 outline: Some(format!("{title}, page {}", i + 1)),
                 overlays: ap.boxes.iter().filter(|b| b.page == *i).map(|b| (b.rect, b.label.clone(), b.line)).collect(),
+                ink: ap.ink.get(*i).cloned().unwrap_or_default(),
             })
             .collect(),
     )

@@ -236,6 +236,14 @@ fn redact_one(
                 label,
                 line: None,
             }));
+            // On a page read by OCR, its images' ink is the words kept in them.
+            for (i, (images, words)) in px.read {
+                if let Some(ink) = red.ink.get_mut(i) {
+                    let same = |a: &[f64; 4], b: &[f64; 4]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 0.5);
+                    ink.images.retain(|b| !images.iter().any(|r| same(r, b)));
+                    ink.text.extend(words);
+                }
+            }
             out.sanitized.push((a.clone(), red.sanitized.kinds.clone()));
             let page_ids: Vec<lopdf::ObjectId> = red.doc.get_pages().values().copied().collect();
             let keep: Vec<(usize, lopdf::ObjectId)> = page_ids
@@ -243,8 +251,10 @@ fn redact_one(
                 .enumerate()
                 .filter(|(i, _)| !held.contains(i) && !failed_here.contains(i))
                 .collect();
-            out.pages
-                .insert(a.clone(), bundle::AttachmentPages { doc: Arc::new(red.doc), pages: keep, boxes: red.boxes });
+            out.pages.insert(
+                a.clone(),
+                bundle::AttachmentPages { doc: Arc::new(red.doc), pages: keep, boxes: red.boxes, ink: red.ink },
+            );
         }
         Err(e) => {
             // The whole document fails closed.

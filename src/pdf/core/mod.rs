@@ -332,6 +332,42 @@ pub struct Redacted {
     pub verdicts: Vec<PageVerdict>,
     /// The boxes painted, in the pages' user space.
     pub boxes: Vec<MarkBox>,
+    /// What each page still draws (by page index), for whoever writes over the page: so that a
+    /// mark's tag or a note is put where it hides nothing.
+    pub ink: Vec<PageInk>,
+}
+
+/// Where a redacted page still draws: boxes (user space) of its kept visible text, joined along
+/// each line, and of its images.
+#[derive(Debug, Clone, Default)]
+pub struct PageInk {
+    pub text: Vec<[f64; 4]>,
+    pub images: Vec<[f64; 4]>,
+}
+
+impl PageInk {
+    fn of(scan: &interp::PageScan, removed: &[Option<usize>]) -> PageInk {
+        let mut text: Vec<[f64; 4]> = Vec::new();
+        for (g, r) in scan.glyphs.iter().zip(removed) {
+            let b = g.bbox;
+            if r.is_some() || !g.visible || !b.iter().all(|v| v.is_finite()) || b[2] <= b[0] || b[3] <= b[1] {
+                continue;
+            }
+            // the glyph after the last one on its line, close by: one box for both
+            match text.last_mut() {
+                Some(l) if overlaps_v(l, &b) && b[0] <= l[2] + (b[3] - b[1]) && b[2] >= l[0] => {
+                    *l = [l[0].min(b[0]), l[1].min(b[1]), l[2].max(b[2]), l[3].max(b[3])];
+                }
+                _ => text.push(b),
+            }
+        }
+        PageInk { text, images: scan.image_boxes.clone() }
+    }
+}
+
+fn overlaps_v(a: &[f64; 4], b: &[f64; 4]) -> bool {
+    let h = (a[3] - a[1]).min(b[3] - b[1]);
+    a[3].min(b[3]) - a[1].max(b[1]) >= 0.5 * h
 }
 
 fn overlaps(a: &[f64; 4], b: &[f64; 4]) -> bool {
@@ -423,6 +459,7 @@ pub fn redact_with(
     let mut crossings: Vec<(usize, usize)> = Vec::new();
     // pages are read in parallel; the document is rewritten page by page, in page order
     let scans = scan_pages(&pdf.doc, &pdf.pages, false, |_, scan| scan);
+    let mut ink: Vec<PageInk> = Vec::with_capacity(pdf.pages.len());
     for (i, scan) in scans.into_iter().enumerate() {
         let scan = scan?;
         guard(Some(i + 1), || {
@@ -473,6 +510,7 @@ pub fn redact_with(
                     }
                 }
             }
+            ink.push(PageInk::of(&scan, &removed));
             let boxes =
                 rewrite::rewrite_page(&mut doc, &scan, &removed, &marks, &lines, &drop_paths, i + 1, paint_labels)?;
             all_boxes.extend(boxes.into_iter().map(|b| MarkBox {
@@ -512,7 +550,7 @@ pub fn redact_with(
             ));
         }
     }
-    Ok(Redacted { doc, sanitized, verdicts, boxes: all_boxes })
+    Ok(Redacted { doc, sanitized, verdicts, boxes: all_boxes, ink })
 }
 
 /// Re-extract text of the redacted doc with this same reader and compare (see verify module).

@@ -318,20 +318,44 @@ pub(crate) fn overlays(
     page_w: f32,
     marks: &[super::Overlay],
     words: &HashMap<String, String>,
+    ink: &crate::pdf::core::PageInk,
 ) -> Vec<Overlay> {
     let m = geo.matrix;
     let unit = |t: &str| font.width(t, 1.0) as f64;
     let upright = m[1] == 0.0 && m[2] == 0.0 && m[0] > 0.0 && m[3] > 0.0;
-    let mut out = Vec::new();
-    let mut notes: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut n = 0;
-    for (r, label, line) in marks {
+    // a source rectangle in the output page's space
+    let to_out = |r: &[f64; 4]| {
         let pts = [(r[0], r[1]), (r[2], r[1]), (r[0], r[3]), (r[2], r[3])]
             .map(|(x, y)| (m[0] * x as f32 + m[2] * y as f32 + m[4], m[1] * x as f32 + m[3] * y as f32 + m[5]));
         let x0 = pts.iter().map(|p| p.0).fold(f32::MAX, f32::min);
         let x1 = pts.iter().map(|p| p.0).fold(f32::MIN, f32::max);
         let y0 = pts.iter().map(|p| p.1).fold(f32::MAX, f32::min);
         let y1 = pts.iter().map(|p| p.1).fold(f32::MIN, f32::max);
+        [x0, y0, x1, y1]
+    };
+    // What a tag or note must not cover: the page's kept text and images, and every mark's box
+    // (whose code is written in it). A tag is put in the first free place of: beside the box on
+    // the right, on the left, above, below, in the right margin, in the left margin.
+    // (An image over half the page or more is a background here: a page where it is not would
+    // be a scan, read by OCR, whose ink is its words, or held as a large image on a text page.)
+    let page_area = (geo.width * geo.height) as f64;
+    let images = ink.images.iter().filter(|b| (b[2] - b[0]) * (b[3] - b[1]) < 0.5 * page_area);
+    let mut taken: Vec<[f32; 4]> =
+        ink.text.iter().chain(images).chain(marks.iter().map(|o| &o.0)).map(to_out).collect();
+    let free = |taken: &[[f32; 4]], r: [f32; 4]| {
+        r[0] >= 1.0
+            && r[1] >= 1.0
+            && r[2] <= geo.width - 1.0
+            && r[3] <= geo.height - 1.0
+            && !taken
+                .iter()
+                .any(|t| t[0] < r[2] - 0.25 && r[0] < t[2] - 0.25 && t[1] < r[3] - 0.25 && r[1] < t[3] - 0.25)
+    };
+    let mut out = Vec::new();
+    let mut notes: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut n = 0;
+    for (r, label, line) in marks {
+        let [x0, y0, x1, y1] = to_out(r);
         if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
             continue;
         }
@@ -371,9 +395,28 @@ pub(crate) fn overlays(
                 let text = format!("[{n}] {code}");
                 let tw = font.width(&text, TAG_SIZE) + 3.0;
                 let th = TAG_SIZE * 1.25;
-                // Beside the box, on the right where the page has room, else on the left.
-                let x = if x1 + 1.0 + tw <= page_w - 2.0 { x1 + 1.0 } else { (x0 - 1.0 - tw).max(2.0) };
                 let y = y0 + (h - th) / 2.0;
+                let spots = [
+                    (x1 + 1.0, y),
+                    (x0 - 1.0 - tw, y),
+                    (x0, y1 + 1.0),
+                    (x0, y0 - 1.0 - th),
+                    (page_w - 3.0 - tw, y),
+                    (3.0, y),
+                ];
+                let spot = spots.into_iter().find(|&(x, y)| free(&taken, [x, y, x + tw, y + th]));
+                let Some((x, y)) = spot else {
+                    // Nowhere free: no tag (it would hide the page's words); the note at the foot
+                    // counts the box, and the schedule lists it.
+                    n -= 1;
+                    match notes.iter_mut().find(|(c, _)| *c == code) {
+                        Some((_, v)) => v.push(0),
+                        None => notes.push((code.clone(), vec![0])),
+                    }
+                    out.push(Overlay { code: Some(code), items });
+                    continue;
+                };
+                taken.push([x, y, x + tw, y + th]);
                 items.push(Item::Rect { x, y, w: tw, h: th, fill: Some(MARK_FILL), stroke: None });
                 items.push(Item::Text {
                     x: x + 1.5,
@@ -397,22 +440,33 @@ pub(crate) fn overlays(
         let lines: Vec<String> = notes
             .iter()
             .map(|(code, ns)| {
-                let nums: Vec<String> = ns.iter().map(|k| format!("[{k}]")).collect();
+                let nums: Vec<String> = ns.iter().filter(|&&k| k > 0).map(|k| format!("[{k}]")).collect();
+                let untagged = ns.iter().filter(|&&k| k == 0).count();
                 let what = words.get(code).map(|w| format!(": {w}")).unwrap_or_default();
-                format!("{} {code}{what} (the box is too small to carry its code)", nums.join(" "))
+                let why = match (nums.len(), untagged) {
+                    (_, 0) => "(the box is too small to carry its code)".to_string(),
+                    (0, 1) => "(a box on this page is too small to carry its code)".to_string(),
+                    (0, k) => format!("({k} boxes on this page are too small to carry their code)"),
+                    (_, k) => format!("(the boxes are too small to carry their code; {k} more without a tag)"),
+                };
+                let head = if nums.is_empty() { String::new() } else { format!("{} ", nums.join(" ")) };
+                format!("{head}{code}{what} {why}")
             })
             .collect();
         let lh = TAG_SIZE * 1.3;
         let width = lines.iter().map(|l| font.width(l, TAG_SIZE)).fold(0.0f32, f32::max).min(page_w - 8.0);
-        let (bx, by) = ((page_w - width) / 2.0 - 4.0, 32.0);
-        let mut items = vec![Item::Rect {
-            x: bx,
-            y: by,
-            w: width + 8.0,
-            h: lh * lines.len() as f32 + 4.0,
-            fill: Some(1.0),
-            stroke: Some((0.6, 0.5)),
-        }];
+        let bh = lh * lines.len() as f32 + 4.0;
+        let bx = (page_w - width) / 2.0 - 4.0;
+        // At the foot of the page above the page number, else at its top, else the first band
+        // between where nothing is drawn; nowhere free, no note (the schedule has every mark).
+        let bands = std::iter::once(32.0)
+            .chain(std::iter::once(geo.height - 8.0 - bh))
+            .chain((0..).map(|k| 32.0 + 4.0 * k as f32).take_while(|y| y + bh <= geo.height - 8.0));
+        let Some(by) = bands.into_iter().find(|&y| free(&taken, [bx, y, bx + width + 8.0, y + bh])) else {
+            return out;
+        };
+        let mut items =
+            vec![Item::Rect { x: bx, y: by, w: width + 8.0, h: bh, fill: Some(1.0), stroke: Some((0.6, 0.5)) }];
         let top = by + 3.0 + lh * (lines.len() - 1) as f32;
         for (i, l) in lines.iter().enumerate() {
             items.push(Item::Text {

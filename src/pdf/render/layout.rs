@@ -1235,7 +1235,7 @@ fn layout_into<'s>(
                         });
                     }
                     let (w, h) = (geo.width, geo.height);
-                    let overlays = foreign::overlays(font, &geo, w, &fp.overlays, &words);
+                    let overlays = foreign::overlays(font, &geo, w, &fp.overlays, &words, &fp.ink);
                     out.push_page(Page::new(pi, PageKind::Foreign { fp: fp.clone(), geo }, w, h));
                     // The embedded page is a figure (its own text is not tagged: it came from
                     // another producer), with the page's title as its alternative text; each mark

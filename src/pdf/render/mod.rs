@@ -122,6 +122,9 @@ pub struct ForeignPage {
     /// it replaces when known (then it is written on that line, see
     /// `pdf::core::rewrite::place_label`). Rects are in the source page's user space.
     pub overlays: Vec<Overlay>,
+    /// What the page still draws (source user space): a tag or note is written where it hides
+    /// none of it.
+    pub ink: crate::pdf::core::PageInk,
 }
 
 /// A mark's box in a foreign page (source user space), its code or label, and the baseline's y

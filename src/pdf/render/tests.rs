@@ -175,6 +175,7 @@ pub(crate) fn sample_doc() -> Doc {
             anchor: Some("att-ppn".into()),
             outline: Some("Police protection notification".into()),
             overlays: vec![],
+            ink: Default::default(),
         },
         ForeignPage {
             page: first_page(&school),
@@ -182,6 +183,7 @@ pub(crate) fn sample_doc() -> Doc {
             anchor: Some("att-school".into()),
             outline: Some("School report".into()),
             overlays: vec![],
+            ink: Default::default(),
         },
     ];
 
@@ -710,6 +712,7 @@ fn foreign_rotation_dedup_and_court_numbering() {
         anchor: a.map(|s| s.to_string()),
         outline: a.map(|s| s.to_string()),
         overlays: vec![],
+        ink: Default::default(),
     };
     let doc = Doc {
         parts: vec![
@@ -859,6 +862,7 @@ fn foreign_inheritance_multi_stream_and_stripping() {
                 anchor: None,
                 outline: None,
                 overlays: vec![],
+                ink: Default::default(),
             }]),
         }],
         ..sample_doc()
@@ -892,7 +896,62 @@ fn foreign_inheritance_multi_stream_and_stripping() {
         assert!(!contains(&raw, s.as_bytes()), "{s} copied into the output");
     }
     // The one /Metadata is the bundle's own XMP (PDF/A), in the catalog; the page's is dropped.
-    let n = raw.windows(b"/Metadata".len()).filter(|w| *w == b"/Metadata").count();
+    // (references `/Metadata N 0 R`; the stream's own `/Type /Metadata` is not one)
+    let n = regex::bytes::Regex::new(r"/Metadata\s+\d+\s+\d+\s+R").unwrap().find_iter(&raw).count();
     assert_eq!(n, 1, "/Metadata copied into the output");
     assert!(contains(&raw, b"<pdfaid:part>2</pdfaid:part>"));
+}
+
+/// A mark's box too small for its code gets a numbered tag where the page draws nothing: not over
+/// the words after the box (the child's story), nor over the line above or below, nor over
+/// another box; with nowhere free there is no tag, and the note at the foot counts the box.
+#[test]
+fn tags_beside_small_boxes_hide_no_words() {
+    use foreign::Geometry;
+    use layout::Item;
+    let font = font::Font::get().unwrap();
+    let geo = Geometry {
+        width: 595.0,
+        height: 842.0,
+        bbox: [0.0, 0.0, 595.0, 842.0],
+        matrix: [1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+    };
+    let words = std::collections::HashMap::from([("TP".to_string(), "this is about another person".to_string())]);
+    let rects = |o: &[foreign::Overlay]| -> Vec<[f32; 4]> {
+        o.iter()
+            .flat_map(|o| &o.items)
+            .filter_map(|it| match it {
+                Item::Rect { x, y, w, h, .. } => Some([*x, *y, x + w, y + h]),
+                _ => None,
+            })
+            .collect()
+    };
+    let hit = |a: &[f32; 4], b: &[f64; 4]| {
+        (a[0] as f64) < b[2] && b[0] < a[2] as f64 && (a[1] as f64) < b[3] && b[1] < a[3] as f64
+    };
+    // A 4 pt high box inside a paragraph: kept words on its line both sides, lines above and below.
+    let mark: [f64; 4] = [200.0, 500.0, 300.0, 504.0];
+    let text = vec![
+        [100.0, 498.0, 199.0, 508.0],
+        [301.0, 498.0, 500.0, 508.0],
+        [100.0, 509.0, 500.0, 519.0],
+        [100.0, 487.0, 500.0, 497.0],
+    ];
+    let ink = crate::pdf::core::PageInk { text: text.clone(), images: vec![] };
+    let o = foreign::overlays(font, &geo, 595.0, &[(mark, "TP".into(), None)], &words, &ink);
+    let boxes = rects(&o);
+    assert!(!boxes.is_empty(), "a tag and a note");
+    for b in &boxes {
+        assert!(!text.iter().any(|t| hit(b, t)), "{b:?} covers kept words");
+    }
+    // the tag is on the box's line, in the margin
+    let tag = boxes[0];
+    assert!(tag[0] > 500.0 && tag[1] < 504.0 && tag[3] > 500.0, "{tag:?}");
+    // Words everywhere: no tag, and the note counts the box.
+    let full = crate::pdf::core::PageInk {
+        text: (0..84).map(|k| [0.0, k as f64 * 10.0, 595.0, k as f64 * 10.0 + 9.0]).collect(),
+        images: vec![],
+    };
+    let o = foreign::overlays(font, &geo, 595.0, &[(mark, "TP".into(), None)], &words, &full);
+    assert!(rects(&o).is_empty(), "nothing may be drawn over a full page: {:?}", rects(&o));
 }
