@@ -245,6 +245,10 @@ pub struct Decoded {
     pub width: f64,
     /// as [`Font::contradicts`]
     pub contradiction: Option<(String, String)>,
+    /// The ToUnicode text (folded) of a code the font itself has no opinion on, where it is
+    /// nothing or letters of a shaping script: a glyph of a shaped cluster (see
+    /// `interp::conflicts`).
+    pub silent: Option<String>,
 }
 
 /// The decodings of a font's codes, made once each (a font is read by one thread).
@@ -375,8 +379,14 @@ impl Font {
     /// code's first use: glyph names, maps and embedded programs are consulted once per code, not
     /// once per glyph shown.
     pub fn decoded(&self, code: u32) -> Decoded {
-        let make =
-            || Decoded { unicode: self.unicode(code), width: self.width(code), contradiction: self.contradicts(code) };
+        let make = || {
+            let contradiction = self.contradicts(code);
+            let silent = match contradiction {
+                Some(_) => None,
+                None => self.silent(code),
+            };
+            Decoded { unicode: self.unicode(code), width: self.width(code), contradiction, silent }
+        };
         if self.kind != FontKind::Type0 && code < 256 {
             if self.memo.simple.len() == 256 {
                 return self.memo.simple[code as usize].get_or_init(make).clone();
@@ -410,6 +420,29 @@ impl Font {
         };
         let texts = p.texts(key)?;
         (!texts.contains(&read)).then(|| (read, texts[0].clone()))
+    }
+
+    /// The folded ToUnicode text of a code the font has no opinion on (no glyph name, no entry
+    /// in its program's cmap), when that text is empty or all of a shaping script.
+    fn silent(&self, code: u32) -> Option<String> {
+        let tu = self.to_unicode.get(&code)?;
+        let read = fold_glyph_text(tu);
+        if !read.chars().all(super::interp::shaped) {
+            return None;
+        }
+        if let Some(Some(_)) = self.own.names.get(code as usize) {
+            return None;
+        }
+        if let Some(p) = self.own.program.as_ref() {
+            let key = match (&self.cid_map, self.kind) {
+                (Some(m), FontKind::Type0) => *m.get(&code).unwrap_or(&code),
+                _ => code,
+            };
+            if p.texts(key).is_some() {
+                return None;
+            }
+        }
+        Some(read)
     }
 
     pub fn load(doc: &Document, fd: &Dictionary) -> Font {

@@ -247,7 +247,9 @@ struct Runner<'a> {
     form_stack: Vec<ObjectId>,
     budget: usize,
     /// glyphs whose ToUnicode entry disagrees with the font: (glyph index, read, own), folded
-    suspects: Vec<(usize, String, String)>,
+    /// glyphs whose ToUnicode text differs from what the font says (own text) or on which the
+    /// font says nothing (own `None`, see [`super::font::Decoded::silent`])
+    suspects: Vec<(usize, String, Option<String>)>,
     /// bytes of form content decoded for this page (a form drawn many times counts each time)
     decoded: usize,
     paths: Vec<PathUse>,
@@ -688,7 +690,9 @@ impl<'a> Runner<'a> {
             let next = apply(&mul(&fm, &mul(tm, &gs.ctm)), 0.0, 0.0);
             let disp = if t.tfs != 0.0 { -(w0 * t.tfs + t.tc + sp) * 1000.0 / t.tfs } else { f64::NAN };
             if let Some((read, own)) = dec.contradiction {
-                self.suspects.push((self.glyphs.len(), read, own));
+                self.suspects.push((self.glyphs.len(), read, Some(own)));
+            } else if let Some(read) = dec.silent {
+                self.suspects.push((self.glyphs.len(), read, None));
             }
             self.glyphs.push(RawGlyph {
                 unicode: dec.unicode,
@@ -712,16 +716,31 @@ impl<'a> Runner<'a> {
 
 /// Scripts whose shaping maps one cluster of glyphs to one run of text (Hebrew, Arabic, Syriac,
 /// Thaana, N'Ko, the Indic scripts, Thai, Lao, Tibetan, Myanmar, Khmer, presentation forms).
-fn shaped(c: char) -> bool {
+pub(crate) fn shaped(c: char) -> bool {
     matches!(c as u32, 0x0590..=0x0DFF | 0x0E00..=0x109F | 0x1780..=0x17FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
 }
 
+/// Letters that fonts draw with one glyph, as one: Arabic and Farsi yeh and alef maksura, kaf and
+/// keheh, heh and its Urdu forms (a font's cmap names the glyph by one of them, a producer's
+/// ToUnicode by another).
+fn same_letter(c: char) -> char {
+    match c {
+        '\u{06CC}' | '\u{0649}' | '\u{06D2}' => '\u{064A}',
+        '\u{06A9}' => '\u{0643}',
+        '\u{06C1}' | '\u{06BE}' | '\u{06D5}' => '\u{0647}',
+        c => c,
+    }
+}
+
 /// How many glyphs really contradict their ToUnicode entries. A producer that shapes text maps
-/// the whole text of a cluster of glyphs on one of them and nothing on the others: a run of
-/// glyphs drawn one after the other whose letters are all of a shaping script, with text on fewer
-/// glyphs than it has, is accepted when it carries the same letters as its glyphs show. Every
-/// other disagreement counts (a Latin name's glyphs mapped to other letters, or to nothing).
-fn conflicts(suspects: &[(usize, String, String)]) -> usize {
+/// the whole text of a cluster of glyphs on one of them and nothing on the others, and the
+/// cluster's contextual forms are glyphs the font's cmap does not name. A run of glyphs drawn one
+/// after the other, all of a shaping script, with text on fewer glyphs than it has, is accepted
+/// when every letter its glyphs show is in the text it carries and the text has at most two
+/// letters per glyph drawn (a ligature such as lam-alef is one glyph for two letters). Every
+/// other disagreement counts (a Latin name's glyphs mapped to other letters, or to nothing;
+/// a shaped word whose glyphs show a letter its text lacks).
+fn conflicts(suspects: &[(usize, String, Option<String>)]) -> usize {
     let mut n = 0;
     let mut i = 0;
     while i < suspects.len() {
@@ -730,16 +749,42 @@ fn conflicts(suspects: &[(usize, String, String)]) -> usize {
             j += 1;
         }
         let run = &suspects[i..j];
-        let letters = |pick: fn(&(usize, String, String)) -> &String| {
-            let mut v: Vec<char> = run.iter().flat_map(|s| pick(s).chars()).collect();
-            v.sort_unstable();
-            v
-        };
-        let (read, own) = (letters(|s| &s.1), letters(|s| &s.2));
-        let carriers = run.iter().filter(|s| !s.1.is_empty()).count();
-        let cluster = carriers < run.len() && !own.is_empty() && own.iter().chain(&read).all(|c| shaped(*c));
-        if !(cluster && read == own) {
-            n += run.len();
+        let contradicting = run.iter().filter(|s| s.2.is_some()).count();
+        if contradicting > 0 {
+            let sorted = |it: &mut dyn Iterator<Item = char>| {
+                let mut v: Vec<char> = it.map(same_letter).collect();
+                v.sort_unstable();
+                v
+            };
+            let read = sorted(&mut run.iter().flat_map(|s| s.1.chars()));
+            let own = sorted(&mut run.iter().filter_map(|s| s.2.as_deref()).flat_map(|t| t.chars()));
+            let carriers = run.iter().filter(|s| !s.1.is_empty()).count();
+            let cluster = carriers < run.len()
+                && !own.is_empty()
+                && own.iter().chain(&read).all(|c| shaped(*c))
+                && read.len() <= 2 * run.len();
+            // One glyph carrying, beside its own letters, the text of a shaped cluster next to it
+            // (a producer put an Arabic word's text on the Latin letter after it).
+            let neighbour = run.len() == 1
+                && run[0].2.as_deref().is_some_and(|own| {
+                    let read = &run[0].1;
+                    !own.is_empty()
+                        && (read.starts_with(own) || read.ends_with(own))
+                        && read.replacen(own, "", 1).chars().all(shaped)
+                });
+            // every letter shown is in the text (multiset inclusion of sorted letters)
+            let mut k = 0;
+            let within = own.iter().all(|c| {
+                while k < read.len() && read[k] < *c {
+                    k += 1;
+                }
+                let hit = k < read.len() && read[k] == *c;
+                k += usize::from(hit);
+                hit
+            });
+            if !((cluster || neighbour) && within) {
+                n += contradicting;
+            }
         }
         i = j;
     }
@@ -904,5 +949,52 @@ mod tests {
         let (doc2, page2) = one_page_doc(c2.as_bytes());
         let s2 = scan_page(&doc2, page2, 1).unwrap();
         assert!((s2.glyphs[0].origin.0 - g[3].origin.0).abs() < 1e-9);
+    }
+}
+
+#[cfg(test)]
+mod tounicode_tests {
+    use super::conflicts;
+
+    fn s(i: usize, read: &str, own: Option<&str>) -> (usize, String, Option<String>) {
+        (i, read.to_string(), own.map(str::to_string))
+    }
+
+    /// A shaped Arabic word as a browser writes it (py-pdf sample 015-arabic): the word's text on
+    /// one glyph, nothing on the others, a glyph the font names Farsi yeh where the text has
+    /// Arabic yeh, and the word's text also on the Latin letter after it. Not a contradiction.
+    #[test]
+    fn a_shaped_cluster_whose_text_is_on_one_glyph_is_not_a_conflict() {
+        let word = "\u{062D}\u{064E}\u{0628}\u{064A}\u{0628}\u{064A}";
+        let run = [
+            s(0, &format!("{word}h"), Some("h")),
+            s(7, "", Some("\u{064A}")),
+            s(8, "", Some("\u{0628}")),
+            s(9, "", Some("\u{06CC}")),
+            s(10, "", Some("\u{0628}")),
+            s(11, "", Some("\u{064E}")),
+            s(12, word, Some("\u{062D}")),
+        ];
+        assert_eq!(conflicts(&run), 0);
+    }
+
+    /// What a reader sees must be in the text read: a Latin name mapped to other letters, an
+    /// Arabic cluster showing a letter its text lacks, a Latin letter carrying Latin text of
+    /// another word: each counts.
+    #[test]
+    fn letters_shown_but_not_in_the_text_are_conflicts() {
+        let latin: Vec<_> = "jones"
+            .chars()
+            .zip("smith".chars())
+            .enumerate()
+            .map(|(i, (own, read))| s(i, &read.to_string(), Some(&own.to_string())))
+            .collect();
+        assert_eq!(conflicts(&latin), 5);
+        let arabic = [s(0, "", Some("\u{0644}")), s(1, "\u{062D}\u{0628}", Some("\u{0628}"))];
+        assert_eq!(conflicts(&arabic), 2, "lam shown, not in the text");
+        assert_eq!(conflicts(&[s(0, "smithh", Some("h"))]), 1, "Latin text hidden on a Latin letter");
+        // a cluster's text may not run far past its glyphs
+        let long = [s(0, "", Some("\u{0628}")), s(1, &"\u{0628}".repeat(9), Some("\u{0628}"))];
+        assert_eq!(conflicts(&long), 2);
     }
 }
