@@ -618,3 +618,21 @@ fn the_letter_explains_the_seal_in_plain_words() {
     let s = tool("pdfsig", &[out.join("bundle.pdf").to_str().unwrap()]);
     assert!(stdout(&s).contains("Signature is Valid"), "{}", stdout(&s));
 }
+
+/// `verify` on an unsigned bundle says it is unsigned and exits non-zero; on a folder that is not
+/// an export's output it says which folder to give, and exits non-zero.
+#[test]
+fn verify_refuses_an_unsigned_bundle_and_a_folder_that_is_no_output() {
+    let e = env();
+    let (o, out) = e.export("unsigned", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = run(&["verify", out.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(1), "{}{}", stdout(&v), stderr(&v));
+    assert!(stdout(&v).contains("not signed"), "{}", stdout(&v));
+    let none = e.dir.path().join("not-an-output");
+    std::fs::create_dir(&none).unwrap();
+    let v = run(&["verify", none.to_str().unwrap()]);
+    assert!(!v.status.success());
+    assert!(stderr(&v).contains("give the folder that `disclose export --out` wrote"), "{}", stderr(&v));
+    assert!(!stderr(&v).contains("sign this pdf"), "{}", stderr(&v));
+}

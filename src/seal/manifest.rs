@@ -246,7 +246,7 @@ pub struct Check {
 /// checks the case store's record of the release instead) and no trust was asked for.
 pub fn verify_dir(dir: &Path, trust: Option<&Trust>, store_checks: bool) -> Result<(Manifest, Vec<Check>), SealError> {
     let read = |name: &str| {
-        std::fs::read(dir.join(name)).map_err(|e| SealError::Pdf(format!("cannot read {name}: {}", e.kind())))
+        std::fs::read(dir.join(name)).map_err(|e| SealError::NotAnOutput(format!("cannot read {name} ({})", e.kind())))
     };
     let m: Manifest = serde_json::from_slice(&read("manifest.json")?)
         .map_err(|e| SealError::Malformed(format!("manifest.json is not a disclose manifest (line {})", e.line())))?;

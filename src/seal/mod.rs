@@ -58,6 +58,8 @@ pub enum SealError {
     PlaceholderTooSmall { needed: usize, reserved: usize },
     #[error("cannot sign this pdf: {0}")]
     Pdf(String),
+    #[error("cannot check this folder: {0}; give the folder that `disclose export --out` wrote (it holds manifest.json and bundle.pdf)")]
+    NotAnOutput(String),
     #[error("cannot build the signature: {0}")]
     Cms(String),
     #[error("no signature found: {0}")]
