@@ -331,3 +331,43 @@ impl Env {
         stdout(&o)
     }
 }
+
+/// The review page draws the proposal's marks over each attachment page's image, where the marked
+/// words are (placed as fractions of the image), each titled with its code and mark id: the
+/// reviewer sees on the page what the list proposes.
+#[test]
+fn proposed_marks_are_drawn_over_the_attachment_page_images() {
+    rt().block_on(async {
+        let e = env();
+        let c = e.sign_in("alice").await;
+        let page = e.send("GET", &format!("/r/{}", e.id), Some(&c), None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let figures: Vec<&str> = page.body.split("<figure class=\"page\"").skip(1).collect();
+        assert!(!figures.is_empty(), "attachment pages shown");
+        let mut drawn = 0;
+        for f in &figures {
+            let f = f.split("</figure>").next().unwrap();
+            for span in f.split("<span class=\"proposed ").skip(1) {
+                let span = span.split('>').next().unwrap();
+                let num = |k: &str| -> f64 {
+                    span.split(&format!("data-{k}=\"")).nth(1).unwrap().split('"').next().unwrap().parse().unwrap()
+                };
+                let (x, y, w, h) = (num("x"), num("y"), num("w"), num("h"));
+                assert!((0.0..=1.0).contains(&x) && (0.0..=1.0).contains(&y), "{span}");
+                assert!(w > 0.0 && h > 0.0 && x + w <= 1.001 && y + h <= 1.001, "{span}");
+                // a small box: a line of words, not the whole page
+                assert!(h < 0.1, "{span}");
+                let title = span.split("title=\"").nth(1).unwrap().split('"').next().unwrap();
+                let id = title.split(' ').nth(1).unwrap();
+                let at: Vec<&str> =
+                    page.body.match_indices(id).map(|(i, _)| &page.body[i.saturating_sub(60)..i + 20]).collect();
+                assert!(
+                    page.body.contains(&format!("data-mark=\"{id}\"")),
+                    "the box's mark {id} is in the list: {at:?}"
+                );
+                drawn += 1;
+            }
+        }
+        assert!(drawn > 0, "no proposed mark drawn over any attachment page");
+    });
+}

@@ -314,6 +314,48 @@ impl Proposed {
         (n > 0).then(|| ocr::pages::how_to_enable(n))
     }
 
+    /// The boxes the proposal's marks cover on an attachment page (page space, one per line a
+    /// mark crosses), for the review page to draw over the page image: a mark on the page's own
+    /// text by its glyphs' boxes, a mark on words OCR read by the words' boxes. Regions are drawn
+    /// as the reviewer drew them, elsewhere. Also the OCR words read with low confidence.
+    pub fn page_marks(
+        &self,
+        attachment: &AttachmentId,
+        page: usize,
+    ) -> (Vec<(policy::Mark, Vec<[f64; 4]>)>, Vec<[f64; 4]>) {
+        let loc = Location::attachment(attachment, Part::AttachmentPage { page });
+        let marks: Vec<&policy::Mark> = self
+            .proposal
+            .marks
+            .iter()
+            .filter(|m| m.location == loc && m.span.is_some() && m.action.removes())
+            .collect();
+        let mut out: Vec<(policy::Mark, Vec<[f64; 4]>)> = Vec::new();
+        let Some(Ok(r)) = self.read.get(attachment) else { return (out, Vec::new()) };
+        let Some(pt) = r.pages.get(page) else { return (out, Vec::new()) };
+        let view = self.scan_page(attachment, page);
+        for m in marks {
+            let Some(s) = m.span else { continue };
+            // glyphs of the page's own text, joined along each line
+            let mut lines: std::collections::BTreeMap<usize, [f64; 4]> = Default::default();
+            for g in pt.glyphs.iter().filter(|g| g.text_range.start < s.end() && s.start() < g.text_range.end) {
+                let b = lines.entry(g.line).or_insert(g.bbox);
+                *b = [b[0].min(g.bbox[0]), b[1].min(g.bbox[1]), b[2].max(g.bbox[2]), b[3].max(g.bbox[3])];
+            }
+            let mut boxes: Vec<[f64; 4]> = lines.into_values().collect();
+            if let Some(v) = &view {
+                boxes.extend(v.marks.iter().filter(|vm| vm.mark == m.id).flat_map(|vm| vm.boxes.iter().copied()));
+            }
+            if !boxes.is_empty() {
+                out.push((m.clone(), boxes));
+            }
+        }
+        let weak = view
+            .map(|v| v.words.iter().filter(|w| w.conf < ocr::pages::MIN_WORD_CONF).map(|w| w.bbox).collect())
+            .unwrap_or_default();
+        (out, weak)
+    }
+
     /// What the review page shows of an attachment page read by OCR: its words with boxes and
     /// confidences, and the proposal's marks on it with the boxes they paint. `None` when the
     /// page was not read by OCR.

@@ -465,6 +465,37 @@ pub fn request(
                 let a = u.loc.attachment_id().cloned().unwrap_or_else(|| AttachmentId(String::new()));
                 let n = page + 1;
                 let mut boxes = String::new();
+                // The proposal's marks over the page image (dashed: what will be taken out, by
+                // the page's glyphs or the words OCR read), and words OCR read with low
+                // confidence (dotted): the reviewer sees on the page what the list says.
+                let (proposed, weak) = p.page_marks(&a, *page);
+                if !proposed.is_empty() || !weak.is_empty() {
+                    if let Some(pl) = placement(&a, *page) {
+                        let (w, h) = (pl.width as f64, pl.height as f64);
+                        let mut put = |class: String, rect: &[f64; 4], title: String| {
+                            if let Some(px) = pl.page_to_pixels(rect) {
+                                let _ = write!(
+                                    boxes,
+                                    "<span class=\"{class}\" data-x=\"{:.5}\" data-y=\"{:.5}\" data-w=\"{:.5}\" data-h=\"{:.5}\" title=\"{}\"></span>",
+                                    px.x0 as f64 / w,
+                                    px.y0 as f64 / h,
+                                    (px.x1 - px.x0) as f64 / w,
+                                    (px.y1 - px.y0) as f64 / h,
+                                    esc(&title)
+                                );
+                            }
+                        };
+                        for (m, rects) in &proposed {
+                            let code = m.reason.map(|r| r.to_string()).unwrap_or_default();
+                            for r in rects {
+                                put(format!("proposed {}", code_class(&code)), r, format!("{code} {}", m.id));
+                            }
+                        }
+                        for r in &weak {
+                            put("weak".into(), r, "read with low confidence".into());
+                        }
+                    }
+                }
                 if let Some(rs) = regions.get(&u.loc) {
                     if let Some(pl) = placement(&a, *page) {
                         for (id, code, rect) in rs {

@@ -15,7 +15,7 @@
 
   // Region boxes: placed from their data (the policy forbids inline styles).
   const placeRegions = () => {
-    $$(".region").forEach((r) => {
+    $$(".region, .proposed, .weak").forEach((r) => {
       r.style.left = 100 * +r.dataset.x + "%";
       r.style.top = 100 * +r.dataset.y + "%";
       r.style.width = 100 * +r.dataset.w + "%";
