@@ -292,6 +292,187 @@ fn a_council_pkcs12_key_signs_and_a_wrong_password_is_refused_before_output() {
     assert!(!bad_out.exists());
 }
 
+impl Env {
+    /// A PKCS#12 file of the test key and certificate written by openssl with `extra` options,
+    /// password "s3cret".
+    fn pkcs12(&self, name: &str, extra: &[&str]) -> PathBuf {
+        let p12 = self.dir.path().join(format!("{name}.p12"));
+        let k = self.keys.join("signing-key.pem");
+        let c = self.keys.join("signing-cert.pem");
+        let mut args = vec![
+            "pkcs12",
+            "-export",
+            "-inkey",
+            k.to_str().unwrap(),
+            "-in",
+            c.to_str().unwrap(),
+            "-out",
+            p12.to_str().unwrap(),
+            "-passout",
+            "pass:s3cret",
+        ];
+        args.extend_from_slice(extra);
+        let o = tool("openssl", &args);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        p12
+    }
+    /// A signed export with a PKCS#12 file, its password from the environment.
+    fn export_p12(&self, name: &str, p12: &Path, password: &str) -> (std::process::Output, PathBuf) {
+        let out = self.dir.path().join(name);
+        let mut args = vec![
+            "export",
+            "--db",
+            self.db.to_str().unwrap(),
+            "--subject",
+            "p-leah",
+            "--policy",
+            "sar-self",
+            "--out",
+            out.to_str().unwrap(),
+            "--sign-key",
+            p12.to_str().unwrap(),
+            "--sign-password-env",
+            "TEST_P12_PASS",
+        ];
+        args.extend(UNREVIEWED);
+        let o = std::process::Command::new(bin()).args(&args).env("TEST_P12_PASS", password).output().unwrap();
+        (o, out)
+    }
+}
+
+/// What `openssl pkcs12 -info` says of a file's schemes (MAC, bag encryption), for the test's
+/// own check that it made the file it meant to.
+fn pkcs12_info(p12: &Path) -> String {
+    let o = tool(
+        "openssl",
+        &["pkcs12", "-info", "-noout", "-legacy", "-in", p12.to_str().unwrap(), "-passin", "pass:s3cret"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    stderr(&o) + &stdout(&o)
+}
+
+#[test]
+fn a_legacy_pkcs12_as_windows_and_older_tools_export_it_signs_and_verifies() {
+    let e = env();
+    let cases: [(&str, &[&str], &[&str]); 2] = [
+        // What Windows' "TripleDES-SHA1" export and OpenSSL 1.x with 3DES certificates write.
+        (
+            "legacy-3des",
+            &["-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1"],
+            &[
+                "MAC: sha1",
+                "Encrypted data: pbeWithSHA1And3-KeyTripleDES-CBC",
+                "Shrouded Keybag: pbeWithSHA1And3-KeyTripleDES-CBC",
+            ],
+        ),
+        // `openssl pkcs12 -legacy` (for old macOS and Windows): RC2-40 certificates, 3DES key.
+        (
+            "legacy-rc2",
+            &["-legacy"],
+            &[
+                "MAC: sha1",
+                "Encrypted data: pbeWithSHA1And40BitRC2-CBC",
+                "Shrouded Keybag: pbeWithSHA1And3-KeyTripleDES-CBC",
+            ],
+        ),
+    ];
+    for (name, extra, schemes) in cases {
+        let p12 = e.pkcs12(name, extra);
+        let info = pkcs12_info(&p12);
+        for scheme in schemes {
+            assert!(info.contains(scheme), "{name}: openssl wrote another scheme than {scheme:?}: {info}");
+        }
+        let (o, out) = e.export_p12(name, &p12, "s3cret");
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let v = e.verify(&out);
+        assert!(v.status.success(), "{name}: {}", stdout(&v));
+        let s = tool("pdfsig", &[out.join("bundle.pdf").to_str().unwrap()]);
+        assert!(stdout(&s).contains("Signature is Valid"), "{name}: {}", stdout(&s));
+    }
+}
+
+#[test]
+fn a_pkcs12_with_a_scheme_we_do_not_read_is_refused_naming_it_before_output() {
+    let e = env();
+    let cases: [(&str, &[&str], &str); 3] = [
+        // PBES2 with Camellia-256-CBC for the key: its OID, not a guess at the password.
+        ("camellia", &["-keypbe", "camellia-256-cbc"], "1.2.392.200011.61.1.1.1.4"),
+        // A MAC with MD5.
+        ("md5-mac", &["-macalg", "md5"], "1.2.840.113549.2.5"),
+        // No MAC at all: a wrong password or a changed byte could not be told.
+        ("no-mac", &["-nomac"], "has no MAC"),
+    ];
+    for (name, extra, says) in cases {
+        let p12 = e.pkcs12(name, extra);
+        let (o, out) = e.export_p12(name, &p12, "s3cret");
+        assert!(!o.status.success(), "{name} was accepted");
+        let err = stderr(&o);
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(name == "no-mac" || err.contains("not supported"), "{name}: {err}");
+        assert!(!err.contains("check the password"), "{name}: blames the password: {err}");
+        assert!(!err.contains(p12.file_name().unwrap().to_str().unwrap()), "{name}: names the file: {err}");
+        assert!(!out.exists(), "{name}: output was written");
+    }
+}
+
+#[test]
+fn a_pkcs12_whose_mac_was_changed_is_refused_before_output() {
+    let e = env();
+    let p12 = e.pkcs12("council", &[]);
+    let mut bytes = std::fs::read(&p12).unwrap();
+    // OpenSSL 3's MacData ends the file: OCTET STRING (32-byte SHA-256 MAC), OCTET STRING (8-byte
+    // salt), INTEGER 2048. Check the layout, then change the MAC's last byte.
+    let n = bytes.len();
+    assert_eq!(&bytes[n - 4..], &[0x02, 0x02, 0x08, 0x00], "iterations");
+    assert_eq!(&bytes[n - 14..n - 12], &[0x04, 0x08], "salt");
+    assert_eq!(&bytes[n - 48..n - 46], &[0x04, 0x20], "MAC");
+    bytes[n - 15] ^= 0x01;
+    std::fs::write(&p12, &bytes).unwrap();
+    let (o, out) = e.export_p12("changed-mac", &p12, "s3cret");
+    assert!(!o.status.success(), "a PKCS#12 file with a changed MAC was accepted");
+    assert!(stderr(&o).contains("MAC does not match"), "{}", stderr(&o));
+    assert!(!out.exists(), "output was written");
+}
+
+#[test]
+fn a_pkcs12_signs_with_the_certificate_of_its_key_when_another_comes_first() {
+    // A store exported with the chain first: python's cryptography writes the certificates in
+    // the order given, another key's before ours (openssl always puts the key's own first).
+    let e = env();
+    let other = e.dir.path().join("other");
+    assert!(run(&["keygen", "--out", other.to_str().unwrap(), "--name", "Another council"]).status.success());
+    let p12 = e.dir.path().join("chain-first.p12");
+    let script = r#"
+import sys
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, load_pem_private_key, pkcs12
+key_pem, cert_pem, other_pem, out = sys.argv[1:]
+key = load_pem_private_key(open(key_pem, "rb").read(), None)
+certs = [x509.load_pem_x509_certificate(open(p, "rb").read()) for p in (other_pem, cert_pem)]
+open(out, "wb").write(pkcs12.serialize_key_and_certificates(None, key, None, certs, BestAvailableEncryption(b"s3cret")))
+"#;
+    let o = tool(
+        "python3",
+        &[
+            "-c",
+            script,
+            e.keys.join("signing-key.pem").to_str().unwrap(),
+            e.keys.join("signing-cert.pem").to_str().unwrap(),
+            other.join("signing-cert.pem").to_str().unwrap(),
+            p12.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info = tool("openssl", &["pkcs12", "-in", p12.to_str().unwrap(), "-nokeys", "-passin", "pass:s3cret"]);
+    let subjects: Vec<_> = stdout(&info).lines().filter(|l| l.starts_with("subject=")).map(str::to_string).collect();
+    assert!(subjects.len() == 2 && subjects[0].contains("Another council"), "{subjects:?}");
+    let (o, out) = e.export_p12("chain-first", &p12, "s3cret");
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Verified against our certificate: the bundle was signed with it, not the first one.
+    let v = e.verify(&out);
+    assert!(v.status.success(), "{}", stdout(&v));
+}
+
 #[test]
 fn verify_with_the_store_finds_removed_words_in_a_bundle_that_shows_them() {
     // The store keeps hashes of every run of words the self-access bundle took out. A bundle of the

@@ -289,8 +289,11 @@ pub struct ScanRedaction {
     pub removed: BTreeMap<usize, usize>,
     /// Per page read: the boxes of the images read and of the words kept in them (page space),
     /// so that what is written over the page (a mark's tag, a note) goes where it hides no word.
-    pub read: BTreeMap<usize, (Vec<[f64; 4]>, Vec<[f64; 4]>)>,
+    pub read: BTreeMap<usize, ReadBoxes>,
 }
+
+/// One page's read boxes: (images read, words kept in them), page space.
+pub type ReadBoxes = (Vec<[f64; 4]>, Vec<[f64; 4]>);
 
 /// An image to paint: its size, the pixel rectangles, and the pages that draw it.
 type Painting = ((u32, u32), Vec<PixelRect>, BTreeSet<usize>);
