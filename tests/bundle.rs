@@ -76,10 +76,10 @@ fn scenario_bundles_pass_independent_checks() {
             for line in fonts.lines().skip(2) {
                 let cols: Vec<&str> = line.split_whitespace().collect();
                 let n = cols.len();
-                // Our own pages embed their font. A page of an attachment keeps the fonts its
-                // producer used; only the 14 standard fonts may be left unembedded there.
-                let standard = cols.first().is_some_and(|f| STANDARD_14.contains(f));
-                assert!(n >= 5 && (cols[n - 5] == "yes" || standard), "{id}: font not embedded: {line}");
+                // PDF/A-2b: our pages embed their font, attachments' standard fonts are replaced
+                // by embedded Liberation fonts, and the searchable layer of read scans embeds its
+                // own: every font is embedded.
+                assert!(n >= 5 && cols[n - 5] == "yes", "{id}: font not embedded: {line}");
             }
             let text = pdftotext(&pdf);
             let pages: Vec<&str> = text.split('\u{c}').filter(|p| !p.trim().is_empty()).collect();
@@ -111,27 +111,9 @@ fn scenario_bundles_pass_independent_checks() {
     }
 }
 
-const STANDARD_14: &[&str] = &[
-    "Helvetica",
-    "Helvetica-Bold",
-    "Helvetica-Oblique",
-    "Helvetica-BoldOblique",
-    "Times-Roman",
-    "Times-Bold",
-    "Times-Italic",
-    "Times-BoldItalic",
-    "Courier",
-    "Courier-Bold",
-    "Courier-Oblique",
-    "Courier-BoldOblique",
-    "Symbol",
-    "ZapfDingbats",
-];
-
-/// The Northbrook bundles (our pages and five producers' attachments): every font embedded but
-/// the 14 standard fonts, which only attachment pages carry: the GP letter's scan, read by OCR and
-/// released to its subject, keeps its producer's Helvetica, and a read scan's invisible searchable
-/// layer is set in Courier.
+/// The Northbrook bundles (our pages and five producers' attachments, the GP letter's scan read
+/// by OCR and released to its subject): every font embedded, the attachments' standard fonts as
+/// Liberation and the read scan's invisible searchable layer as a Liberation Sans subset.
 #[test]
 fn every_font_of_the_northbrook_bundles_is_embedded() {
     for (s, r, p) in [("p-leah", "p-leah", "sar-self"), ("p-maisie", "p-danielle", "sar-parent")] {
@@ -141,8 +123,7 @@ fn every_font_of_the_northbrook_bundles_is_embedded() {
         assert!(fonts.lines().count() > 2, "no fonts listed");
         for line in fonts.lines().skip(2) {
             let cols: Vec<&str> = line.split_whitespace().collect();
-            let standard = cols.first().is_some_and(|f| STANDARD_14.contains(f));
-            assert!(cols.len() >= 5 && (cols[cols.len() - 5] == "yes" || standard), "{p}: not embedded: {line}");
+            assert!(cols.len() >= 5 && cols[cols.len() - 5] == "yes", "{p}: not embedded: {line}");
         }
     }
 }

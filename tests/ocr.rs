@@ -312,7 +312,8 @@ fn redact_scan(name: &str, removed: &[&str]) -> (Vec<u8>, Vec<usize>, Vec<String
     assert!(!painted.rects.is_empty());
     let kept: Vec<&ocr::Word> = p.words.iter().enumerate().filter(|(i, _)| !gone.contains(i)).map(|(_, w)| w).collect();
     let page = first_page(&doc);
-    ocr::layer::add_text_layer(&mut doc, page, &kept).unwrap();
+    let font = ocr::layer::LayerFont::add(&mut doc, kept.iter().copied()).unwrap();
+    ocr::layer::add_text_layer(&mut doc, page, &font, &kept).unwrap();
     let words: Vec<String> = gone.iter().map(|&i| p.words[i].text.clone()).collect();
     (save(&mut doc), gone, words, p)
 }

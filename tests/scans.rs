@@ -97,6 +97,13 @@ fn harrowfield_scans_are_read_redacted_in_their_pixels_and_searchable() {
         assert!(!text.contains(&fold(f.as_str().unwrap())), "pdftotext finds the removed {f}");
     }
     // Every scan is read: nothing is held, nothing failed after redaction.
+    // PDF/A-2b: every font embedded, the searchable layer's too (an embedded subset of Liberation
+    // Sans, a CID font so that any character OCR reads has a code).
+    let fonts = every_font_embedded(&pdf);
+    assert!(
+        fonts.lines().any(|l| l.contains("+LiberationSans ") && l.contains("CID TrueType")),
+        "the layer's font: {fonts}"
+    );
     let plan = read_json(&out.join("plan.json"));
     assert_eq!(plan["review"], Value::Array(vec![]), "{}", plan["review"]);
     assert_eq!(plan["held_after_redaction"], Value::Array(vec![]));
@@ -141,6 +148,91 @@ fn harrowfield_scans_are_read_redacted_in_their_pixels_and_searchable() {
     assert!(o.status.success());
     for f in ["bundle.pdf", "plan.json", "preview.txt", "schedule.csv"] {
         assert_eq!(std::fs::read(out.join(f)).unwrap(), std::fs::read(again.join(f)).unwrap(), "{f} differs");
+    }
+}
+
+/// The pdffonts listing of a PDF, every font in it embedded.
+fn every_font_embedded(pdf: &Path) -> String {
+    let fonts = stdout(&tool("pdffonts", &[pdf.to_str().unwrap()]));
+    assert!(fonts.lines().count() > 2, "no fonts listed: {fonts}");
+    for line in fonts.lines().skip(2) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert!(cols.len() >= 5 && cols[cols.len() - 5] == "yes", "font not embedded: {line}");
+    }
+    fonts
+}
+
+/// Words and their boxes as `pdftotext -bbox` gives them (top-left origin, points).
+fn bbox_words(pdf: &Path) -> Vec<(String, [f64; 4])> {
+    let html = stdout(&tool("pdftotext", &["-bbox", pdf.to_str().unwrap(), "-"]));
+    let attr = |l: &str, k: &str| -> f64 {
+        let at = l.find(&format!("{k}=\"")).unwrap() + k.len() + 2;
+        l[at..at + l[at..].find('"').unwrap()].parse().unwrap()
+    };
+    html.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let body = l.strip_prefix("<word ")?;
+            let text = &body[body.find('>')? + 1..body.rfind("</word>")?];
+            let text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'");
+            let text = text.replace("&amp;", "&");
+            Some((text, [attr(l, "xMin"), attr(l, "yMin"), attr(l, "xMax"), attr(l, "yMax")]))
+        })
+        .collect()
+}
+
+/// The searchable layer of a read scan on its own: its font is embedded (pdffonts), every word
+/// comes back from pdftotext exactly as OCR read it (letters outside WinAnsi and a character the
+/// font lacks included), and each word lies over its box in the image (pdftotext -bbox: the same
+/// left and right edges within a point, the box's middle within its height), so that a search
+/// hit or a selection highlights the word in the scan.
+#[test]
+fn the_searchable_layer_embeds_its_font_and_lays_each_word_exactly_over_its_box() {
+    need("tesseract");
+    let name = "att-school-letter-300dpi.pdf";
+    let mut doc = Document::load(attachment(name)).unwrap();
+    let tess = ocr::Tesseract::find(None, "eng").unwrap();
+    let mut page = ocr::read_page(&tess, &doc, 0).unwrap();
+    // Words OCR can read in other letters: Polish, Czech, Maori, Greek, and Chinese, which
+    // Liberation Sans has no glyphs for. Put in place of some long words across the page.
+    let others = [
+        "\u{141}\u{f3}d\u{17a}",
+        "Dvo\u{159}\u{e1}k",
+        "\u{14c}taki",
+        "\u{395}\u{3bb}\u{3ad}\u{3bd}\u{3b7}",
+        "\u{4e00}\u{4e8c}",
+    ];
+    let long: Vec<usize> = (0..page.words.len())
+        .filter(|&i| page.words[i].text.chars().filter(|c| c.is_alphabetic()).count() >= 5)
+        .collect();
+    assert!(long.len() >= 40, "{} long words", long.len());
+    for (k, o) in others.iter().enumerate() {
+        page.words[long[k * long.len() / others.len()]].text = o.to_string();
+    }
+    let words: Vec<&ocr::Word> = page.words.iter().collect();
+    let font = ocr::layer::LayerFont::add(&mut doc, words.iter().copied()).unwrap();
+    let pid = *doc.get_pages().values().next().unwrap();
+    ocr::layer::add_text_layer(&mut doc, pid, &font, &words).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("layer.pdf");
+    std::fs::write(&pdf, save(&mut doc)).unwrap();
+    every_font_embedded(&pdf);
+    let height = match doc.get_dictionary(pid).unwrap().get(b"MediaBox").unwrap() {
+        Object::Array(a) => a[3].as_float().unwrap() as f64,
+        o => panic!("{o:?}"),
+    };
+    let found = bbox_words(&pdf);
+    for w in &page.words {
+        let [x0, y0, x1, y1] = w.bbox;
+        let mid = height - (y0 + y1) / 2.0;
+        let over = found.iter().any(|(t, b)| {
+            *t == w.text && (b[0] - x0).abs() <= 1.0 && (b[2] - x1).abs() <= 1.0 && b[1] <= mid && mid <= b[3]
+        });
+        assert!(over, "word at bytes {:?} is not over its box {:?}: {found:?}", w.range, w.bbox);
+    }
+    assert_eq!(found.len(), page.words.len(), "pdftotext finds each word once, and nothing else");
+    for o in others {
+        assert!(found.iter().any(|(t, _)| t == o), "{o} extracts as itself");
     }
 }
 

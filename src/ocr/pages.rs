@@ -489,14 +489,26 @@ pub fn redact_pages(
             }
         }
     }
-    // The searchable layer of the kept words.
-    for (&i, kept) in &kept_of {
-        if failed.contains_key(&i) {
-            continue;
-        }
-        let words: Vec<&Word> = kept.iter().collect();
-        if super::layer::add_text_layer(doc, page_ids[i], &words).is_err() {
-            failed.entry(i).or_default().push("the searchable layer cannot be added".into());
+    // The searchable layer of the kept words, in one embedded font for the document's pages.
+    let layered: Vec<(usize, Vec<&Word>)> = kept_of
+        .iter()
+        .filter(|(i, kept)| !failed.contains_key(i) && !kept.is_empty())
+        .map(|(&i, kept)| (i, kept.iter().collect()))
+        .collect();
+    if !layered.is_empty() {
+        match super::layer::LayerFont::add(doc, layered.iter().flat_map(|(_, w)| w.iter().copied())) {
+            Err(e) => {
+                for (i, _) in &layered {
+                    failed.entry(*i).or_default().push(e.to_string());
+                }
+            }
+            Ok(font) => {
+                for (i, words) in &layered {
+                    if let Err(e) = super::layer::add_text_layer(doc, page_ids[*i], &font, words) {
+                        failed.entry(*i).or_default().push(e.to_string());
+                    }
+                }
+            }
         }
     }
     // Read each page that lost words again, as a reader sees it.

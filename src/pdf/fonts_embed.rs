@@ -27,6 +27,12 @@ static FACES: [[[&[u8]; 2]; 2]; 3] = [
 ];
 const FAMILY: [&str; 3] = ["LiberationSans", "LiberationSerif", "LiberationMono"];
 
+/// Liberation Sans Regular, the font of the invisible text layer over read scans
+/// (`crate::ocr::layer`), shared so that its bytes are compiled in once.
+pub(crate) fn liberation_sans() -> &'static [u8] {
+    FACES[0][0][0]
+}
+
 /// An embedded font to write in place of an unembedded one.
 pub struct Replacement {
     /// `/BaseFont`, with a subset tag: `ABCDEF+LiberationSans-Bold`.
