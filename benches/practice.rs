@@ -12,8 +12,7 @@ use disclose::synth::{self, Size};
 
 fn practice_check(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    synth::write_family(dir.path(), Size { records: 2000, attachments: 0, pages_per_attachment: 1, people: 50 })
-        .unwrap();
+    synth::write_family(dir.path(), Size::own(2000, 0, 1, 50)).unwrap();
     let db = dir.path().join("case.db");
     let mut store = Store::open(&db).unwrap();
     disclose::import::import_file(&mut store, &dir.path().join("export.json"), false).unwrap();

@@ -180,13 +180,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Request(c) => disclose::cli::review::request(c),
         Command::Review(c) => disclose::cli::review::review(c),
         Command::Reviewer(c) => disclose::cli::review::reviewer(c),
-        Command::Synth { out, records, attachments, pages, people } => {
-            disclose::synth::write_family(
-                &out,
-                disclose::synth::Size { records, attachments, pages_per_attachment: pages, people },
-            )?;
+        Command::Synth { out, records, attachments, pages, people, big_attachment_pages, like_peer } => {
+            let style = if like_peer { disclose::synth::Style::Peer } else { disclose::synth::Style::Own };
+            let big = big_attachment_pages.unwrap_or(if like_peer { 300 } else { 0 });
+            let size = disclose::synth::Size {
+                records,
+                attachments,
+                pages_per_attachment: pages,
+                people,
+                big_attachment_pages: big,
+                style,
+            };
+            disclose::synth::write_family(&out, size)?;
+            let big = if big > 0 { format!(" and one of {big} pages") } else { String::new() };
             println!(
-                "wrote a synthetic family of {records} records and {attachments} attachments to {}",
+                "wrote a synthetic family of {records} records and {attachments} attachments{big} to {}",
                 out.display()
             );
             Ok(ExitCode::SUCCESS)

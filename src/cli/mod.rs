@@ -159,6 +159,14 @@ pub enum Command {
         pages: usize,
         #[arg(long, default_value_t = 50)]
         people: usize,
+        /// Pages of one more, large attachment among the others (0: none; 300 with --like-peer).
+        #[arg(long)]
+        big_attachment_pages: Option<usize>,
+        /// The bench family of issue 15: records dense with third parties, attachments written as
+        /// another producer writes them (standard 14 fonts unembedded in WinAnsi and MacRoman, an
+        /// Identity-H CID font), one of them of 300 pages.
+        #[arg(long)]
+        like_peer: bool,
     },
     /// Check how a family's records were written (each child's file tells that child's story):
     /// write practice.csv (ids and offsets) and practice.html (for the officer) to --out.

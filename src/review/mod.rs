@@ -186,12 +186,40 @@ pub fn apply(p: &Proposal, d: &Decisions, status: Status) -> Disclosure {
         .filter(|m| m.span.is_none() && m.region.is_none() && m.action.removes())
         .map(|m| m.location.clone())
         .collect();
-    let elements: HashSet<&Location> = held.iter().collect();
+    // The elements a location can be inside of (`Location::within`) are its record, its section
+    // and its attachment: looked up by id, not compared with every held element.
+    use crate::file::Part;
+    let mut records: HashSet<&RecordId> = HashSet::new();
+    let mut sections: HashSet<(&RecordId, &SectionId)> = HashSet::new();
+    let mut attachments: HashSet<&AttachmentId> = HashSet::new();
+    for e in &held {
+        match (e.part(), e.record_id(), e.attachment_id()) {
+            (Part::Record, Some(r), _) => {
+                records.insert(r);
+            }
+            (Part::Section { section }, Some(r), _) => {
+                sections.insert((r, section));
+            }
+            (Part::Attachment, _, Some(a)) => {
+                attachments.insert(a);
+            }
+            _ => {}
+        }
+    }
     let inside = |m: &Mark| -> bool {
-        if elements.is_empty() || (m.span.is_none() && m.region.is_none()) {
+        if held.is_empty() || (m.span.is_none() && m.region.is_none()) {
             return false;
         }
-        elements.iter().any(|e| m.location != **e && m.location.within(e))
+        let loc = &m.location;
+        let part = loc.part();
+        let in_record = loc.record_id().is_some_and(|r| records.contains(r)) && *part != Part::Record;
+        let in_section = match (loc.record_id(), loc.section()) {
+            (Some(r), Some(s)) => sections.contains(&(r, s)) && !matches!(part, Part::Section { .. }),
+            _ => false,
+        };
+        let in_attachment =
+            loc.attachment_id().is_some_and(|a| attachments.contains(a)) && matches!(part, Part::AttachmentPage { .. });
+        in_record || in_section || in_attachment
     };
     let marks: Vec<Mark> = marks.into_iter().filter(|m| !inside(m)).collect();
     let review = marks

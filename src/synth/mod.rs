@@ -2,6 +2,13 @@
 //! sections, references across files, third parties in the text, and multi-page attachment PDFs.
 //! Values follow the fixture conventions (NHS numbers that pass modulus 11 in the 999 range,
 //! 07700 900xxx phones, fictitious places); the output is deterministic for the same size.
+//!
+//! Two styles: [`Style::Own`] (attachments drawn by our own renderer) and [`Style::Peer`], the
+//! bench family of issue 15 (`disclose synth --like-peer`): record text dense with third parties
+//! (about 25 marks a record) and attachments as another producer writes them (see [`peer`]),
+//! with one large attachment among the small ones.
+
+pub mod peer;
 
 use crate::model::ident;
 use crate::pdf::render::{self, Block, Doc, LabelStyle, Part, PartContent, Run};
@@ -16,6 +23,55 @@ pub struct Size {
     pub pages_per_attachment: usize,
     /// People in the family graph (at least 12).
     pub people: usize,
+    /// Pages of one more, large attachment (0: none).
+    pub big_attachment_pages: usize,
+    /// How the records and attachments are written.
+    pub style: Style,
+}
+
+/// How a synthetic family is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Style {
+    /// Attachments drawn by our own renderer (an embedded CID font), a few third parties a record.
+    #[default]
+    Own,
+    /// The bench family of issue 15: records dense with third parties, attachments in the
+    /// standard 14 fonts without embedding (WinAnsi, MacRoman) and an Identity-H CID font.
+    Peer,
+}
+
+impl Size {
+    /// A family of our own style without a large attachment.
+    pub fn own(records: usize, attachments: usize, pages_per_attachment: usize, people: usize) -> Size {
+        Size { records, attachments, pages_per_attachment, people, big_attachment_pages: 0, style: Style::Own }
+    }
+
+    /// The bench family of issue 15: 2,000 records, 40 five-page attachments and one of 300 pages,
+    /// written as another producer writes them.
+    pub fn like_peer() -> Size {
+        Size {
+            records: 2000,
+            attachments: 40,
+            pages_per_attachment: 5,
+            people: 50,
+            big_attachment_pages: 300,
+            style: Style::Peer,
+        }
+    }
+
+    /// How many attachments, the large one included.
+    fn all_attachments(&self) -> usize {
+        self.attachments + usize::from(self.big_attachment_pages > 0)
+    }
+
+    /// The pages of attachment `a`: the large one comes after the others.
+    pub fn pages_of(&self, a: usize) -> usize {
+        if a >= self.attachments {
+            self.big_attachment_pages
+        } else {
+            self.pages_per_attachment
+        }
+    }
 }
 
 /// A small deterministic generator (xorshift), so the same size gives the same family.
@@ -119,8 +175,12 @@ fn phone(i: usize) -> Option<String> {
 pub fn write_family(dir: &Path, size: Size) -> std::io::Result<()> {
     let v = family(size);
     std::fs::create_dir_all(dir.join("attachments"))?;
+    let people = peer::people(&v);
     for (i, a) in v["attachments"].as_array().unwrap().iter().enumerate() {
-        let pdf = attachment_pdf(i, size.pages_per_attachment);
+        let pdf = match size.style {
+            Style::Own => attachment_pdf(i, size.pages_of(i)),
+            Style::Peer => peer::attachment_pdf(i, size.pages_of(i), &people),
+        };
         std::fs::write(dir.join(a["file"].as_str().unwrap()), &pdf)?;
     }
     let mut v = v;
@@ -214,6 +274,9 @@ pub fn family(size: Size) -> Value {
             FAMILY[1 + third % (FAMILY.len() - 1)],
             phone(third).unwrap_or_else(|| "the office".into())
         ));
+        if size.style == Style::Peer {
+            body.push_str(&dense(n, people, kids));
+        }
         sections.push(json!({"id": "s1", "scope": "shared", "heading": "Summary", "body": body}));
         if group {
             for (k, c) in members.iter().enumerate() {
@@ -243,15 +306,24 @@ pub fn family(size: Size) -> Value {
         records.push(rec);
     }
     let mut attachments = Vec::new();
-    for a in 0..size.attachments {
-        let rec = (a * size.records.max(1)) / size.attachments.max(1);
+    for a in 0..size.all_attachments() {
+        // the large attachment sits on the record half way along
+        let rec = if a < size.attachments {
+            (a * size.records.max(1)) / size.attachments.max(1)
+        } else {
+            size.records / 2 + 1
+        }
+        .min(size.records.saturating_sub(1));
         let members =
             records[rec]["membership"].as_array().unwrap().iter().map(|m| m["person"].clone()).collect::<Vec<_>>();
         attachments.push(json!({
             "id": format!("att-{a:03}"), "file": format!("attachments/att-{a:03}.pdf"), "media_type": "application/pdf",
             "text_layer": true, "title": format!("Report {a}"), "record": format!("rec-{rec:05}"), "on_files": members
         }));
-        records[rec]["attachments"] = json!([format!("att-{a:03}")]);
+        match records[rec]["attachments"].as_array_mut() {
+            Some(list) => list.push(json!(format!("att-{a:03}"))),
+            None => records[rec]["attachments"] = json!([format!("att-{a:03}")]),
+        }
     }
     json!({
         "format": "csc-case-export", "format_version": "0.1.0",
@@ -260,6 +332,33 @@ pub fn family(size: Size) -> Value {
         "organisations": organisations, "professionals": professionals, "addresses": addresses,
         "persons": persons, "relationships": relationships, "records": records, "attachments": attachments
     })
+}
+
+/// Sentences of a peer-style record naming third parties: their names, numbers and homes.
+fn dense(n: usize, people: usize, kids: usize) -> String {
+    let others = people - kids - 2;
+    let who = |k: usize| kids + 2 + (n * 5 + k * 3) % others;
+    let mut s = String::new();
+    for k in 0..4 {
+        let (a, b) = (who(2 * k), who(2 * k + 1));
+        let name = |i: usize| format!("{} {}", GIVEN[i % GIVEN.len()], FAMILY[1 + i % (FAMILY.len() - 1)]);
+        s.push_str(&format!(
+            "{} said that {} had called on {} about {}. ",
+            name(a),
+            name(b),
+            phone(b).unwrap_or_else(|| "the office".into()),
+            GIVEN[(n + k) % kids],
+        ));
+        if k % 2 == 0 {
+            s.push_str(&format!(
+                "{} lives with {} and {}. ",
+                name(a),
+                GIVEN[b % GIVEN.len()],
+                GIVEN[(a + 1) % GIVEN.len()]
+            ));
+        }
+    }
+    s
 }
 
 /// A multi-page attachment written by our own renderer (a report naming family members).

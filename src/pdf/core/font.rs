@@ -11,8 +11,7 @@
 //! Only letters and digits are compared, case- and accent-blind (NFKD), so ligatures, quotes
 //! and spaces written either way agree.
 
-use std::cell::OnceCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
 use unicode_normalization::UnicodeNormalization;
 
 use super::font_tables as t;
@@ -75,8 +74,26 @@ pub(crate) fn stream_bytes(doc: &Document, o: &Object) -> Option<Vec<u8>> {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Glyph-name look-ups made by this thread (names to Unicode, names to AFM widths): the
+    /// tests check that they are made per font, never per glyph shown.
+    static NAME_LOOKUPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+pub(crate) fn name_lookups() -> usize {
+    NAME_LOOKUPS.with(|c| c.get())
+}
+
+fn count_lookup() {
+    #[cfg(test)]
+    NAME_LOOKUPS.with(|c| c.set(c.get() + 1));
+}
+
 /// Glyph name -> Unicode (Adobe Glyph List subset, uniXXXX, uXXXX[XX], ligature components).
 pub fn glyph_to_unicode(n: &str) -> Option<String> {
+    count_lookup();
     if n.is_empty() || n == ".notdef" {
         return None;
     }
@@ -162,26 +179,24 @@ pub fn base14(base_font: &str) -> Option<usize> {
 }
 
 pub fn afm_width(font: usize, glyph: &str) -> Option<f64> {
+    count_lookup();
     let w = t::BASE14[font].1;
     w.binary_search_by(|(k, _)| k.cmp(&glyph)).ok().map(|i| w[i].1 as f64)
 }
 
-/// Width of a text in Helvetica (1000 units per em), WinAnsi.
+/// Width of a text in Helvetica (1000 units per em), WinAnsi: by a table of the 256 codes' widths
+/// built once.
 pub fn helvetica_width(s: &str) -> f64 {
-    s.chars()
-        .map(|c| {
-            let code = winansi_code(c);
-            let n = t::WINANSI_ENCODING[code as usize];
-            afm_width(4, n).unwrap_or(556.0)
-        })
-        .sum()
+    static WIDTHS: OnceLock<Vec<f64>> = OnceLock::new();
+    let widths = WIDTHS.get_or_init(|| t::WINANSI_ENCODING.iter().map(|n| afm_width(4, n).unwrap_or(556.0)).collect());
+    s.chars().map(|c| widths[winansi_code(c) as usize]).sum()
 }
 
 /// Encode a char in WinAnsiEncoding ('?' when not representable). The table from characters to
 /// codes is built once from the encoding's glyph names (the first code for a character wins, as
 /// a scan of the encoding in code order would give).
 pub fn winansi_code(c: char) -> u8 {
-    static TABLE: std::sync::OnceLock<HashMap<char, u8>> = std::sync::OnceLock::new();
+    static TABLE: OnceLock<HashMap<char, u8>> = OnceLock::new();
     let table = TABLE.get_or_init(|| {
         let mut m = HashMap::new();
         for (i, n) in t::WINANSI_ENCODING.iter().enumerate() {
@@ -233,7 +248,7 @@ pub struct Font {
     /// what the font itself says each code draws, to check ToUnicode against
     pub own: OwnGlyphs,
     /// each code's decoding, worked out on its first use (see [`Font::decoded`]): 256 slots for
-    /// a simple font, a map for a CID font
+    /// a simple font, a map for a CID font; shared by the threads reading a document's pages
     memo: Memo,
 }
 
@@ -251,11 +266,19 @@ pub struct Decoded {
     pub silent: Option<String>,
 }
 
-/// The decodings of a font's codes, made once each (a font is read by one thread).
-#[derive(Debug, Clone, Default)]
+/// The decodings of a font's codes, made once each (by whichever thread meets the code first;
+/// the decoding of a code does not depend on who makes it).
+#[derive(Debug, Default)]
 struct Memo {
-    simple: Vec<OnceCell<Decoded>>,
-    cid: std::cell::RefCell<HashMap<u32, Decoded>>,
+    simple: Vec<OnceLock<Decoded>>,
+    cid: Mutex<HashMap<u32, Decoded>>,
+}
+
+impl Clone for Memo {
+    fn clone(&self) -> Memo {
+        let cid = self.cid.lock().map(|m| m.clone()).unwrap_or_default();
+        Memo { simple: self.simple.clone(), cid: Mutex::new(cid) }
+    }
 }
 
 /// What a font's own data says its glyphs are (see [`Font::contradicts`]).
@@ -264,7 +287,7 @@ pub struct OwnGlyphs {
     /// simple fonts: the folded text of the glyph name each code selects (None: no opinion)
     names: Vec<Option<String>>,
     /// an embedded TrueType/OpenType program, read on first use
-    program: Option<Rc<Program>>,
+    program: Option<Arc<Program>>,
 }
 
 /// An embedded TrueType/OpenType program and how codes reach its glyphs.
@@ -273,7 +296,7 @@ struct Program {
     data: Vec<u8>,
     /// CID font: CID -> glyph id (None: identity); simple font: codes go through the `cmap`
     cid_to_gid: Option<Option<Vec<u16>>>,
-    tables: OnceCell<Option<ProgramTables>>,
+    tables: OnceLock<Option<ProgramTables>>,
 }
 
 #[derive(Debug)]
@@ -393,12 +416,8 @@ impl Font {
             }
             return make();
         }
-        if let Some(d) = self.memo.cid.borrow().get(&code) {
-            return d.clone();
-        }
-        let d = make();
-        self.memo.cid.borrow_mut().insert(code, d.clone());
-        d
+        let Ok(mut memo) = self.memo.cid.lock() else { return make() };
+        memo.entry(code).or_insert_with(make).clone()
     }
 
     /// Whether the ToUnicode entry for `code` contradicts what the font says the glyph is (its
@@ -448,7 +467,7 @@ impl Font {
     pub fn load(doc: &Document, fd: &Dictionary) -> Font {
         let mut f = Font::load_tables(doc, fd);
         if f.kind != FontKind::Type0 {
-            f.memo.simple = vec![OnceCell::new(); 256];
+            f.memo.simple = vec![OnceLock::new(); 256];
         }
         f
     }
@@ -775,7 +794,7 @@ fn program(
     doc: &Document,
     descriptor: Option<&Dictionary>,
     cid_to_gid: Option<Option<Vec<u16>>>,
-) -> Option<Rc<Program>> {
+) -> Option<Arc<Program>> {
     let d = descriptor?;
     let o = match d.get(b"FontFile2") {
         Ok(o) => o,
@@ -789,7 +808,7 @@ fn program(
         }
     };
     let data = stream_bytes(doc, o)?;
-    Some(Rc::new(Program { data, cid_to_gid, tables: OnceCell::new() }))
+    Some(Arc::new(Program { data, cid_to_gid, tables: OnceLock::new() }))
 }
 
 /// Built-in encoding of a Type 1 font program (cleartext part): `dup <code> /<name> put`.

@@ -13,7 +13,7 @@ use super::lexer::{parse_content, Op, Operand};
 use super::PdfError;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// How deep Form XObjects are followed. Viewers draw deeper nesting, so a page that nests deeper
 /// is held (see [`Holds`]), never read partly.
@@ -69,10 +69,68 @@ struct PathAcc {
     clip: bool,
 }
 
-/// Fonts loaded for a document, shared by its pages (a font is parsed once per document).
+/// Fonts loaded for a document, shared by its pages and by the threads that read them (a font
+/// is parsed once per document, and decodes each code once). The check after redaction reads
+/// the redacted copy with the fonts of the first read that the copy still holds unchanged
+/// ([`FontCache::carried`]).
 #[derive(Default)]
 pub struct FontCache {
-    fonts: HashMap<ObjectId, Rc<Font>>,
+    fonts: Mutex<HashMap<ObjectId, Arc<Font>>>,
+}
+
+impl FontCache {
+    fn get(&self, id: &ObjectId) -> Option<Arc<Font>> {
+        self.fonts.lock().ok()?.get(id).cloned()
+    }
+
+    /// The font loaded first wins, so every page reads one font object with one `Font`.
+    fn put(&self, id: ObjectId, f: Arc<Font>) -> Arc<Font> {
+        match self.fonts.lock() {
+            Ok(mut m) => m.entry(id).or_insert(f).clone(),
+            Err(_) => f,
+        }
+    }
+
+    /// The fonts of `self` (loaded from `from`) whose objects `to` holds unchanged: the font
+    /// dictionary and every object it reaches (descriptor, programs, CMaps, encodings, widths)
+    /// equal, under the same ids. Reading `to` with them reads it as loading them again would.
+    pub fn carried(&self, from: &Document, to: &Document) -> FontCache {
+        let Ok(fonts) = self.fonts.lock() else { return FontCache::default() };
+        let kept = fonts.iter().filter(|(id, _)| same_tree(from, to, **id)).map(|(id, f)| (*id, f.clone())).collect();
+        FontCache { fonts: Mutex::new(kept) }
+    }
+}
+
+/// Whether the object `id` and every object it refers to (but a `/Parent`) are equal in `a` and
+/// in `b`. Bounded: a tree of more than 10,000 objects counts as changed.
+fn same_tree(a: &Document, b: &Document, id: ObjectId) -> bool {
+    fn refs(o: &Object, out: &mut Vec<ObjectId>) {
+        let dict = |d: &Dictionary, out: &mut Vec<ObjectId>| {
+            d.iter().filter(|(k, _)| k.as_slice() != b"Parent").for_each(|(_, v)| refs(v, out))
+        };
+        match o {
+            Object::Reference(r) => out.push(*r),
+            Object::Array(v) => v.iter().for_each(|x| refs(x, out)),
+            Object::Dictionary(d) => dict(d, out),
+            Object::Stream(s) => dict(&s.dict, out),
+            _ => {}
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![id];
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if seen.len() > 10_000 {
+            return false;
+        }
+        match (a.get_object(id), b.get_object(id)) {
+            (Ok(x), Ok(y)) if x == y => refs(x, &mut todo),
+            _ => return false,
+        }
+    }
+    true
 }
 
 pub type M = [f64; 6];
@@ -102,7 +160,7 @@ pub struct TextState {
     pub tw: f64,
     pub th: f64,
     pub tl: f64,
-    pub font: Option<Rc<Font>>,
+    pub font: Option<Arc<Font>>,
     pub tfs: f64,
     pub tr: i64,
     pub ts: f64,
@@ -241,7 +299,7 @@ struct Runner<'a> {
     image_boxes: Vec<[f64; 4]>,
     images: Vec<ImageUse>,
     holds: Holds,
-    fonts: &'a mut FontCache,
+    fonts: &'a FontCache,
     /// streams already looked into (with or without images counting): whether they draw text
     hidden: HashMap<(ObjectId, bool), bool>,
     form_stack: Vec<ObjectId>,
@@ -266,7 +324,7 @@ pub(crate) fn parse_ops(content: &[u8], page_no: usize) -> Result<Vec<Op>, PdfEr
 }
 
 pub fn scan_page(doc: &Document, page_id: ObjectId, page_no: usize) -> Result<PageScan, PdfError> {
-    scan_page_with(doc, page_id, page_no, &mut FontCache::default())
+    scan_page_with(doc, page_id, page_no, &FontCache::default())
 }
 
 /// As [`scan_page`], with the fonts of the document shared between its pages.
@@ -274,7 +332,7 @@ pub fn scan_page_with(
     doc: &Document,
     page_id: ObjectId,
     page_no: usize,
-    fonts: &mut FontCache,
+    fonts: &FontCache,
 ) -> Result<PageScan, PdfError> {
     let page =
         doc.get_dictionary(page_id).map_err(|_| PdfError::Damaged { page: Some(page_no), reason: "page object" })?;
@@ -324,19 +382,17 @@ pub fn scan_page_with(
 }
 
 impl<'a> Runner<'a> {
-    fn font(&mut self, res: &Dictionary, name: &[u8]) -> Option<Rc<Font>> {
+    fn font(&mut self, res: &Dictionary, name: &[u8]) -> Option<Arc<Font>> {
         let fonts = dget(self.doc, res, b"Font").and_then(as_dict)?;
         let o = fonts.get(name).ok()?;
         if let Object::Reference(id) = o {
-            if let Some(f) = self.fonts.fonts.get(id) {
-                return Some(f.clone());
+            if let Some(f) = self.fonts.get(id) {
+                return Some(f);
             }
             let fd = as_dict(deref(self.doc, o))?;
-            let f = Rc::new(Font::load(self.doc, fd));
-            self.fonts.fonts.insert(*id, f.clone());
-            Some(f)
+            Some(self.fonts.put(*id, Arc::new(Font::load(self.doc, fd))))
         } else {
-            Some(Rc::new(Font::load(self.doc, as_dict(o)?)))
+            Some(Arc::new(Font::load(self.doc, as_dict(o)?)))
         }
     }
 
@@ -386,7 +442,7 @@ impl<'a> Runner<'a> {
                     gs.text.tfs = op.operands.iter().rev().find_map(|(o, _)| o.num()).unwrap_or(0.0);
                     gs.text.font = op.name_operand().and_then(|nm| self.font(&res, nm));
                     if gs.text.font.is_none() {
-                        gs.text.font = Some(Rc::new(Font::fallback()));
+                        gs.text.font = Some(Arc::new(Font::fallback()));
                     }
                 }
                 b"Td" | b"TD" => {
@@ -649,7 +705,7 @@ impl<'a> Runner<'a> {
     }
 
     fn show(&mut self, inst: usize, op: usize, elem: usize, s: &[u8], gs: &GState, tm: &mut M) {
-        let font = gs.text.font.clone().unwrap_or_else(|| Rc::new(Font::fallback()));
+        let font = gs.text.font.clone().unwrap_or_else(|| Arc::new(Font::fallback()));
         if font.kind == super::font::FontKind::Type3 && !s.is_empty() {
             // glyph procedures that draw text or forms (images are how bitmap fonts draw glyphs)
             let procs: Vec<ObjectId> = font.char_procs.clone();
@@ -914,6 +970,42 @@ mod tests {
         assert!(content.contains("70 665 130 27 re f"), "one box covers the region: {content}");
         let (v, _, _) = run("100 600 m 150 700 200 700 300 600 c S");
         assert!(!v.ok && v.problems.iter().any(|p| p.contains("cross the edge")), "{:?}", v.problems);
+    }
+
+    /// Decoding and measuring look glyph names up once per font (a table of its 256 codes), not
+    /// once per glyph shown: the look-ups of a page do not grow with its glyphs. The same for the
+    /// WinAnsi encoding and Helvetica widths of labels.
+    #[test]
+    fn glyph_names_are_looked_up_per_font_not_per_glyph() {
+        use crate::pdf::core::font::{helvetica_width, name_lookups, winansi_code};
+        let lookups = |n: usize| {
+            let line = "Amara Ashdown caf\\351 ".repeat(n);
+            let c = format!("BT /F1 10 Tf 72 700 Td ({line}) Tj /F2 10 Tf 0 -12 Td ({line}) Tj ET");
+            let (mut doc, page) = one_page_doc(c.as_bytes());
+            let f1 = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding" });
+            let f2 = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Times-Roman", "Encoding" => "MacRomanEncoding" });
+            doc.get_dictionary_mut(page)
+                .unwrap()
+                .set("Resources", dictionary! { "Font" => dictionary! { "F1" => f1, "F2" => f2 } });
+            let before = name_lookups();
+            let s = scan_page(&doc, page, 1).unwrap();
+            assert_eq!(s.glyphs.len(), 2 * 19 * n);
+            // \351 is é in WinAnsi, È in MacRoman: both fonts were decoded by their own tables
+            assert_eq!(s.glyphs[17].unicode.as_deref(), Some("\u{e9}"));
+            assert_eq!(s.glyphs[19 * n + 17].unicode.as_deref(), Some("\u{c8}"));
+            name_lookups() - before
+        };
+        let few = lookups(2);
+        assert!(few > 0, "loading a font looks its names up");
+        assert_eq!(lookups(400), few, "glyph names looked up per glyph");
+        winansi_code('a');
+        helvetica_width("a");
+        let before = name_lookups();
+        for _ in 0..1000 {
+            winansi_code('\u{e9}');
+            helvetica_width("Third party");
+        }
+        assert_eq!(name_lookups(), before, "labels look glyph names up per character");
     }
 
     #[test]

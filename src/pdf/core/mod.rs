@@ -52,6 +52,8 @@ pub struct LoadedPdf {
     pub(crate) doc: Document,
     pub(crate) pages: Vec<ObjectId>,
     pub(crate) earlier_revisions: bool,
+    /// The fonts read from `doc`, kept for its redaction and the check after it.
+    pub(crate) fonts: interp::FontCache,
 }
 
 impl LoadedPdf {
@@ -72,7 +74,7 @@ fn lopdf_kind(e: &lopdf::Error) -> String {
 
 fn check_pages(doc: Document, earlier: bool) -> Result<LoadedPdf, PdfError> {
     let pages = page_list(&doc)?;
-    Ok(LoadedPdf { doc, pages, earlier_revisions: earlier })
+    Ok(LoadedPdf { doc, pages, earlier_revisions: earlier, fonts: interp::FontCache::default() })
 }
 
 /// The pages of a document, checked as [`load`] checks them (not encrypted, the page tree's
@@ -236,11 +238,14 @@ fn guard<T>(page: Option<usize>, f: impl FnOnce() -> Result<T, PdfError>) -> Res
     }
 }
 
-/// Read every page, pages in parallel (each worker thread keeps the fonts it has loaded for the
-/// document, so a font is parsed at most once per thread); the first failing page, in page
-/// order, fails the read, as a read page by page would.
-pub(crate) fn read_doc(doc: &Document, pages: &[ObjectId]) -> Result<Vec<PageText>, PdfError> {
-    scan_pages(doc, pages, false, |i, scan| layout::build(i, &scan)).into_iter().collect()
+/// Read every page, pages in parallel (with the document's fonts, each parsed once); the first
+/// failing page, in page order, fails the read, as a read page by page would.
+pub(crate) fn read_doc(
+    doc: &Document,
+    pages: &[ObjectId],
+    fonts: &interp::FontCache,
+) -> Result<Vec<PageText>, PdfError> {
+    scan_pages(doc, pages, false, fonts, |i, scan| layout::build(i, &scan)).into_iter().collect()
 }
 
 /// Scan every page in parallel and map each scan (with its page index) by `f`, in page order.
@@ -250,13 +255,14 @@ pub(crate) fn scan_pages<T: Send>(
     doc: &Document,
     pages: &[ObjectId],
     alone: bool,
+    fonts: &interp::FontCache,
     f: impl Fn(usize, interp::PageScan) -> T + Sync + Send,
 ) -> Vec<Result<T, PdfError>> {
     use rayon::prelude::*;
     pages
         .par_iter()
         .enumerate()
-        .map_init(interp::FontCache::default, |fonts, (i, id)| {
+        .map(|(i, id)| {
             let (i, no) = if alone { (0, 1) } else { (i, i + 1) };
             guard(Some(no), || Ok(f(i, interp::scan_page_with(doc, *id, no, fonts)?)))
         })
@@ -264,7 +270,7 @@ pub(crate) fn scan_pages<T: Send>(
 }
 
 pub fn read_text(pdf: &LoadedPdf) -> Result<Vec<PageText>, PdfError> {
-    read_doc(&pdf.doc, &pdf.pages)
+    read_doc(&pdf.doc, &pdf.pages, &pdf.fonts)
 }
 
 #[derive(Debug, Clone)]
@@ -458,7 +464,7 @@ pub fn redact_with(
     // pages where a drawing crosses the edge of a reviewer's region (with how many)
     let mut crossings: Vec<(usize, usize)> = Vec::new();
     // pages are read in parallel; the document is rewritten page by page, in page order
-    let scans = scan_pages(&pdf.doc, &pdf.pages, false, |_, scan| scan);
+    let scans = scan_pages(&pdf.doc, &pdf.pages, false, &pdf.fonts, |_, scan| scan);
     let mut ink: Vec<PageInk> = Vec::with_capacity(pdf.pages.len());
     for (i, scan) in scans.into_iter().enumerate() {
         let scan = scan?;
@@ -524,7 +530,8 @@ pub fn redact_with(
     }
     let sanitized = sanitize::sanitize(&mut doc, pdf.earlier_revisions);
     doc.prune_objects();
-    let mut verdicts = verify::verify(pages, &doc, edits);
+    // read again with the fonts of the first read that the redacted copy holds unchanged
+    let mut verdicts = verify::verify_with(pages, &doc, edits, &pdf.fonts.carried(&pdf.doc, &doc));
     // the removed words must be nowhere else in what the pages draw from either
     let page_ids: Vec<ObjectId> = doc.get_pages().values().copied().collect();
     let found = verify::objects(&doc, &page_ids, &verify::removed_words(pages, edits));

@@ -3,29 +3,66 @@
 //! ([`objects`]). Problems are reported as counts and kinds only, never text.
 
 use super::{removed_glyphs, removed_spans, PageEdit, PageStatus, PageText, PageVerdict};
+use aho_corasick::AhoCorasick;
 use lopdf::{Document, Object, ObjectId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 fn alnum_lower(s: &str) -> String {
     s.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
 }
 
-fn count_occ(hay: &str, needle: &str) -> usize {
-    if needle.is_empty() {
-        return 0;
-    }
-    hay.match_indices(needle).count()
+/// Counts of a set of words in texts, each word's occurrences counted without overlap, left to
+/// right, as `str::match_indices` counts one word: one automaton for the words, one pass per
+/// text, instead of a search per word (and a fold of the text per word).
+struct Counter {
+    ac: Option<AhoCorasick>,
+    len: usize,
 }
 
-fn words(s: &str) -> HashMap<String, usize> {
+impl Counter {
+    fn new(words: &[String]) -> Counter {
+        let ac = (!words.is_empty()).then(|| AhoCorasick::new(words).expect("an automaton of a page's words"));
+        Counter { ac, len: words.len() }
+    }
+
+    /// How often each word occurs in `hay`; texts joined by a character no word holds count as
+    /// the sum of their counts.
+    fn counts(&self, hay: &str) -> Vec<usize> {
+        let mut counts = vec![0; self.len];
+        let Some(ac) = &self.ac else { return counts };
+        // overlapping matches come in order of their end; a word's occurrence counts when it
+        // starts after the end of the last one counted (the leftmost non-overlapping ones)
+        let mut last_end = vec![0usize; self.len];
+        for m in ac.find_overlapping_iter(hay) {
+            let w = m.pattern().as_usize();
+            if m.start() >= last_end[w] {
+                counts[w] += 1;
+                last_end[w] = m.end();
+            }
+        }
+        counts
+    }
+}
+
+fn words(s: &str) -> HashMap<&str, usize> {
     let mut m = HashMap::new();
     for w in s.split_whitespace() {
-        *m.entry(w.to_string()).or_insert(0) += 1;
+        *m.entry(w).or_insert(0) += 1;
     }
     m
 }
 
 pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) -> Vec<PageVerdict> {
+    verify_with(original, redacted, edits, &super::interp::FontCache::default())
+}
+
+/// As [`verify`], reading the redacted document with `fonts` (fonts it holds, already loaded).
+pub(crate) fn verify_with(
+    original: &[PageText],
+    redacted: &Document,
+    edits: &[PageEdit],
+    fonts: &super::interp::FontCache,
+) -> Vec<PageVerdict> {
     let pages = match super::page_list(redacted) {
         Ok(p) => p,
         Err(e) => {
@@ -39,9 +76,9 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
                 .collect()
         }
     };
-    // the redacted pages, read in parallel (fonts loaded once per thread for the document)
+    // the redacted pages, read in parallel (fonts loaded once for the document)
     let mut reads: Vec<Option<Result<super::PageText, super::PdfError>>> =
-        super::scan_pages(redacted, &pages, true, |i, scan| super::layout::build(i, &scan))
+        super::scan_pages(redacted, &pages, true, fonts, |i, scan| super::layout::build(i, &scan))
             .into_iter()
             .map(Some)
             .collect();
@@ -91,8 +128,9 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
         if orig.text.is_char_boundary(pos) {
             cut.push_str(&orig.text[pos..]);
         }
-        let red_alnum = alnum_lower(&red.text);
-        let mut leaked = 0;
+        // each removed span's text, folded; the same words once in the automaton
+        let mut needles: Vec<String> = Vec::new();
+        let mut of_span: Vec<usize> = Vec::new();
         for m in &spans {
             let Some(t) = orig.text.get(m.clone()) else {
                 problems.push("mark range invalid".into());
@@ -102,20 +140,39 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
             if needle.is_empty() {
                 continue;
             }
-            let residual: usize = cut.split('\u{0}').map(|seg| count_occ(&alnum_lower(seg), &needle)).sum();
-            let in_labels: usize = labels.iter().map(|l| count_occ(&alnum_lower(l), &needle)).sum();
-            if count_occ(&red_alnum, &needle) > residual + in_labels {
-                leaked += 1;
-            }
+            let k = match needles.iter().position(|n| *n == needle) {
+                Some(k) => k,
+                None => {
+                    needles.push(needle);
+                    needles.len() - 1
+                }
+            };
+            of_span.push(k);
         }
+        let counter = Counter::new(&needles);
+        // '\0' is no letter or digit: no word matches across two texts joined by it
+        let join = |parts: &mut dyn Iterator<Item = &str>| -> String {
+            let mut s = String::new();
+            for p in parts {
+                s.push_str(&alnum_lower(p));
+                s.push('\0');
+            }
+            s
+        };
+        let in_red = counter.counts(&alnum_lower(&red.text));
+        let residual = counter.counts(&join(&mut cut.split('\0')));
+        let in_labels = counter.counts(&join(&mut labels.iter().map(|l| l.as_str())));
+        let leaked = of_span.iter().filter(|&&k| in_red[k] > residual[k] + in_labels[k]).count();
         if leaked > 0 {
             problems.push(format!("{leaked} marks still extractable"));
         }
         // 2. words outside marks unchanged (multiset), labels allowed
-        let mut expect = words(&cut.replace('\u{0}', " "));
+        let uncut = cut.replace('\0', " ");
+        let mut expect = words(&uncut);
+        let label_words: HashSet<&str> = labels.iter().flat_map(|l| l.split_whitespace()).collect();
         for l in &labels {
             for w in l.split_whitespace() {
-                *expect.entry(w.to_string()).or_insert(0) += 1;
+                *expect.entry(w).or_insert(0) += 1;
             }
         }
         let got = words(&red.text);
@@ -123,14 +180,14 @@ pub fn verify(original: &[PageText], redacted: &Document, edits: &[PageEdit]) ->
         let mut extra = 0usize;
         for (w, c) in &expect {
             let g = got.get(w).copied().unwrap_or(0);
-            if g < *c && !labels.iter().any(|l| l.split_whitespace().any(|x| x == w)) {
+            if g < *c && !label_words.contains(w) {
                 missing += c - g;
             }
         }
         for (w, c) in &got {
             let e = expect.get(w).copied().unwrap_or(0);
             // label words may appear once per painted box (a mark can span lines)
-            if *c > e && !labels.iter().any(|l| l.split_whitespace().any(|x| x == w)) {
+            if *c > e && !label_words.contains(w) {
                 extra += c - e;
             }
         }
@@ -172,13 +229,14 @@ fn kind_of(e: &super::PdfError) -> String {
 /// three characters or more (shorter ones are everywhere).
 pub fn removed_words(original: &[PageText], edits: &[PageEdit]) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for e in edits {
         let Some(p) = original.iter().find(|p| p.index == e.index) else { continue };
         for m in removed_spans(p, &e.marks) {
             let Some(t) = p.text.get(m) else { continue };
             for w in t.split(|c: char| !c.is_alphanumeric()) {
                 let w: String = w.chars().flat_map(|c| c.to_lowercase()).collect();
-                if w.chars().count() >= 3 && !words.contains(&w) {
+                if w.chars().count() >= 3 && seen.insert(w.clone()) {
                     words.push(w);
                 }
             }
@@ -287,7 +345,9 @@ pub fn objects(doc: &Document, pages: &[ObjectId], words: &[String]) -> Vec<usiz
     if words.is_empty() {
         return vec![0; pages.len()];
     }
-    let hit = |texts: &[String]| texts.iter().any(|t| words.iter().any(|w| t.contains(w.as_str())));
+    // one automaton for all the words: a text holds one of them when it matches
+    let ac = AhoCorasick::new(words).expect("an automaton of the removed words");
+    let hit = |texts: &[String]| texts.iter().any(|t| ac.is_match(t));
     // per object: whether its own strings hold a removed word, and the objects it refers to
     type Walked = (bool, Vec<(ObjectId, Role, Vec<u8>)>);
     let mut cache: HashMap<ObjectId, Walked> = HashMap::new();
