@@ -302,6 +302,9 @@ pub struct Proposed {
     pub proposal: policy::Proposal,
 }
 
+/// A mark and the boxes it covers on a page (page space).
+pub type MarkBoxes = (policy::Mark, Vec<[f64; 4]>);
+
 impl Proposed {
     /// The child's file (a view of the family; cheap to make).
     pub fn file(&self) -> Result<CaseFile<'_>> {
@@ -318,11 +321,7 @@ impl Proposed {
     /// mark crosses), for the review page to draw over the page image: a mark on the page's own
     /// text by its glyphs' boxes, a mark on words OCR read by the words' boxes. Regions are drawn
     /// as the reviewer drew them, elsewhere. Also the OCR words read with low confidence.
-    pub fn page_marks(
-        &self,
-        attachment: &AttachmentId,
-        page: usize,
-    ) -> (Vec<(policy::Mark, Vec<[f64; 4]>)>, Vec<[f64; 4]>) {
+    pub fn page_marks(&self, attachment: &AttachmentId, page: usize) -> (Vec<MarkBoxes>, Vec<[f64; 4]>) {
         let loc = Location::attachment(attachment, Part::AttachmentPage { page });
         let marks: Vec<&policy::Mark> = self
             .proposal
